@@ -1,0 +1,62 @@
+"""Open the right backend for a URL.
+
+* ``None``                        -> ``$SESSIONDB_URL``, else the default embedded file
+  ``<platformdirs user data dir>/sessiondb/sessions.db``;
+* a path, ``sqlite:///relative.db`` or ``sqlite:////absolute.db`` -> ``SQLiteStore``;
+* ``postgresql://...`` or ``postgres://...`` -> ``PostgresStore`` (needs the ``postgres`` extra).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidInput, MissingDependency
+from ..store import Store
+
+__all__ = ["default_path", "open_store", "resolve_url"]
+
+
+def default_path() -> Path:
+    """Where the embedded database lives when no URL is given."""
+    import platformdirs
+
+    return Path(platformdirs.user_data_dir("sessiondb", appauthor=False)) / "sessions.db"
+
+
+def resolve_url(url: str | os.PathLike[str] | None) -> str:
+    """The URL or path that ``open_store`` will use for ``url``."""
+    if url is None:
+        env = os.environ.get("SESSIONDB_URL")
+        return env if env else str(default_path())
+    return os.fspath(url)
+
+
+def open_store(url: str | os.PathLike[str] | None = None, **options: Any) -> Store:
+    """Open (creating and migrating if needed) the store for ``url``.
+
+    Raises InvalidInput for an unknown scheme, MissingDependency when the backend's
+    extra is not installed, SchemaTooNew for a database from a newer sessiondb.
+    """
+    target = resolve_url(url)
+    if target.startswith(("postgresql://", "postgres://", "postgresql+psycopg://")):
+        try:
+            from .postgres import PostgresStore
+        except ImportError as exc:
+            raise MissingDependency(
+                "PostgresStore requires the 'postgres' extra: pip install 'sessiondb[postgres]'"
+                f" ({exc})"
+            ) from exc
+        return PostgresStore(target, **options)
+    if target.startswith("sqlite://"):
+        rest = target[len("sqlite://") :]
+        if not rest.startswith("/") or rest == "/":
+            raise InvalidInput(f"url: {target!r} has no path (use sqlite:///file.db)")
+        target = rest[1:]  # sqlite:///rel.db -> rel.db, sqlite:////abs.db -> /abs.db
+    elif "://" in target:
+        scheme = target.split("://", 1)[0]
+        raise InvalidInput(f"url: unknown scheme {scheme!r} (use a path, sqlite:/// or postgresql://)")
+    from .sqlite import SQLiteStore
+
+    return SQLiteStore(Path(target).expanduser(), **options)

@@ -1,0 +1,12 @@
+"""The embedded SQLite backend (WAL, FTS5): one file, zero setup."""
+
+from __future__ import annotations
+
+from .core import SCHEMA_VERSION, SQLiteCore
+
+
+class SQLiteStore(SQLiteCore):
+    """A sessiondb Store on one SQLite file. See ``sessiondb.store.Store``."""
+
+
+__all__ = ["SCHEMA_VERSION", "SQLiteStore"]

@@ -1,0 +1,858 @@
+"""SQLite backend, core: connections, transactions, migrations, sessions and append.
+
+Concurrency model: every thread gets its own connection (a sqlite3 connection must not be
+used by two threads at once), all in WAL mode so readers never block the writer. Every
+write runs in ``BEGIN IMMEDIATE``: it takes the write lock up front, so two writers queue
+on the busy timeout instead of failing mid-transaction with SQLITE_BUSY, which a deferred
+transaction that reads first and then writes can do at once.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import sqlite3
+import threading
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+from ..._base import (
+    BaseStore,
+    PreparedMessage,
+    check_limit,
+    decode_cursor,
+    encode_cursor,
+    make_preview,
+)
+from ...errors import (
+    AlreadyExists,
+    BackendError,
+    Conflict,
+    InvalidInput,
+    NotFound,
+    SchemaTooNew,
+    SessionDBError,
+    StorageFull,
+)
+from ...model import (
+    DEFAULT_MAX_MESSAGE_BYTES,
+    RELATIONS,
+    STATUSES,
+    Message,
+    Page,
+    Session,
+    ToolCall,
+    Usage,
+    check_choice,
+    check_id,
+    check_metadata,
+    check_text,
+    dump_json,
+    from_micros,
+    now_micros,
+    to_micros,
+    to_utc,
+)
+from ...store import UNSET, AppendInput
+from . import queries as q
+
+Durability = Literal["normal", "full"]
+_FAR_FUTURE = 1 << 62
+_USAGE_FIELDS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+)
+
+
+def _migrations() -> list[tuple[int, str, str]]:
+    """(version, name, sql) of every migration file, in order."""
+    folder = resources.files(__package__).joinpath("migrations")
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            found.append((int(entry.name.split("_", 1)[0]), entry.name, entry.read_text("utf-8")))
+    return sorted(found)
+
+
+MIGRATIONS = _migrations()
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def _statements(script: str) -> Iterator[str]:
+    """Split a migration into statements (executescript() would COMMIT our transaction)."""
+    buffer = ""
+    for line in script.splitlines(keepends=True):
+        if not buffer and line.strip().startswith("--"):
+            continue
+        buffer += line
+        if sqlite3.complete_statement(buffer):
+            statement = buffer.strip()
+            if statement:
+                yield statement
+            buffer = ""
+    if buffer.strip():
+        yield buffer.strip()
+
+
+def translate(exc: sqlite3.Error, what: str) -> SessionDBError:
+    """The sessiondb error for a driver error raised while doing ``what``."""
+    code = getattr(exc, "sqlite_errorcode", None)
+    primary = code & 0xFF if isinstance(code, int) else None
+    message = str(exc)
+    if primary == 13 or "disk is full" in message or "database or disk is full" in message:
+        return StorageFull(f"{what}: the disk or the database's size limit is full ({message})")
+    if primary in (5, 6) or "locked" in message:
+        return BackendError(f"{what}: the database stayed locked by another writer ({message})")
+    return BackendError(f"{what}: {message}")
+
+
+class SQLiteCore(BaseStore):
+    """Connections, transactions and the core of the Store contract on SQLite."""
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        durability: Durability = "normal",
+        busy_timeout: float = 30.0,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        migrate: bool = True,
+    ) -> None:
+        if durability not in ("normal", "full"):
+            raise InvalidInput(f"durability: {durability!r} is not one of normal, full")
+        self.path = Path(path)
+        self.durability: Durability = durability
+        self.busy_timeout = busy_timeout
+        self.max_message_bytes = max_message_bytes
+        self._local = threading.local()
+        self._all: list[sqlite3.Connection] = []
+        self._all_lock = threading.Lock()
+        self._closed = False
+        self._pid = os.getpid()
+        if str(path) != ":memory:":
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        if migrate:
+            self.migrate()
+        else:
+            self._check_not_too_new()
+
+    # ------------------------------------------------------------------ plumbing
+
+    @property
+    def url(self) -> str:
+        return f"sqlite:///{self.path}"
+
+    def __enter__(self) -> SQLiteCore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self.path)!r})"
+
+    def close(self) -> None:
+        with self._all_lock:
+            self._closed = True
+            connections, self._all = self._all, []
+        for conn in connections:
+            try:
+                conn.close()
+            except sqlite3.Error:  # pragma: no cover - closing a broken connection
+                pass
+
+    def _conn(self) -> sqlite3.Connection:
+        """This thread's connection, opened on first use."""
+        if self._closed:
+            raise SessionDBError(f"the store for {self.path} is closed")
+        if os.getpid() != self._pid:
+            # A forked child must not touch the parent's connections: start afresh.
+            self._pid = os.getpid()
+            self._local = threading.local()
+            self._all = []
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = self._open()
+            self._local.conn = conn
+            with self._all_lock:
+                self._all.append(conn)
+        return conn
+
+    def _open(self) -> sqlite3.Connection:
+        try:
+            conn = sqlite3.connect(
+                self.path,
+                timeout=self.busy_timeout,
+                isolation_level=None,
+                check_same_thread=False,
+                cached_statements=256,
+            )
+            conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+            if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
+                self._retry_busy(lambda: conn.execute("PRAGMA journal_mode = WAL"))
+            conn.execute("PRAGMA synchronous = " + ("FULL" if self.durability == "full" else "NORMAL"))
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA temp_store = MEMORY")
+        except sqlite3.Error as exc:
+            raise translate(exc, f"opening {self.path}") from exc
+        return conn
+
+    def _retry_busy(self, action: Any) -> Any:
+        """Run ``action`` retrying SQLITE_BUSY with jittered backoff, bounded by busy_timeout.
+
+        The busy handler covers most waits; this covers the cases where SQLite returns
+        BUSY at once (a WAL reset or a journal-mode change racing another process).
+        """
+        deadline = time.monotonic() + self.busy_timeout
+        delay = 0.001
+        while True:
+            try:
+                return action()
+            except sqlite3.OperationalError as exc:
+                busy = "locked" in str(exc) or getattr(exc, "sqlite_errorcode", 0) & 0xFF in (5, 6)
+                if not busy or time.monotonic() > deadline:
+                    raise
+                time.sleep(delay * (1 + random.random()))
+                delay = min(delay * 2, 0.05)
+
+    @contextmanager
+    def _write(self, what: str) -> Iterator[sqlite3.Connection]:
+        """One write transaction (BEGIN IMMEDIATE); driver errors become sessiondb errors."""
+        conn = self._conn()
+        try:
+            self._retry_busy(lambda: conn.execute("BEGIN IMMEDIATE"))
+        except sqlite3.Error as exc:
+            raise translate(exc, what) from exc
+        try:
+            yield conn
+            conn.execute("COMMIT")
+        except BaseException as exc:
+            if conn.in_transaction:
+                try:
+                    conn.execute("ROLLBACK")
+                except sqlite3.Error:  # pragma: no cover - rollback after a fatal error
+                    pass
+            if isinstance(exc, sqlite3.Error):
+                raise translate(exc, what) from exc
+            raise
+
+    @contextmanager
+    def _read(self, what: str) -> Iterator[sqlite3.Connection]:
+        """A read snapshot: every statement inside sees the same committed state."""
+        conn = self._conn()
+        try:
+            conn.execute("BEGIN")
+            yield conn
+        except sqlite3.Error as exc:
+            raise translate(exc, what) from exc
+        finally:
+            if conn.in_transaction:
+                conn.execute("COMMIT")
+
+    def _query(self, what: str, sql: str, params: Mapping[str, Any] | Sequence[Any] = ()) -> list[Any]:
+        """Run one read statement outside any explicit transaction."""
+        try:
+            return self._conn().execute(sql, params).fetchall()
+        except sqlite3.Error as exc:
+            raise translate(exc, what) from exc
+
+    # ------------------------------------------------------------------ migrations
+
+    def _stored_version(self, conn: sqlite3.Connection) -> int:
+        if conn.execute(q.HAS_MIGRATIONS_TABLE).fetchone() is None:
+            return 0
+        return int(conn.execute(q.SELECT_SCHEMA_VERSION).fetchone()[0])
+
+    def _check_not_too_new(self) -> None:
+        version = self.schema_version()
+        if version > SCHEMA_VERSION:
+            raise SchemaTooNew(
+                f"{self.path} has schema version {version}; this sessiondb knows up to "
+                f"{SCHEMA_VERSION}. Upgrade sessiondb; the database was not changed."
+            )
+
+    def pending_migrations(self) -> list[str]:
+        """Names of the migrations this database still needs (nothing is changed)."""
+        version = self.schema_version()
+        return [name for number, name, _ in MIGRATIONS if number > version]
+
+    def migrate(self) -> list[str]:
+        """Upgrade the schema in place, in one transaction; return the migrations applied.
+
+        Raises SchemaTooNew, leaving the database untouched, when it is newer than us.
+        """
+        conn = self._conn()
+        try:
+            if self._stored_version(conn) == SCHEMA_VERSION:
+                return []  # the common case: no lock taken
+            # Must precede the first table; a no-op on a database that has tables already.
+            conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
+        except sqlite3.Error as exc:
+            raise translate(exc, f"reading the schema of {self.path}") from exc
+        applied: list[str] = []
+        with self._write(f"migrating {self.path}") as conn:
+            # Checked again under the write lock: another process may have migrated.
+            version = self._stored_version(conn)
+            if version > SCHEMA_VERSION:
+                raise SchemaTooNew(
+                    f"{self.path} has schema version {version}; this sessiondb knows up to "
+                    f"{SCHEMA_VERSION}. Upgrade sessiondb; the database was not changed."
+                )
+            conn.execute(q.CREATE_MIGRATIONS_TABLE)
+            for number, name, sql in MIGRATIONS:
+                if number <= version:
+                    continue
+                for statement in _statements(sql):
+                    conn.execute(statement)
+                conn.execute(
+                    q.RECORD_MIGRATION, {"version": number, "name": name, "applied_at": now_micros()}
+                )
+                applied.append(name)
+        return applied
+
+    def schema_version(self) -> int:
+        try:
+            return self._stored_version(self._conn())
+        except sqlite3.Error as exc:
+            raise translate(exc, f"reading the schema version of {self.path}") from exc
+
+    # ------------------------------------------------------------------ row mapping
+
+    @staticmethod
+    def _session(row: Sequence[Any]) -> Session:
+        usage = Usage(
+            input_tokens=row[16],
+            output_tokens=row[17],
+            cache_read_tokens=row[18],
+            cache_write_tokens=row[19],
+            reasoning_tokens=row[20],
+            cost_usd=row[21],
+        )
+        return Session(
+            id=row[0],
+            title=row[1],
+            agent=row[2],
+            model=row[3],
+            source=row[4],
+            user_id=row[5],
+            working_dir=row[6],
+            parent_id=row[7],
+            relation=row[8],
+            status=row[9],
+            metadata=json.loads(row[10]),
+            created_at=from_micros(row[11]),
+            updated_at=from_micros(row[12]),
+            last_message_at=None if row[13] is None else from_micros(row[13]),
+            message_count=row[14],
+            last_seq=row[15],
+            usage=usage,
+            preview=row[22],
+            compaction_count=row[23],
+            compacted_at=None if row[24] is None else from_micros(row[24]),
+        )
+
+    @staticmethod
+    def _tool_call(row: Sequence[Any]) -> ToolCall:
+        duration = None
+        if row[9] is not None and row[8] is not None:
+            duration = max(0, (row[9] - row[8]) // 1000)
+        return ToolCall(
+            session_id=row[0],
+            call_id=row[1],
+            name=row[2],
+            arguments=row[3],
+            request_seq=row[4],
+            result_seq=row[5],
+            result_text=row[6],
+            status=row[7],
+            duration_ms=duration,
+        )
+
+    @staticmethod
+    def _message(row: Sequence[Any], calls: list[ToolCall]) -> Message:
+        usage = None
+        if any(row[i] is not None for i in range(10, 16)):
+            usage = Usage(row[10], row[11], row[12], row[13], row[14], row[15])
+        return Message(
+            session_id=row[0],
+            seq=row[1],
+            id=row[2],
+            role=row[3],
+            item=json.loads(row[4]),
+            text=row[5],
+            tool_call_id=row[6],
+            tool_calls=calls,
+            created_at=from_micros(row[8]),
+            model=row[9],
+            usage=usage,
+            visible_to_model=bool(row[16]),
+            visible_to_user=bool(row[17]),
+            metadata=json.loads(row[18]),
+        )
+
+    def _messages_from_rows(self, conn: sqlite3.Connection, rows: list[Any]) -> list[Message]:
+        """Messages for rows of MESSAGE_COLUMNS, with their tool calls (one extra query)."""
+        calls: dict[int, list[ToolCall]] = {}
+        with_calls = [row[1] for row in rows if row[7]]
+        if with_calls:
+            params = {"session_id": rows[0][0], "first_seq": min(with_calls), "last_seq": max(with_calls)}
+            for call_row in conn.execute(q.SELECT_TOOL_CALLS_FOR_SEQS, params):
+                calls.setdefault(call_row[4], []).append(self._tool_call(call_row))
+        return [self._message(row, calls.get(row[1], [])) for row in rows]
+
+    # ------------------------------------------------------------------ sessions
+
+    def create_session(
+        self,
+        id: str | None = None,
+        *,
+        title: str | None = None,
+        agent: str | None = None,
+        model: str | None = None,
+        source: str | None = None,
+        user_id: str | None = None,
+        working_dir: str | None = None,
+        parent_id: str | None = None,
+        relation: str | None = None,
+        status: str = "active",
+        metadata: Mapping[str, Any] | None = None,
+        created_at: datetime | None = None,
+    ) -> Session:
+        fields = self._session_fields(
+            id,
+            title=title,
+            agent=agent,
+            model=model,
+            source=source,
+            user_id=user_id,
+            working_dir=working_dir,
+            parent_id=parent_id,
+            relation=relation,
+            status=status,
+            metadata=metadata,
+            created_at=created_at,
+        )
+        params = {
+            "id": fields.id,
+            "title": fields.title,
+            "agent": fields.agent,
+            "model": fields.model,
+            "source": fields.source,
+            "user_id": fields.user_id,
+            "working_dir": fields.working_dir,
+            "parent_id": fields.parent_id,
+            "relation": fields.relation,
+            "status": fields.status,
+            "metadata": fields.metadata_json,
+            "created_at": fields.created_at,
+        }
+        with self._write(f"creating session {fields.id!r}") as conn:
+            if conn.execute(q.SESSION_EXISTS, {"id": fields.id}).fetchone():
+                raise AlreadyExists(f"session {fields.id!r} already exists")
+            if fields.parent_id is not None and not conn.execute(
+                q.SESSION_EXISTS, {"id": fields.parent_id}
+            ).fetchone():
+                raise NotFound(f"parent session {fields.parent_id!r} does not exist")
+            conn.execute(q.INSERT_SESSION, params)
+            row = conn.execute(q.SELECT_SESSION, {"id": fields.id}).fetchone()
+        return self._session(row)
+
+    def get_session(self, session_id: str) -> Session:
+        rows = self._query(f"reading session {session_id!r}", q.SELECT_SESSION, {"id": session_id})
+        if not rows:
+            raise NotFound(f"no session {session_id!r}")
+        return self._session(rows[0])
+
+    def update_session(
+        self,
+        session_id: str,
+        *,
+        title: str | None = UNSET,
+        agent: str | None = UNSET,
+        model: str | None = UNSET,
+        source: str | None = UNSET,
+        user_id: str | None = UNSET,
+        working_dir: str | None = UNSET,
+        parent_id: str | None = UNSET,
+        relation: str | None = UNSET,
+        status: str = UNSET,
+        metadata: Mapping[str, Any] | None = UNSET,
+    ) -> Session:
+        given = {
+            "title": title,
+            "agent": agent,
+            "model": model,
+            "source": source,
+            "user_id": user_id,
+            "working_dir": working_dir,
+        }
+        for name, value in given.items():
+            if value is not UNSET:
+                check_text(name, value)
+        if status is not UNSET:
+            check_choice("status", status, STATUSES)
+        if relation is not UNSET and relation is not None:
+            check_choice("relation", relation, RELATIONS)
+        if parent_id is not UNSET and parent_id is not None:
+            check_id("parent_id", parent_id)
+        if metadata is not UNSET:
+            check_metadata("metadata", metadata)
+        with self._write(f"updating session {session_id!r}") as conn:
+            row = conn.execute(q.SELECT_SESSION, {"id": session_id}).fetchone()
+            if row is None:
+                raise NotFound(f"no session {session_id!r}")
+            current = self._session(row)
+            params: dict[str, Any] = {
+                name: getattr(current, name) if value is UNSET else value
+                for name, value in given.items()
+            }
+            params["status"] = current.status if status is UNSET else status
+            params["relation"] = current.relation if relation is UNSET else relation
+            params["parent_id"] = current.parent_id if parent_id is UNSET else parent_id
+            if parent_id is not UNSET and parent_id is not None:
+                if not conn.execute(q.SESSION_EXISTS, {"id": parent_id}).fetchone():
+                    raise NotFound(f"parent session {parent_id!r} does not exist")
+                subtree = {r[0] for r in conn.execute(q.SELECT_DESCENDANT_IDS, {"id": session_id})}
+                if parent_id in subtree:
+                    raise InvalidInput(
+                        f"parent_id: {parent_id!r} is {session_id!r} or one of its descendants"
+                    )
+            merged = dict(current.metadata)
+            if metadata is not UNSET and metadata is not None:
+                for key, value in metadata.items():
+                    if value is None:
+                        merged.pop(key, None)
+                    else:
+                        merged[key] = value
+            elif metadata is None:
+                merged = {}
+            params["metadata"] = dump_json("metadata", merged)
+            params["id"] = session_id
+            params["now"] = now_micros()
+            conn.execute(q.UPDATE_SESSION, params)
+            row = conn.execute(q.SELECT_SESSION, {"id": session_id}).fetchone()
+        return self._session(row)
+
+    def delete_session(self, session_id: str, *, recursive: bool = False) -> int:
+        with self._write(f"deleting session {session_id!r}") as conn:
+            if not conn.execute(q.SESSION_EXISTS, {"id": session_id}).fetchone():
+                raise NotFound(f"no session {session_id!r}")
+            if recursive:
+                ids = [r[0] for r in conn.execute(q.SELECT_DESCENDANT_IDS, {"id": session_id})]
+            else:
+                conn.execute(q.DETACH_CHILDREN, {"id": session_id})
+                ids = [session_id]
+            for sid in ids:
+                conn.execute(q.DELETE_SESSION, {"id": sid})
+        return len(ids)
+
+    def list_sessions(
+        self,
+        *,
+        status: str | None = None,
+        agent: str | None = None,
+        source: str | None = None,
+        user_id: str | None = None,
+        parent_id: str | None = None,
+        roots_only: bool = False,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[Session]:
+        if status is not None:
+            check_choice("status", status, STATUSES)
+        size = check_limit("limit", limit, allow_none=False) or 0
+        since_dt, until_dt = to_utc("since", since), to_utc("until", until)
+        cursor_updated = cursor_id = None
+        if cursor is not None:
+            cursor_updated, cursor_id = decode_cursor(cursor, (int, str))
+        params = {
+            "status": status,
+            "agent": agent,
+            "source": source,
+            "user_id": user_id,
+            "parent_id": parent_id,
+            "roots_only": 1 if roots_only else 0,
+            "since": None if since_dt is None else to_micros(since_dt),
+            "until": None if until_dt is None else to_micros(until_dt),
+            "cursor_updated": cursor_updated,
+            "cursor_id": cursor_id,
+            "limit": size + 1,
+        }
+        rows = self._query("listing sessions", q.LIST_SESSIONS, params)
+        items = [self._session(row) for row in rows[:size]]
+        next_cursor = None
+        if len(rows) > size and items:
+            last = rows[size - 1]
+            next_cursor = encode_cursor([last[12], last[0]])
+        return Page(items, next_cursor)
+
+    def recover_interrupted(self, idle_for: timedelta) -> list[str]:
+        if not isinstance(idle_for, timedelta):
+            raise InvalidInput(f"idle_for: expected a timedelta, got {type(idle_for).__name__}")
+        now = now_micros()
+        idle_before = now - int(idle_for.total_seconds() * 1_000_000)
+        with self._write("recovering interrupted sessions") as conn:
+            rows = conn.execute(q.RECOVER_INTERRUPTED, {"now": now, "idle_before": idle_before})
+            return sorted(r[0] for r in rows.fetchall())
+
+    # ------------------------------------------------------------------ append
+
+    def append(
+        self,
+        session_id: str,
+        items: AppendInput,
+        *,
+        ids: Sequence[str] | None = None,
+        usage: Usage | None = None,
+        model: str | None = None,
+        expect_last_seq: int | None = None,
+    ) -> list[Message]:
+        prepared = self._prepare(items, ids, usage, model)
+        if not prepared:
+            self.get_session(session_id)  # still NotFound for a missing session
+            return []
+        with self._write(f"appending to session {session_id!r}") as conn:
+            return self._append_locked(conn, session_id, prepared, expect_last_seq)
+
+    def _append_locked(
+        self,
+        conn: sqlite3.Connection,
+        session_id: str,
+        prepared: list[PreparedMessage],
+        expect_last_seq: int | None,
+    ) -> list[Message]:
+        """Append inside an open write transaction; shared by append and history writes."""
+        row = conn.execute(q.SELECT_SESSION_FOR_APPEND, {"id": session_id}).fetchone()
+        if row is None:
+            raise NotFound(f"no session {session_id!r}")
+        last_seq, _count, preview = row
+        existing: dict[str, Message] = {}
+        explicit = [p.id for p in prepared if p.explicit_id]
+        if explicit:
+            found = conn.execute(
+                q.SELECT_MESSAGES_BY_IDS, {"session_id": session_id, "ids": json.dumps(explicit)}
+            ).fetchall()
+            if found:
+                found.sort(key=lambda r: r[1])
+                existing = {m.id: m for m in self._messages_from_rows(conn, found)}
+        new = [p for p in prepared if p.id not in existing]
+        if new and expect_last_seq is not None and expect_last_seq != last_seq:
+            raise Conflict(
+                f"session {session_id!r}: expected last seq {expect_last_seq}, found {last_seq}",
+                expected=expect_last_seq,
+                actual=last_seq,
+            )
+        result: list[Message] = []
+        seq = last_seq
+        totals = dict.fromkeys(_USAGE_FIELDS, 0)
+        cost = 0.0
+        newest_model = None
+        latest = 0
+        for p in prepared:
+            if p.id in existing:
+                result.append(existing[p.id])
+                continue
+            seq += 1
+            u = p.usage
+            conn.execute(
+                q.INSERT_MESSAGE,
+                {
+                    "session_id": session_id,
+                    "seq": seq,
+                    "id": p.id,
+                    "role": p.role,
+                    "item": p.item_json,
+                    "text": p.text,
+                    "tool_text": p.tool_text,
+                    "search_text": p.search_text,
+                    "tool_call_id": p.tool_call_id,
+                    "has_tool_calls": 1 if p.projection.calls else 0,
+                    "created_at": p.created_at,
+                    "model": p.model,
+                    "input_tokens": u and u.input_tokens,
+                    "output_tokens": u and u.output_tokens,
+                    "cache_read_tokens": u and u.cache_read_tokens,
+                    "cache_write_tokens": u and u.cache_write_tokens,
+                    "reasoning_tokens": u and u.reasoning_tokens,
+                    "cost_usd": u and u.cost_usd,
+                    "visible_to_model": int(p.visible_to_model),
+                    "visible_to_user": int(p.visible_to_user),
+                    "metadata": p.metadata_json,
+                },
+            )
+            calls = [
+                ToolCall(session_id, c.call_id, c.name, c.arguments, seq)
+                for c in p.projection.calls
+            ]
+            for c in calls:
+                conn.execute(
+                    q.INSERT_TOOL_CALL,
+                    {
+                        "session_id": session_id,
+                        "call_id": c.call_id,
+                        "name": c.name,
+                        "arguments": c.arguments,
+                        "request_seq": seq,
+                        "requested_at": p.created_at,
+                    },
+                )
+            for r in p.projection.results:
+                conn.execute(
+                    q.COMPLETE_TOOL_CALL,
+                    {
+                        "session_id": session_id,
+                        "call_id": r.call_id,
+                        "result_seq": seq,
+                        "result_text": r.text,
+                        "status": "error" if r.is_error else "ok",
+                        "completed_at": p.created_at,
+                    },
+                )
+            if u is not None:
+                for name in _USAGE_FIELDS:
+                    totals[name] += getattr(u, name) or 0
+                cost += u.cost_usd or 0.0
+            if p.model:
+                newest_model = p.model
+            if preview is None and p.role == "user" and p.text:
+                preview = make_preview(p.text)
+            latest = max(latest, p.created_at)
+            result.append(
+                Message(
+                    session_id=session_id,
+                    seq=seq,
+                    id=p.id,
+                    role=p.role,  # type: ignore[arg-type]
+                    item=p.item,  # type: ignore[arg-type]
+                    text=p.text,
+                    created_at=from_micros(p.created_at),
+                    tool_calls=calls,
+                    tool_call_id=p.tool_call_id,
+                    model=p.model,
+                    usage=u,
+                    visible_to_model=p.visible_to_model,
+                    visible_to_user=p.visible_to_user,
+                    metadata=p.metadata,
+                )
+            )
+        if new:
+            conn.execute(
+                q.UPDATE_SESSION_AFTER_APPEND,
+                {
+                    "id": session_id,
+                    "last_seq": seq,
+                    "added": len(new),
+                    "updated_at": latest,
+                    "last_message_at": latest,
+                    "model": newest_model,
+                    "preview": preview,
+                    "cost_usd": cost,
+                    **totals,
+                },
+            )
+        return result
+
+    # ------------------------------------------------------------------ reads
+
+    def messages(
+        self,
+        session_id: str,
+        *,
+        after_seq: int | None = None,
+        before_seq: int | None = None,
+        last: int | None = None,
+        limit: int | None = None,
+    ) -> list[Message]:
+        if last is not None and limit is not None:
+            raise InvalidInput("messages: give either last or limit, not both")
+        check_limit("last", last)
+        check_limit("limit", limit)
+        check_limit("after_seq", after_seq)
+        check_limit("before_seq", before_seq)
+        params = {
+            "session_id": session_id,
+            "after_seq": 0 if after_seq is None else after_seq,
+            "before_seq": _FAR_FUTURE if before_seq is None else before_seq,
+            "limit": -1 if (last if last is not None else limit) is None else (last or limit),
+        }
+        if last == 0 or limit == 0:
+            self.get_session(session_id)
+            return []
+        with self._read(f"reading messages of session {session_id!r}") as conn:
+            if last is not None:
+                rows = conn.execute(q.SELECT_MESSAGES_LAST, params).fetchall()
+                rows.reverse()
+            else:
+                rows = conn.execute(q.SELECT_MESSAGES_FIRST, params).fetchall()
+            if not rows:
+                if not conn.execute(q.SESSION_EXISTS, {"id": session_id}).fetchone():
+                    raise NotFound(f"no session {session_id!r}")
+                return []
+            return self._messages_from_rows(conn, rows)
+
+    def tool_calls(
+        self,
+        session_id: str | None = None,
+        *,
+        name: str | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+    ) -> list[ToolCall]:
+        if status is not None:
+            check_choice("status", status, ("pending", "ok", "error"))
+        check_limit("limit", limit)
+        params = {
+            "session_id": session_id,
+            "name": name,
+            "status": status,
+            "limit": -1 if limit is None else limit,
+        }
+        rows = self._query("reading tool calls", q.SELECT_TOOL_CALLS, params)
+        if not rows and session_id is not None:
+            self.get_session(session_id)
+        return [self._tool_call(row) for row in rows]
+
+    # ------------------------------------------------------------------ maintenance
+
+    def check(self) -> list[str]:
+        problems: list[str] = []
+        with self._read(f"checking {self.path}") as conn:
+            result = [r[0] for r in conn.execute(q.INTEGRITY_CHECK)]
+            if result != ["ok"]:
+                problems.extend(f"integrity_check: {line}" for line in result)
+            for row in conn.execute(q.FOREIGN_KEY_CHECK):
+                problems.append(f"foreign key: {row[0]} rowid {row[1]} -> {row[2]}")
+            for row in conn.execute(q.SELECT_COUNTER_MISMATCHES):
+                problems.append(f"session {row[0]!r}: counters disagree with its messages")
+        return problems
+
+    def info(self) -> dict[str, Any]:
+        with self._read(f"reading {self.path}") as conn:
+            sessions = conn.execute(q.COUNT_SESSIONS).fetchone()[0]
+            messages = conn.execute(q.COUNT_MESSAGES).fetchone()[0]
+            tool_calls = conn.execute(q.COUNT_TOOL_CALLS).fetchone()[0]
+            pages = conn.execute(q.PAGE_COUNT).fetchone()[0]
+            page_size = conn.execute(q.PAGE_SIZE).fetchone()[0]
+        return {
+            "backend": "sqlite",
+            "url": self.url,
+            "path": str(self.path),
+            "schema_version": self.schema_version(),
+            "sessions": sessions,
+            "messages": messages,
+            "tool_calls": tool_calls,
+            "size_bytes": pages * page_size,
+            "durability": self.durability,
+            "sqlite_version": sqlite3.sqlite_version,
+        }

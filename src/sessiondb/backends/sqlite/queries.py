@@ -1,0 +1,185 @@
+"""SQL of the SQLite backend's core: sessions, messages, tool calls.
+
+Named parameters only; nothing here is ever built from user input. Optional filters use
+``(:x IS NULL OR col = :x)`` so one statement serves every combination.
+"""
+
+SESSION_COLUMNS = """
+    id, title, agent, model, source, user_id, working_dir, parent_id, relation, status,
+    metadata, created_at, updated_at, last_message_at, message_count, last_seq,
+    input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
+    cost_usd, preview, compaction_count, compacted_at"""
+
+MESSAGE_COLUMNS = """
+    session_id, seq, id, role, item, text, tool_call_id, has_tool_calls, created_at, model,
+    input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
+    cost_usd, visible_to_model, visible_to_user, metadata"""
+
+TOOL_CALL_COLUMNS = """
+    session_id, call_id, name, arguments, request_seq, result_seq, result_text, status,
+    requested_at, completed_at"""
+
+# -- migrations ---------------------------------------------------------------------
+
+CREATE_MIGRATIONS_TABLE = """
+CREATE TABLE IF NOT EXISTS _sessiondb_migrations (
+    version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at INTEGER NOT NULL
+)"""
+SELECT_SCHEMA_VERSION = "SELECT coalesce(max(version), 0) FROM _sessiondb_migrations"
+HAS_MIGRATIONS_TABLE = (
+    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sessiondb_migrations'"
+)
+RECORD_MIGRATION = (
+    "INSERT INTO _sessiondb_migrations (version, name, applied_at) "
+    "VALUES (:version, :name, :applied_at)"
+)
+
+# -- sessions -----------------------------------------------------------------------
+
+INSERT_SESSION = """
+INSERT INTO sessions (id, title, agent, model, source, user_id, working_dir, parent_id,
+                      relation, status, metadata, created_at, updated_at)
+VALUES (:id, :title, :agent, :model, :source, :user_id, :working_dir, :parent_id,
+        :relation, :status, :metadata, :created_at, :created_at)"""
+
+SESSION_EXISTS = "SELECT 1 FROM sessions WHERE id = :id"
+
+SELECT_SESSION = f"SELECT {SESSION_COLUMNS} FROM sessions WHERE id = :id"
+
+UPDATE_SESSION = """
+UPDATE sessions SET
+    title = :title, agent = :agent, model = :model, source = :source, user_id = :user_id,
+    working_dir = :working_dir, parent_id = :parent_id, relation = :relation,
+    status = :status, metadata = :metadata, updated_at = max(updated_at, :now)
+WHERE id = :id"""
+
+SELECT_DESCENDANT_IDS = """
+WITH RECURSIVE subtree(id) AS (
+    SELECT id FROM sessions WHERE id = :id
+    UNION
+    SELECT s.id FROM sessions s JOIN subtree t ON s.parent_id = t.id
+)
+SELECT id FROM subtree"""
+
+DETACH_CHILDREN = "UPDATE sessions SET parent_id = NULL WHERE parent_id = :id"
+
+DELETE_SESSION = "DELETE FROM sessions WHERE id = :id"
+
+LIST_SESSIONS = f"""
+SELECT {SESSION_COLUMNS} FROM sessions
+WHERE (:status IS NULL OR status = :status)
+  AND (:agent IS NULL OR agent = :agent)
+  AND (:source IS NULL OR source = :source)
+  AND (:user_id IS NULL OR user_id = :user_id)
+  AND (:parent_id IS NULL OR parent_id = :parent_id)
+  AND (:roots_only = 0 OR parent_id IS NULL)
+  AND (:since IS NULL OR updated_at >= :since)
+  AND (:until IS NULL OR updated_at < :until)
+  AND (:cursor_updated IS NULL OR (updated_at, id) < (:cursor_updated, :cursor_id))
+ORDER BY updated_at DESC, id DESC
+LIMIT :limit"""
+
+RECOVER_INTERRUPTED = """
+UPDATE sessions SET status = 'interrupted', updated_at = max(updated_at, :now)
+WHERE status = 'active' AND coalesce(last_message_at, updated_at) < :idle_before
+RETURNING id"""
+
+# -- append -------------------------------------------------------------------------
+
+SELECT_SESSION_FOR_APPEND = """
+SELECT last_seq, message_count, preview FROM sessions WHERE id = :id"""
+
+SELECT_EXISTING_IDS = """
+SELECT id FROM messages
+WHERE session_id = :session_id AND id IN (SELECT value FROM json_each(:ids))"""
+
+INSERT_MESSAGE = """
+INSERT INTO messages (session_id, seq, id, role, item, text, tool_text, search_text,
+                      tool_call_id, has_tool_calls, created_at, model, input_tokens,
+                      output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
+                      cost_usd, visible_to_model, visible_to_user, metadata)
+VALUES (:session_id, :seq, :id, :role, :item, :text, :tool_text, :search_text,
+        :tool_call_id, :has_tool_calls, :created_at, :model, :input_tokens,
+        :output_tokens, :cache_read_tokens, :cache_write_tokens, :reasoning_tokens,
+        :cost_usd, :visible_to_model, :visible_to_user, :metadata)"""
+
+INSERT_TOOL_CALL = """
+INSERT OR IGNORE INTO tool_calls (session_id, call_id, name, arguments, request_seq,
+                                  requested_at)
+VALUES (:session_id, :call_id, :name, :arguments, :request_seq, :requested_at)"""
+
+# The newest still-pending call with that id gets the result (ids can repeat).
+COMPLETE_TOOL_CALL = """
+UPDATE tool_calls SET result_seq = :result_seq, result_text = :result_text,
+                      status = :status, completed_at = :completed_at
+WHERE session_id = :session_id AND call_id = :call_id AND request_seq = (
+    SELECT max(request_seq) FROM tool_calls
+    WHERE session_id = :session_id AND call_id = :call_id AND result_seq IS NULL)"""
+
+UPDATE_SESSION_AFTER_APPEND = """
+UPDATE sessions SET
+    last_seq = :last_seq,
+    message_count = message_count + :added,
+    updated_at = max(updated_at, :updated_at),
+    last_message_at = max(coalesce(last_message_at, 0), :last_message_at),
+    model = coalesce(:model, model),
+    preview = coalesce(preview, :preview),
+    input_tokens = input_tokens + :input_tokens,
+    output_tokens = output_tokens + :output_tokens,
+    cache_read_tokens = cache_read_tokens + :cache_read_tokens,
+    cache_write_tokens = cache_write_tokens + :cache_write_tokens,
+    reasoning_tokens = reasoning_tokens + :reasoning_tokens,
+    cost_usd = cost_usd + :cost_usd
+WHERE id = :id"""
+
+# -- reads --------------------------------------------------------------------------
+
+SELECT_MESSAGES_BY_IDS = f"""
+SELECT {MESSAGE_COLUMNS} FROM messages
+WHERE session_id = :session_id AND id IN (SELECT value FROM json_each(:ids))"""
+
+SELECT_MESSAGES_FIRST = f"""
+SELECT {MESSAGE_COLUMNS} FROM messages
+WHERE session_id = :session_id AND seq > :after_seq AND seq < :before_seq
+ORDER BY seq
+LIMIT :limit"""
+
+# The newest :limit of the range, read backwards from the end (the caller reverses).
+SELECT_MESSAGES_LAST = f"""
+SELECT {MESSAGE_COLUMNS} FROM messages
+WHERE session_id = :session_id AND seq > :after_seq AND seq < :before_seq
+ORDER BY seq DESC
+LIMIT :limit"""
+
+SELECT_TOOL_CALLS_FOR_SEQS = f"""
+SELECT {TOOL_CALL_COLUMNS} FROM tool_calls
+WHERE session_id = :session_id AND request_seq BETWEEN :first_seq AND :last_seq
+ORDER BY request_seq"""
+
+SELECT_TOOL_CALLS = f"""
+SELECT {TOOL_CALL_COLUMNS} FROM tool_calls
+WHERE (:session_id IS NULL OR session_id = :session_id)
+  AND (:name IS NULL OR name = :name)
+  AND (:status IS NULL OR status = :status)
+ORDER BY requested_at, session_id, request_seq
+LIMIT :limit"""
+
+# -- maintenance --------------------------------------------------------------------
+
+INTEGRITY_CHECK = "PRAGMA integrity_check"
+FOREIGN_KEY_CHECK = "PRAGMA foreign_key_check"
+
+# Sessions whose stored counters disagree with a recount of their messages.
+SELECT_COUNTER_MISMATCHES = """
+SELECT s.id FROM sessions s
+LEFT JOIN (SELECT session_id, count(*) AS n, max(seq) AS last FROM messages
+           GROUP BY session_id) m ON m.session_id = s.id
+WHERE s.message_count != coalesce(m.n, 0) OR s.last_seq < coalesce(m.last, 0)"""
+
+COUNT_SESSIONS = "SELECT count(*) FROM sessions"
+COUNT_MESSAGES = "SELECT count(*) FROM messages"
+COUNT_TOOL_CALLS = "SELECT count(*) FROM tool_calls"
+PAGE_COUNT = "PRAGMA page_count"
+PAGE_SIZE = "PRAGMA page_size"

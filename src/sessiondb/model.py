@@ -1,0 +1,510 @@
+"""The data model: what sessiondb stores and returns.
+
+Every value object is a frozen dataclass. Input that crosses into storage is validated
+here, once, so every backend accepts and refuses exactly the same values:
+
+* strings may not contain NUL (PostgreSQL TEXT cannot hold it) or lone surrogates
+  (they cannot be encoded as UTF-8);
+* JSON values must be plain JSON: string keys, finite numbers, no cycles;
+* statuses, relations and roles come from the closed sets below.
+
+Datetimes returned by sessiondb are always UTC-aware. Naive datetimes given as input are
+taken to be UTC.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import secrets
+import threading
+import time
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field, fields
+from datetime import UTC, date, datetime
+from typing import Any, Generic, Literal, TypeVar
+
+from .errors import InvalidInput
+
+__all__ = [
+    "RELATIONS",
+    "ROLES",
+    "STATUSES",
+    "ImportReport",
+    "Message",
+    "NewMessage",
+    "Page",
+    "PruneReport",
+    "SearchHit",
+    "Session",
+    "SessionHit",
+    "SkippedLine",
+    "Stats",
+    "Tool",
+    "ToolCall",
+    "Totals",
+    "TreeNode",
+    "Usage",
+    "new_id",
+]
+
+JSON = Any
+T = TypeVar("T")
+
+Status = Literal["active", "completed", "failed", "interrupted", "archived"]
+Relation = Literal["subagent", "fork", "compaction", "continuation"]
+Role = Literal["system", "developer", "user", "assistant", "tool"]
+ToolStatus = Literal["pending", "ok", "error"]
+
+STATUSES: tuple[str, ...] = ("active", "completed", "failed", "interrupted", "archived")
+RELATIONS: tuple[str, ...] = ("subagent", "fork", "compaction", "continuation")
+ROLES: tuple[str, ...] = ("system", "developer", "user", "assistant", "tool")
+
+MAX_ID_LENGTH = 255
+DEFAULT_MAX_MESSAGE_BYTES = 32 * 1024 * 1024
+
+# ---------------------------------------------------------------------------- ids
+
+_id_lock = threading.Lock()
+_last_ms = 0
+_counter = 0
+
+
+def new_id() -> str:
+    """Return a new time-sortable id (UUIDv7 layout: 48-bit ms time, then randomness).
+
+    Ids made by one process are strictly increasing, even within one millisecond.
+    """
+    global _last_ms, _counter
+    with _id_lock:
+        ms = time.time_ns() // 1_000_000
+        if ms <= _last_ms:
+            ms = _last_ms
+            _counter += 1
+            if _counter >= 0xFFF:  # 12 bits exhausted: borrow the next millisecond
+                ms += 1
+                _counter = 0
+        else:
+            _counter = 0
+        _last_ms = ms
+        counter = _counter
+    rand = int.from_bytes(os.urandom(8), "big") & 0x3FFFFFFFFFFFFFFF
+    value = (ms << 80) | (0x7 << 76) | (counter << 64) | (0b10 << 62) | rand
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
+
+
+# ---------------------------------------------------------------------------- checks
+
+
+def check_text(name: str, value: object, *, allow_none: bool = True) -> str | None:
+    """Return ``value`` if it is a storable string (or None when allowed), else raise."""
+    if value is None:
+        if allow_none:
+            return None
+        raise InvalidInput(f"{name}: a value is required")
+    if not isinstance(value, str):
+        raise InvalidInput(f"{name}: expected a string, got {type(value).__name__}")
+    if "\x00" in value:
+        # PostgreSQL TEXT cannot hold NUL; refuse it here so every backend agrees.
+        raise InvalidInput(f"{name}: contains a NUL character (\\x00)")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidInput(f"{name}: contains a lone surrogate ({exc.reason})") from None
+    return value
+
+
+def check_id(name: str, value: object) -> str:
+    """Return ``value`` if it is a valid session or message id, else raise InvalidInput."""
+    text = check_text(name, value, allow_none=False)
+    assert text is not None
+    if not text:
+        raise InvalidInput(f"{name}: must not be empty")
+    if len(text) > MAX_ID_LENGTH:
+        raise InvalidInput(f"{name}: longer than {MAX_ID_LENGTH} characters")
+    return text
+
+
+def check_choice(name: str, value: object, choices: tuple[str, ...]) -> str:
+    """Return ``value`` if it is one of ``choices``, else raise InvalidInput."""
+    if value not in choices:
+        raise InvalidInput(f"{name}: {value!r} is not one of {', '.join(choices)}")
+    return str(value)
+
+
+def _check_json_tree(name: str, value: object, depth: int = 0) -> None:
+    """Walk a JSON value and raise InvalidInput naming the first bad part."""
+    if depth > 500:
+        raise InvalidInput(f"{name}: nested deeper than 500 levels")
+    if isinstance(value, str):
+        check_text(name, value)
+    elif isinstance(value, bool) or value is None or isinstance(value, int):
+        return
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise InvalidInput(f"{name}: {value!r} is not a finite number (JSON has no NaN/Inf)")
+    elif isinstance(value, Mapping):
+        for key, item in value.items():
+            if not isinstance(key, str):
+                raise InvalidInput(f"{name}: object key {key!r} is not a string")
+            check_text(f"{name} key", key)
+            _check_json_tree(f"{name}.{key}", item, depth + 1)
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            _check_json_tree(f"{name}[{index}]", item, depth + 1)
+    else:
+        raise InvalidInput(f"{name}: {type(value).__name__} is not JSON-serializable")
+
+
+def dump_json(name: str, value: object, *, max_bytes: int | None = None) -> str:
+    """Serialize ``value`` to JSON text, or raise InvalidInput naming ``name``.
+
+    The fast path is one ``json.dumps``; only when that fails, or the text hints at
+    something we refuse (NUL, surrogates, NaN), is the value walked to name the culprit.
+    """
+    try:
+        text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except (TypeError, ValueError, RecursionError) as exc:
+        _check_json_tree(name, value)  # raises with a precise message
+        raise InvalidInput(f"{name}: not JSON-serializable ({exc})") from None
+    if "\\u0000" in text:
+        _check_json_tree(name, value)
+    if isinstance(value, Mapping | list | tuple) and not _keys_are_strings(value):
+        _check_json_tree(name, value)
+    try:
+        encoded_len = len(text.encode("utf-8"))
+    except UnicodeEncodeError:
+        _check_json_tree(name, value)
+        raise InvalidInput(f"{name}: contains a lone surrogate") from None
+    if max_bytes is not None and encoded_len > max_bytes:
+        raise InvalidInput(f"{name}: {encoded_len} bytes is over the maximum of {max_bytes}")
+    return text
+
+
+def _keys_are_strings(value: object) -> bool:
+    """True when every object key in ``value`` is a string (json.dumps coerces others)."""
+    stack = [value]
+    while stack:
+        current = stack.pop()
+        if isinstance(current, Mapping):
+            for key, item in current.items():
+                if not isinstance(key, str):
+                    return False
+                if isinstance(item, Mapping | list | tuple):
+                    stack.append(item)
+        elif isinstance(current, list | tuple):
+            stack.extend(v for v in current if isinstance(v, Mapping | list | tuple))
+    return True
+
+
+def check_metadata(name: str, value: object) -> dict[str, Any]:
+    """Return ``value`` as a dict if it is a JSON object with valid contents."""
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        raise InvalidInput(f"{name}: expected a JSON object, got {type(value).__name__}")
+    dump_json(name, value)
+    return dict(value)
+
+
+def to_utc(name: str, value: object) -> datetime | None:
+    """Return ``value`` as an aware UTC datetime (naive is taken as UTC); None passes."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+    if isinstance(value, date):
+        return datetime(value.year, value.month, value.day, tzinfo=UTC)
+    raise InvalidInput(f"{name}: expected a datetime, got {type(value).__name__}")
+
+
+def to_micros(value: datetime) -> int:
+    """Microseconds since the Unix epoch for an aware datetime."""
+    delta = value - _EPOCH
+    return (delta.days * 86_400 + delta.seconds) * 1_000_000 + delta.microseconds
+
+
+def from_micros(value: int) -> datetime:
+    """The aware UTC datetime for microseconds since the Unix epoch."""
+    return datetime.fromtimestamp(value // 1_000_000, UTC).replace(microsecond=value % 1_000_000)
+
+
+def now_micros() -> int:
+    """The current time in microseconds since the Unix epoch."""
+    return time.time_ns() // 1000
+
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+# ---------------------------------------------------------------------------- values
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Token and cost counters; every field is optional (None means "not reported")."""
+
+    input_tokens: int | None = None
+    output_tokens: int | None = None
+    cache_read_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    cost_usd: float | None = None
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if value is None:
+                continue
+            if f.name == "cost_usd":
+                if isinstance(value, bool) or not isinstance(value, int | float):
+                    raise InvalidInput(f"usage.cost_usd: expected a number, got {value!r}")
+                if not math.isfinite(value) or value < 0:
+                    raise InvalidInput(f"usage.cost_usd: {value!r} is not a finite number >= 0")
+                object.__setattr__(self, "cost_usd", float(value))
+            elif isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise InvalidInput(f"usage.{f.name}: expected an integer >= 0, got {value!r}")
+
+    def __add__(self, other: Usage) -> Usage:
+        def add(a: float | None, b: float | None) -> Any:
+            if a is None:
+                return b
+            if b is None:
+                return a
+            return a + b
+
+        return Usage(*(add(getattr(self, f.name), getattr(other, f.name)) for f in fields(self)))
+
+    def is_empty(self) -> bool:
+        """True when no counter is set."""
+        return all(getattr(self, f.name) is None for f in fields(self))
+
+    @property
+    def total_tokens(self) -> int:
+        """input + output tokens (cache and reasoning tokens are counted inside those)."""
+        return (self.input_tokens or 0) + (self.output_tokens or 0)
+
+    def to_dict(self) -> dict[str, int | float]:
+        """The set counters as a dict (unset ones left out)."""
+        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Usage:
+        """Build from a dict with Usage's field names; unknown keys raise InvalidInput."""
+        names = {f.name for f in fields(cls)}
+        unknown = set(data) - names
+        if unknown:
+            raise InvalidInput(f"usage: unknown field(s) {', '.join(sorted(unknown))}")
+        return cls(**data)
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """One tool call of an assistant message, matched to its result by ``call_id``."""
+
+    session_id: str
+    call_id: str
+    name: str
+    arguments: str
+    request_seq: int
+    result_seq: int | None = None
+    result_text: str | None = None
+    status: ToolStatus = "pending"
+    duration_ms: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewMessage:
+    """A message to append, with what the bare item dict cannot say.
+
+    ``append`` accepts plain item dicts too; use this when a message needs its own id,
+    timestamp, model, usage, visibility or metadata (importers and adapters do).
+    """
+
+    item: Mapping[str, Any]
+    id: str | None = None
+    created_at: datetime | None = None
+    model: str | None = None
+    usage: Usage | None = None
+    visible_to_model: bool = True
+    visible_to_user: bool = True
+    metadata: Mapping[str, Any] | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Message:
+    """A stored message. ``item`` is the dict exactly as appended (JSON-equal)."""
+
+    session_id: str
+    seq: int
+    id: str
+    role: Role
+    item: dict[str, Any]
+    text: str
+    created_at: datetime
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    tool_call_id: str | None = None
+    model: str | None = None
+    usage: Usage | None = None
+    visible_to_model: bool = True
+    visible_to_user: bool = True
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    """A stored session with its counters and usage totals."""
+
+    id: str
+    created_at: datetime
+    updated_at: datetime
+    title: str | None = None
+    agent: str | None = None
+    model: str | None = None
+    source: str | None = None
+    user_id: str | None = None
+    working_dir: str | None = None
+    parent_id: str | None = None
+    relation: Relation | None = None
+    status: Status = "active"
+    metadata: dict[str, Any] = field(default_factory=dict)
+    last_message_at: datetime | None = None
+    message_count: int = 0
+    last_seq: int = 0
+    usage: Usage = field(default_factory=Usage)
+    preview: str | None = None
+    compaction_count: int = 0
+    compacted_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Page(Generic[T]):
+    """One page of results; pass ``next_cursor`` back to get the next (None: no more)."""
+
+    items: list[T]
+    next_cursor: str | None = None
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchHit:
+    """One matching message."""
+
+    session_id: str
+    seq: int
+    role: Role
+    snippet: str
+    rank: float
+    created_at: datetime
+    title: str | None = None
+    agent: str | None = None
+    message_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionHit:
+    """A session with matches, ranked by its best hit."""
+
+    session: Session
+    hits: int
+    best_rank: float
+    best_seq: int
+    snippet: str
+
+
+@dataclass(frozen=True, slots=True)
+class TreeNode:
+    """A session and its descendants."""
+
+    session: Session
+    children: list[TreeNode] = field(default_factory=list)
+
+    def walk(self) -> Iterator[TreeNode]:
+        """This node, then every descendant, depth first."""
+        yield self
+        for child in self.children:
+            yield from child.walk()
+
+
+@dataclass(frozen=True, slots=True)
+class Totals:
+    """Counters summed over a set of sessions/messages."""
+
+    sessions: int = 0
+    messages: int = 0
+    tool_calls: int = 0
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_write_tokens: int = 0
+    reasoning_tokens: int = 0
+    cost_usd: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class Tool:
+    """Per-tool statistics."""
+
+    name: str
+    calls: int
+    errors: int
+    error_rate: float | None
+    median_duration_ms: float | None
+
+
+@dataclass(frozen=True, slots=True)
+class Stats:
+    """Result of ``Store.stats``: totals, optional groups and per-tool figures."""
+
+    totals: Totals
+    groups: list[tuple[str, Totals]] = field(default_factory=list)
+    tools: list[Tool] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class SkippedLine:
+    """A line an importer could not use, and why."""
+
+    path: str
+    line: int
+    reason: str
+
+    def __str__(self) -> str:
+        return f"{self.path}:{self.line}: {self.reason}"
+
+
+@dataclass(slots=True)
+class ImportReport:
+    """What an import did: counts, skipped lines and per-file errors."""
+
+    files: int = 0
+    sessions_created: int = 0
+    sessions_updated: int = 0
+    messages_added: int = 0
+    skipped: list[SkippedLine] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+    session_ids: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class PruneReport:
+    """What ``prune`` removed (or would remove, with ``dry_run``)."""
+
+    session_ids: list[str]
+    messages: int
+    archived_to: str | None = None
+    dry_run: bool = False
+
+
+def random_suffix() -> str:
+    """A short random token (for names of throwaway objects)."""
+    return secrets.token_hex(4)

@@ -1,0 +1,402 @@
+"""The Store contract: what every backend does, documented once.
+
+Backends (``SQLiteStore``, ``PostgresStore``) implement this Protocol and inherit the
+docstrings from here; ``AsyncStore`` mirrors it method for method (a test keeps the
+signatures identical). Every method raises only ``SessionDBError`` subclasses.
+
+Invariants every backend keeps:
+
+* ``append`` is one transaction: seq numbers are contiguous per session even with many
+  processes writing, counters/usage/preview/tool-call rows change with the messages, a
+  batch is all-or-nothing, and a message id already stored in the session is not stored
+  again (the stored message is returned instead).
+* Bad input raises ``InvalidInput`` and writes nothing.
+* Items come back JSON-equal to what was appended.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any, Literal, Protocol, runtime_checkable
+
+from .model import (
+    ImportReport,
+    Message,
+    NewMessage,
+    Page,
+    PruneReport,
+    SearchHit,
+    Session,
+    SessionHit,
+    Stats,
+    ToolCall,
+    TreeNode,
+    Usage,
+)
+
+__all__ = ["UNSET", "AppendInput", "GroupBy", "Store", "TokenCounter"]
+
+
+class _Unset:
+    """Marker for "argument not given" where None is a meaningful value."""
+
+    _instance: _Unset | None = None
+
+    def __new__(cls) -> _Unset:
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "UNSET"
+
+    def __bool__(self) -> bool:
+        return False
+
+
+UNSET: Any = _Unset()
+
+AppendInput = Mapping[str, Any] | NewMessage | Iterable[Mapping[str, Any] | NewMessage]
+TokenCounter = Callable[[Mapping[str, Any]], int]
+GroupBy = Literal["day", "week", "month", "model", "agent", "source", "tool", "status"]
+
+
+@runtime_checkable
+class Store(Protocol):
+    """A session database. Use as a context manager to close it."""
+
+    @property
+    def url(self) -> str:
+        """The URL this store was opened with (``sqlite:///...`` or ``postgresql://...``)."""
+        ...
+
+    def close(self) -> None:
+        """Release connections. Further calls raise ``SessionDBError``."""
+        ...
+
+    # ------------------------------------------------------------------ sessions
+
+    def create_session(
+        self,
+        id: str | None = None,
+        *,
+        title: str | None = None,
+        agent: str | None = None,
+        model: str | None = None,
+        source: str | None = None,
+        user_id: str | None = None,
+        working_dir: str | None = None,
+        parent_id: str | None = None,
+        relation: str | None = None,
+        status: str = "active",
+        metadata: Mapping[str, Any] | None = None,
+        created_at: datetime | None = None,
+    ) -> Session:
+        """Create a session and return it; ``id`` is generated (time-sortable) when None.
+
+        Raises AlreadyExists if the id is taken, NotFound if ``parent_id`` does not exist,
+        InvalidInput for a bad field.
+        """
+        ...
+
+    def ensure_session(self, id: str, **fields: Any) -> Session:
+        """Return session ``id``, creating it with ``fields`` if it does not exist.
+
+        Safe under concurrency: two processes ensuring the same id get the same session.
+        ``fields`` are those of ``create_session``; they are ignored when it exists.
+        """
+        ...
+
+    def get_session(self, session_id: str) -> Session:
+        """Return the session. Raises NotFound."""
+        ...
+
+    def update_session(
+        self,
+        session_id: str,
+        *,
+        title: str | None = UNSET,
+        agent: str | None = UNSET,
+        model: str | None = UNSET,
+        source: str | None = UNSET,
+        user_id: str | None = UNSET,
+        working_dir: str | None = UNSET,
+        parent_id: str | None = UNSET,
+        relation: str | None = UNSET,
+        status: str = UNSET,
+        metadata: Mapping[str, Any] | None = UNSET,
+    ) -> Session:
+        """Change the given fields and return the updated session.
+
+        ``metadata`` merges into the stored object; a key set to None is deleted.
+        Raises NotFound, InvalidInput.
+        """
+        ...
+
+    def delete_session(self, session_id: str, *, recursive: bool = False) -> int:
+        """Delete a session with its messages and tool calls; return sessions deleted.
+
+        Children survive with ``parent_id`` cleared unless ``recursive`` deletes the
+        whole subtree. Raises NotFound.
+        """
+        ...
+
+    def list_sessions(
+        self,
+        *,
+        status: str | None = None,
+        agent: str | None = None,
+        source: str | None = None,
+        user_id: str | None = None,
+        parent_id: str | None = None,
+        roots_only: bool = False,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[Session]:
+        """Sessions newest-updated first, one page at a time (keyset cursor, no OFFSET).
+
+        ``since``/``until`` bound ``updated_at`` (since inclusive, until exclusive).
+        Raises InvalidInput for a bad filter or cursor.
+        """
+        ...
+
+    def recover_interrupted(self, idle_for: timedelta) -> list[str]:
+        """Mark ``active`` sessions idle longer than ``idle_for`` as ``interrupted``.
+
+        Returns their ids. Run at agent start-up to close sessions a crash left open.
+        """
+        ...
+
+    # ------------------------------------------------------------------ messages
+
+    def append(
+        self,
+        session_id: str,
+        items: AppendInput,
+        *,
+        ids: Sequence[str] | None = None,
+        usage: Usage | None = None,
+        model: str | None = None,
+        expect_last_seq: int | None = None,
+    ) -> list[Message]:
+        """Append one item or a batch in one transaction; return the stored messages.
+
+        ``items`` is an item dict, a ``NewMessage``, or a list of them. ``ids`` gives each
+        message its id (else the NewMessage's, else a generated one); a message whose id
+        is already stored in the session is returned as stored and not written again.
+        ``usage`` and ``model`` belong to the turn: they are recorded on the first
+        assistant message of the batch (the first message when there is none).
+        ``expect_last_seq`` makes the append conditional on the session's last seq.
+
+        Raises NotFound (no such session), Conflict (``expect_last_seq`` mismatch),
+        InvalidInput (bad item; nothing written).
+        """
+        ...
+
+    def messages(
+        self,
+        session_id: str,
+        *,
+        after_seq: int | None = None,
+        before_seq: int | None = None,
+        last: int | None = None,
+        limit: int | None = None,
+    ) -> list[Message]:
+        """Messages oldest first, optionally ``after_seq``/``before_seq`` (exclusive).
+
+        ``last=K`` returns the K newest of that range; ``limit=N`` the N oldest. Giving
+        both raises InvalidInput. Raises NotFound for a missing session.
+        """
+        ...
+
+    def tool_calls(
+        self,
+        session_id: str | None = None,
+        *,
+        name: str | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+    ) -> list[ToolCall]:
+        """Tool calls in request order, across all sessions unless ``session_id`` is given."""
+        ...
+
+    # ------------------------------------------------------------------ history
+
+    def history(
+        self,
+        session_id: str,
+        *,
+        max_messages: int | None = None,
+        max_tokens: int | None = None,
+        token_counter: TokenCounter | None = None,
+    ) -> list[dict[str, Any]]:
+        """The prompt-ready items: newest model-visible messages that fit, oldest first.
+
+        Starts at a legal boundary (never an orphan tool result, never splitting a tool
+        call from its results; a user turn when one fits). Raises NotFound.
+        """
+        ...
+
+    def compact(
+        self,
+        session_id: str,
+        summary: str | Mapping[str, Any],
+        *,
+        keep_last: int = 0,
+        summary_role: str = "user",
+    ) -> Message:
+        """Hide from the model everything before the last ``keep_last`` messages and
+        insert ``summary``; nothing is deleted. Returns the summary message.
+        """
+        ...
+
+    def truncate(self, session_id: str, *, keep_last: int) -> int:
+        """Delete all but the last ``keep_last`` messages; return how many were deleted."""
+        ...
+
+    def replace_history(
+        self, session_id: str, items: AppendInput, *, keep_replaced: bool = True
+    ) -> list[Message]:
+        """Atomically make ``items`` the model-visible history; the replaced messages are
+        kept, hidden from the model, unless ``keep_replaced`` is False. Returns the new
+        messages.
+        """
+        ...
+
+    def pop(self, session_id: str) -> Message | None:
+        """Remove and return the last message, or None when the session is empty."""
+        ...
+
+    def clear(self, session_id: str) -> int:
+        """Delete every message of the session, keeping the session; return the count."""
+        ...
+
+    def fork(
+        self,
+        session_id: str,
+        *,
+        at_seq: int | None = None,
+        title: str | None = None,
+        id: str | None = None,
+    ) -> Session:
+        """Copy the session's messages up to ``at_seq`` (default: all) into a new session
+        with ``parent_id`` set and ``relation="fork"``; return the new session.
+        """
+        ...
+
+    # ------------------------------------------------------------------ search & lineage
+
+    def search(
+        self,
+        query: str,
+        *,
+        session_id: str | None = None,
+        agent: str | None = None,
+        source: str | None = None,
+        user_id: str | None = None,
+        role: str | None = None,
+        tool: str | None = None,
+        status: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        include_hidden: bool = False,
+        highlight: tuple[str, str] = ("[", "]"),
+        limit: int = 20,
+        cursor: str | None = None,
+    ) -> Page[SearchHit]:
+        """Full-text search over messages, best first. Raises InvalidInput for a query
+        that cannot match anything (e.g. only exclusions)."""
+        ...
+
+    def sessions_matching(
+        self,
+        query: str,
+        *,
+        agent: str | None = None,
+        source: str | None = None,
+        user_id: str | None = None,
+        status: str | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        include_hidden: bool = False,
+        highlight: tuple[str, str] = ("[", "]"),
+        limit: int = 20,
+        cursor: str | None = None,
+    ) -> Page[SessionHit]:
+        """Sessions ranked by their best hit, with hit counts."""
+        ...
+
+    def children(self, session_id: str) -> list[Session]:
+        """Direct children, oldest first. Raises NotFound."""
+        ...
+
+    def ancestors(self, session_id: str) -> list[Session]:
+        """Parent, grandparent, ... root; the session itself excluded. Raises NotFound."""
+        ...
+
+    def tree(self, session_id: str) -> TreeNode:
+        """The session and its whole subtree. Raises NotFound."""
+        ...
+
+    def tree_usage(self, session_id: str) -> Usage:
+        """Usage summed over the session and all its descendants. Raises NotFound."""
+        ...
+
+    def stats(
+        self,
+        *,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        group_by: GroupBy | None = None,
+        agent: str | None = None,
+        source: str | None = None,
+        user_id: str | None = None,
+    ) -> Stats:
+        """Totals, optional groups and per-tool figures, computed in SQL."""
+        ...
+
+    # ------------------------------------------------------------------ import/export
+
+    def import_path(
+        self,
+        path: str | Path,
+        *,
+        format: str | None = None,
+        progress: Callable[[int], None] | None = None,
+    ) -> ImportReport:
+        """Import a transcript file or a directory (recursive). Idempotent and incremental."""
+        ...
+
+    def export(self, session_id: str, format: str = "jsonl") -> str:
+        """The session as ``jsonl`` (lossless, re-importable), ``markdown`` or ``openai``."""
+        ...
+
+    # ------------------------------------------------------------------ maintenance
+
+    def prune(
+        self,
+        *,
+        older_than: timedelta,
+        status: str | None = None,
+        archive_dir: str | Path | None = None,
+        dry_run: bool = False,
+    ) -> PruneReport:
+        """Delete sessions idle longer than ``older_than`` (with their subtrees), after
+        archiving them as JSONL under ``archive_dir`` when given; reclaim the space."""
+        ...
+
+    def schema_version(self) -> int:
+        """The schema version of the database (the number of the last migration)."""
+        ...
+
+    def check(self) -> list[str]:
+        """Integrity problems found (empty when healthy): storage check and counters."""
+        ...
+
+    def info(self) -> dict[str, Any]:
+        """Backend, URL, schema version, counts and size in bytes."""
+        ...
