@@ -103,14 +103,12 @@ def generate() -> str:
             call.append(f"{a.arg}={a.arg}")
         if args.kwarg:
             call.append("**" + args.kwarg.arg)
-        doc = ast.get_docstring(node) or ""
-        first = doc.splitlines()[0] if doc else node.name
         out.append(f"    async def {node.name}({sig}) -> {returns}:")
-        out.append(f'        """Async ``Store.{node.name}``: {first}"""')
-        joined = ", ".join(["self.store." + node.name] + call)
+        out.append(f'        """Awaitable ``Store.{node.name}``."""')
+        joined = ", ".join(["self.store." + node.name, *call])
         line = f"        return await self._run({joined})"
         if len(line) > 100:
-            inner = ",\n            ".join(["self.store." + node.name] + call)
+            inner = ",\n            ".join(["self.store." + node.name, *call])
             line = f"        return await self._run(\n            {inner},\n        )"
         out.append(line)
         out.append("")

@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 from . import dialects
 from .errors import AlreadyExists, InvalidInput, NotFound
@@ -23,24 +23,46 @@ from .model import (
     RELATIONS,
     STATUSES,
     ImportReport,
+    Message,
     NewMessage,
     PruneReport,
     Session,
+    ToolCall,
     Usage,
     check_choice,
     check_id,
     check_metadata,
     check_text,
     dump_json,
+    from_micros,
     new_id,
     now_micros,
     to_micros,
     to_utc,
 )
 from .store import AppendInput
+
+if TYPE_CHECKING:
+    from .store import Store
 from .textsearch import index_document
 
-__all__ = ["BaseStore", "PreparedMessage", "decode_cursor", "encode_cursor"]
+__all__ = [
+    "BaseStore",
+    "PreparedMessage",
+    "decode_cursor",
+    "encode_cursor",
+    "message_rows",
+    "new_message",
+    "summarize_batch",
+]
+
+USAGE_FIELDS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+)
 
 PREVIEW_LENGTH = 120
 _WS = re.compile(r"\s+")
@@ -118,6 +140,121 @@ def make_preview(text: str) -> str | None:
     return collapsed
 
 
+def summarize_batch(batch: Sequence[PreparedMessage]) -> dict[str, Any]:
+    """What a batch adds to its session's row: usage sums, newest time/model, preview.
+
+    Keys match the parameters of each backend's RESERVE_SEQS statement.
+    """
+    totals: dict[str, Any] = dict.fromkeys(USAGE_FIELDS, 0)
+    cost = 0.0
+    model = None
+    preview = None
+    latest = 0
+    for p in batch:
+        u = p.usage
+        if u is not None:
+            for name in USAGE_FIELDS:
+                totals[name] += getattr(u, name) or 0
+            cost += u.cost_usd or 0.0
+        if p.model:
+            model = p.model
+        if preview is None and p.role == "user" and p.text:
+            preview = make_preview(p.text)
+        if p.created_at > latest:
+            latest = p.created_at
+    totals.update(cost_usd=cost, model=model, preview=preview, latest=latest)
+    return totals
+
+
+def message_rows(
+    session_id: str, batch: Sequence[PreparedMessage], first_seq: int
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+    """Parameter dicts for INSERT_MESSAGE, INSERT_TOOL_CALL and COMPLETE_TOOL_CALL.
+
+    Seqs are assigned in batch order from ``first_seq``; the names match every backend's
+    statements, so the append algorithm is written once.
+    """
+    rows: list[dict[str, Any]] = []
+    calls: list[dict[str, Any]] = []
+    results: list[dict[str, Any]] = []
+    seq = first_seq
+    for p in batch:
+        u = p.usage
+        proj = p.projection
+        rows.append(
+            {
+                "session_id": session_id,
+                "seq": seq,
+                "id": p.id,
+                "role": p.role,
+                "item": p.item_json,
+                "text": p.text,
+                "tool_text": p.tool_text,
+                "search_text": p.search_text,
+                "tool_call_id": p.tool_call_id,
+                "has_tool_calls": 1 if proj.calls else 0,
+                "created_at": p.created_at,
+                "model": p.model,
+                "input_tokens": u and u.input_tokens,
+                "output_tokens": u and u.output_tokens,
+                "cache_read_tokens": u and u.cache_read_tokens,
+                "cache_write_tokens": u and u.cache_write_tokens,
+                "reasoning_tokens": u and u.reasoning_tokens,
+                "cost_usd": u and u.cost_usd,
+                "visible_to_model": int(p.visible_to_model),
+                "visible_to_user": int(p.visible_to_user),
+                "metadata": p.metadata_json,
+            }
+        )
+        for c in proj.calls:
+            calls.append(
+                {
+                    "session_id": session_id,
+                    "call_id": c.call_id,
+                    "name": c.name,
+                    "arguments": c.arguments,
+                    "request_seq": seq,
+                    "requested_at": p.created_at,
+                }
+            )
+        for r in proj.results:
+            results.append(
+                {
+                    "session_id": session_id,
+                    "call_id": r.call_id,
+                    "result_seq": seq,
+                    "result_text": r.text,
+                    "status": "error" if r.is_error else "ok",
+                    "completed_at": p.created_at,
+                }
+            )
+        seq += 1
+    return rows, calls, results
+
+
+def new_message(session_id: str, p: PreparedMessage, row: Mapping[str, Any]) -> Message:
+    """The Message just stored from ``p`` (its item is the caller's own dict)."""
+    seq = row["seq"]
+    return Message(
+        session_id=session_id,
+        seq=seq,
+        id=p.id,
+        role=p.role,  # type: ignore[arg-type]
+        item=p.item,  # type: ignore[arg-type]
+        text=p.text,
+        created_at=from_micros(p.created_at),
+        tool_calls=[
+            ToolCall(session_id, c.call_id, c.name, c.arguments, seq) for c in p.projection.calls
+        ],
+        tool_call_id=p.tool_call_id,
+        model=p.model,
+        usage=p.usage,
+        visible_to_model=p.visible_to_model,
+        visible_to_user=p.visible_to_user,
+        metadata=p.metadata,
+    )
+
+
 def check_limit(name: str, value: int | None, *, allow_none: bool = True) -> int | None:
     """Return ``value`` if it is a non-negative int (or None when allowed)."""
     if value is None:
@@ -190,9 +327,8 @@ class BaseStore:
                 raise InvalidInput(
                     f"items: expected an item dict or a list of them, got {type(items).__name__}"
                 ) from None
-        if ids is not None:
-            if isinstance(ids, str) or len(ids) != len(batch):
-                raise InvalidInput(f"ids: expected {len(batch)} ids, one per item")
+        if ids is not None and (isinstance(ids, str) or len(ids) != len(batch)):
+            raise InvalidInput(f"ids: expected {len(batch)} ids, one per item")
         if usage is not None and not isinstance(usage, Usage):
             raise InvalidInput(f"usage: expected sessiondb.Usage, got {type(usage).__name__}")
         model = check_text("model", model)
@@ -257,20 +393,15 @@ class BaseStore:
 
     def ensure_session(self, id: str, **fields: Any) -> Session:
         """See ``Store.ensure_session``."""
+        store = cast("Store", self)
         try:
-            return self.get_session(id)
+            return store.get_session(id)
         except NotFound:
             pass
         try:
-            return self.create_session(id, **fields)
+            return store.create_session(id, **fields)
         except AlreadyExists:
-            return self.get_session(id)  # another writer created it between our two calls
-
-    def get_session(self, session_id: str) -> Session:  # pragma: no cover - abstract
-        raise NotImplementedError
-
-    def create_session(self, id: str | None = None, **fields: Any) -> Session:  # pragma: no cover
-        raise NotImplementedError
+            return store.get_session(id)  # another writer created it between our two calls
 
     def import_path(
         self,
@@ -282,13 +413,13 @@ class BaseStore:
         """See ``Store.import_path``."""
         from .importers import import_path
 
-        return import_path(self, path, format=format, progress=progress)  # type: ignore[arg-type]
+        return import_path(cast("Store", self), path, format=format, progress=progress)
 
     def export(self, session_id: str, format: str = "jsonl") -> str:
         """See ``Store.export``."""
         from .exporters import export
 
-        return export(self, session_id, format)  # type: ignore[arg-type]
+        return export(cast("Store", self), session_id, format)
 
     def prune(
         self,
@@ -302,7 +433,7 @@ class BaseStore:
         from .retention import prune
 
         return prune(
-            self,  # type: ignore[arg-type]
+            cast("Store", self),
             older_than=older_than,
             status=status,
             archive_dir=archive_dir,

@@ -80,7 +80,7 @@ class AsyncStore:
         metadata: Mapping[str, Any] | None = None,
         created_at: datetime | None = None,
     ) -> Session:
-        """Async ``Store.create_session``: Create a session and return it; ``id`` is generated (time-sortable) when None."""
+        """Awaitable ``Store.create_session``."""
         return await self._run(
             self.store.create_session,
             id,
@@ -98,11 +98,11 @@ class AsyncStore:
         )
 
     async def ensure_session(self, id: str, **fields: Any) -> Session:
-        """Async ``Store.ensure_session``: Return session ``id``, creating it with ``fields`` if it does not exist."""
+        """Awaitable ``Store.ensure_session``."""
         return await self._run(self.store.ensure_session, id, **fields)
 
     async def get_session(self, session_id: str) -> Session:
-        """Async ``Store.get_session``: Return the session. Raises NotFound."""
+        """Awaitable ``Store.get_session``."""
         return await self._run(self.store.get_session, session_id)
 
     async def update_session(
@@ -120,7 +120,7 @@ class AsyncStore:
         status: str = UNSET,
         metadata: Mapping[str, Any] | None = UNSET,
     ) -> Session:
-        """Async ``Store.update_session``: Change the given fields and return the updated session."""
+        """Awaitable ``Store.update_session``."""
         return await self._run(
             self.store.update_session,
             session_id,
@@ -137,7 +137,7 @@ class AsyncStore:
         )
 
     async def delete_session(self, session_id: str, *, recursive: bool = False) -> int:
-        """Async ``Store.delete_session``: Delete a session with its messages and tool calls; return sessions deleted."""
+        """Awaitable ``Store.delete_session``."""
         return await self._run(self.store.delete_session, session_id, recursive=recursive)
 
     async def list_sessions(
@@ -154,7 +154,7 @@ class AsyncStore:
         limit: int = 50,
         cursor: str | None = None,
     ) -> Page[Session]:
-        """Async ``Store.list_sessions``: Sessions newest-updated first, one page at a time (keyset cursor, no OFFSET)."""
+        """Awaitable ``Store.list_sessions``."""
         return await self._run(
             self.store.list_sessions,
             status=status,
@@ -170,7 +170,7 @@ class AsyncStore:
         )
 
     async def recover_interrupted(self, idle_for: timedelta) -> list[str]:
-        """Async ``Store.recover_interrupted``: Mark ``active`` sessions idle longer than ``idle_for`` as ``interrupted``."""
+        """Awaitable ``Store.recover_interrupted``."""
         return await self._run(self.store.recover_interrupted, idle_for)
 
     async def append(
@@ -183,7 +183,7 @@ class AsyncStore:
         model: str | None = None,
         expect_last_seq: int | None = None,
     ) -> list[Message]:
-        """Async ``Store.append``: Append one item or a batch in one transaction; return the stored messages."""
+        """Awaitable ``Store.append``."""
         return await self._run(
             self.store.append,
             session_id,
@@ -203,7 +203,7 @@ class AsyncStore:
         last: int | None = None,
         limit: int | None = None,
     ) -> list[Message]:
-        """Async ``Store.messages``: Messages oldest first, optionally ``after_seq``/``before_seq`` (exclusive)."""
+        """Awaitable ``Store.messages``."""
         return await self._run(
             self.store.messages,
             session_id,
@@ -221,7 +221,7 @@ class AsyncStore:
         status: str | None = None,
         limit: int | None = None,
     ) -> list[ToolCall]:
-        """Async ``Store.tool_calls``: Tool calls in request order, across all sessions unless ``session_id`` is given."""
+        """Awaitable ``Store.tool_calls``."""
         return await self._run(
             self.store.tool_calls,
             session_id,
@@ -238,7 +238,7 @@ class AsyncStore:
         max_tokens: int | None = None,
         token_counter: TokenCounter | None = None,
     ) -> list[dict[str, Any]]:
-        """Async ``Store.history``: The prompt-ready items: newest model-visible messages that fit, oldest first."""
+        """Awaitable ``Store.history``."""
         return await self._run(
             self.store.history,
             session_id,
@@ -255,7 +255,7 @@ class AsyncStore:
         keep_last: int = 0,
         summary_role: str = "user",
     ) -> Message:
-        """Async ``Store.compact``: Hide from the model everything before the last ``keep_last`` messages and"""
+        """Awaitable ``Store.compact``."""
         return await self._run(
             self.store.compact,
             session_id,
@@ -265,13 +265,13 @@ class AsyncStore:
         )
 
     async def truncate(self, session_id: str, *, keep_last: int) -> int:
-        """Async ``Store.truncate``: Delete all but the last ``keep_last`` messages; return how many were deleted."""
+        """Awaitable ``Store.truncate``."""
         return await self._run(self.store.truncate, session_id, keep_last=keep_last)
 
     async def replace_history(
         self, session_id: str, items: AppendInput, *, keep_replaced: bool = True
     ) -> list[Message]:
-        """Async ``Store.replace_history``: Atomically make ``items`` the model-visible history; the replaced messages are"""
+        """Awaitable ``Store.replace_history``."""
         return await self._run(
             self.store.replace_history,
             session_id,
@@ -280,11 +280,11 @@ class AsyncStore:
         )
 
     async def pop(self, session_id: str) -> Message | None:
-        """Async ``Store.pop``: Remove and return the last message, or None when the session is empty."""
+        """Awaitable ``Store.pop``."""
         return await self._run(self.store.pop, session_id)
 
     async def clear(self, session_id: str) -> int:
-        """Async ``Store.clear``: Delete every message of the session, keeping the session; return the count."""
+        """Awaitable ``Store.clear``."""
         return await self._run(self.store.clear, session_id)
 
     async def fork(
@@ -295,7 +295,7 @@ class AsyncStore:
         title: str | None = None,
         id: str | None = None,
     ) -> Session:
-        """Async ``Store.fork``: Copy the session's messages up to ``at_seq`` (default: all) into a new session"""
+        """Awaitable ``Store.fork``."""
         return await self._run(self.store.fork, session_id, at_seq=at_seq, title=title, id=id)
 
     async def search(
@@ -316,7 +316,7 @@ class AsyncStore:
         limit: int = 20,
         cursor: str | None = None,
     ) -> Page[SearchHit]:
-        """Async ``Store.search``: Full-text search over messages, best first. Raises InvalidInput for a query"""
+        """Awaitable ``Store.search``."""
         return await self._run(
             self.store.search,
             query,
@@ -350,7 +350,7 @@ class AsyncStore:
         limit: int = 20,
         cursor: str | None = None,
     ) -> Page[SessionHit]:
-        """Async ``Store.sessions_matching``: Sessions ranked by their best hit, with hit counts."""
+        """Awaitable ``Store.sessions_matching``."""
         return await self._run(
             self.store.sessions_matching,
             query,
@@ -367,19 +367,19 @@ class AsyncStore:
         )
 
     async def children(self, session_id: str) -> list[Session]:
-        """Async ``Store.children``: Direct children, oldest first. Raises NotFound."""
+        """Awaitable ``Store.children``."""
         return await self._run(self.store.children, session_id)
 
     async def ancestors(self, session_id: str) -> list[Session]:
-        """Async ``Store.ancestors``: Parent, grandparent, ... root; the session itself excluded. Raises NotFound."""
+        """Awaitable ``Store.ancestors``."""
         return await self._run(self.store.ancestors, session_id)
 
     async def tree(self, session_id: str) -> TreeNode:
-        """Async ``Store.tree``: The session and its whole subtree. Raises NotFound."""
+        """Awaitable ``Store.tree``."""
         return await self._run(self.store.tree, session_id)
 
     async def tree_usage(self, session_id: str) -> Usage:
-        """Async ``Store.tree_usage``: Usage summed over the session and all its descendants. Raises NotFound."""
+        """Awaitable ``Store.tree_usage``."""
         return await self._run(self.store.tree_usage, session_id)
 
     async def stats(
@@ -392,7 +392,7 @@ class AsyncStore:
         source: str | None = None,
         user_id: str | None = None,
     ) -> Stats:
-        """Async ``Store.stats``: Totals, optional groups and per-tool figures, computed in SQL."""
+        """Awaitable ``Store.stats``."""
         return await self._run(
             self.store.stats,
             since=since,
@@ -410,11 +410,11 @@ class AsyncStore:
         format: str | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> ImportReport:
-        """Async ``Store.import_path``: Import a transcript file or a directory (recursive). Idempotent and incremental."""
+        """Awaitable ``Store.import_path``."""
         return await self._run(self.store.import_path, path, format=format, progress=progress)
 
     async def export(self, session_id: str, format: str = "jsonl") -> str:
-        """Async ``Store.export``: The session as ``jsonl`` (lossless, re-importable), ``markdown`` or ``openai``."""
+        """Awaitable ``Store.export``."""
         return await self._run(self.store.export, session_id, format)
 
     async def prune(
@@ -425,7 +425,7 @@ class AsyncStore:
         archive_dir: str | Path | None = None,
         dry_run: bool = False,
     ) -> PruneReport:
-        """Async ``Store.prune``: Delete sessions idle longer than ``older_than`` (with their subtrees), after"""
+        """Awaitable ``Store.prune``."""
         return await self._run(
             self.store.prune,
             older_than=older_than,
@@ -435,13 +435,13 @@ class AsyncStore:
         )
 
     async def schema_version(self) -> int:
-        """Async ``Store.schema_version``: The schema version of the database (the number of the last migration)."""
+        """Awaitable ``Store.schema_version``."""
         return await self._run(self.store.schema_version)
 
     async def check(self) -> list[str]:
-        """Async ``Store.check``: Integrity problems found (empty when healthy): storage check and counters."""
+        """Awaitable ``Store.check``."""
         return await self._run(self.store.check)
 
     async def info(self) -> dict[str, Any]:
-        """Async ``Store.info``: Backend, URL, schema version, counts and size in bytes."""
+        """Awaitable ``Store.info``."""
         return await self._run(self.store.info)

@@ -142,7 +142,9 @@ def _project_typed(kind: str, item: Mapping[str, Any]) -> Projection:
         name = item.get("name") or kind
         return Projection(
             role="assistant",
-            calls=[CallSpec(_str(item.get("call_id") or item.get("id")), _str(name), _arguments(args))],
+            calls=[
+                CallSpec(_str(item.get("call_id") or item.get("id")), _str(name), _arguments(args))
+            ],
         )
     if kind == "reasoning":
         return Projection(role="assistant", text=_content_text(item.get("summary")))
@@ -172,16 +174,17 @@ def _project_role(role_value: str, item: Mapping[str, Any]) -> Projection:
                 continue
             if not _collect_part(part, texts, calls, results):
                 other_parts += 1
-    elif isinstance(content, Mapping):
-        if not _collect_part(content, texts, calls, results):
-            other_parts += 1
+    elif isinstance(content, Mapping) and not _collect_part(content, texts, calls, results):
+        other_parts += 1
 
     for call in _list(item.get("tool_calls")):  # OpenAI chat completions
         if isinstance(call, Mapping):
             fn = call.get("function")
             fn = fn if isinstance(fn, Mapping) else {}
             calls.append(
-                CallSpec(_str(call.get("id")), _str(fn.get("name")), _arguments(fn.get("arguments")))
+                CallSpec(
+                    _str(call.get("id")), _str(fn.get("name")), _arguments(fn.get("arguments"))
+                )
             )
     legacy = item.get("function_call")
     if isinstance(legacy, Mapping):  # OpenAI legacy functions: no call id, match by name
@@ -232,7 +235,9 @@ def _collect_part(
         value = wrapper.get("value") if isinstance(wrapper, Mapping) else None
         value = value if isinstance(value, Mapping) else {}
         calls.append(
-            CallSpec(_str(part.get("id")), _str(value.get("name")), _arguments(value.get("arguments")))
+            CallSpec(
+                _str(part.get("id")), _str(value.get("name")), _arguments(value.get("arguments"))
+            )
         )
         return True
     if ptype == "toolResponse":  # goose: {"status": "success", "value": ...} or an error
@@ -332,8 +337,11 @@ def _usage(raw: object) -> Usage | None:
         cost = cost.get("total")
     cost_value = (
         float(cost)
-        if isinstance(cost, int | float) and not isinstance(cost, bool) and cost >= 0
-        and cost == cost and cost != float("inf")
+        if isinstance(cost, int | float)
+        and not isinstance(cost, bool)
+        and cost >= 0
+        and cost == cost
+        and cost != float("inf")
         else None
     )
     usage = Usage(

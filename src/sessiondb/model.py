@@ -290,7 +290,9 @@ class Usage:
 
     def to_dict(self) -> dict[str, int | float]:
         """The set counters as a dict (unset ones left out)."""
-        return {f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None}
+        return {
+            f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None
+        }
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Usage:

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from ..errors import InvalidInput, MissingDependency
 from ..store import Store
@@ -48,7 +48,7 @@ def open_store(url: str | os.PathLike[str] | None = None, **options: Any) -> Sto
                 "PostgresStore requires the 'postgres' extra: pip install 'sessiondb[postgres]'"
                 f" ({exc})"
             ) from exc
-        return PostgresStore(target, **options)
+        return cast(Store, PostgresStore(target, **options))
     if target.startswith("sqlite://"):
         rest = target[len("sqlite://") :]
         if not rest.startswith("/") or rest == "/":
@@ -56,7 +56,9 @@ def open_store(url: str | os.PathLike[str] | None = None, **options: Any) -> Sto
         target = rest[1:]  # sqlite:///rel.db -> rel.db, sqlite:////abs.db -> /abs.db
     elif "://" in target:
         scheme = target.split("://", 1)[0]
-        raise InvalidInput(f"url: unknown scheme {scheme!r} (use a path, sqlite:/// or postgresql://)")
+        raise InvalidInput(
+            f"url: unknown scheme {scheme!r} (use a path, sqlite:/// or postgresql://)"
+        )
     from .sqlite import SQLiteStore
 
-    return SQLiteStore(Path(target).expanduser(), **options)
+    return cast(Store, SQLiteStore(Path(target).expanduser(), **options))

@@ -9,6 +9,7 @@ transaction that reads first and then writes can do at once.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -28,7 +29,9 @@ from ..._base import (
     check_limit,
     decode_cursor,
     encode_cursor,
-    make_preview,
+    message_rows,
+    new_message,
+    summarize_batch,
 )
 from ...errors import (
     AlreadyExists,
@@ -64,13 +67,6 @@ from . import queries as q
 
 Durability = Literal["normal", "full"]
 _FAR_FUTURE = 1 << 62
-_USAGE_FIELDS = (
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "reasoning_tokens",
-)
 
 
 def _migrations() -> list[tuple[int, str, str]]:
@@ -165,10 +161,8 @@ class SQLiteCore(BaseStore):
             self._closed = True
             connections, self._all = self._all, []
         for conn in connections:
-            try:
+            with contextlib.suppress(sqlite3.Error):
                 conn.close()
-            except sqlite3.Error:  # pragma: no cover - closing a broken connection
-                pass
 
     def _conn(self) -> sqlite3.Connection:
         """This thread's connection, opened on first use."""
@@ -199,7 +193,9 @@ class SQLiteCore(BaseStore):
             conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
             if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 self._retry_busy(lambda: conn.execute("PRAGMA journal_mode = WAL"))
-            conn.execute("PRAGMA synchronous = " + ("FULL" if self.durability == "full" else "NORMAL"))
+            conn.execute(
+                "PRAGMA synchronous = " + ("FULL" if self.durability == "full" else "NORMAL")
+            )
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA temp_store = MEMORY")
         except sqlite3.Error as exc:
@@ -237,10 +233,8 @@ class SQLiteCore(BaseStore):
             conn.execute("COMMIT")
         except BaseException as exc:
             if conn.in_transaction:
-                try:
+                with contextlib.suppress(sqlite3.Error):
                     conn.execute("ROLLBACK")
-                except sqlite3.Error:  # pragma: no cover - rollback after a fatal error
-                    pass
             if isinstance(exc, sqlite3.Error):
                 raise translate(exc, what) from exc
             raise
@@ -258,7 +252,9 @@ class SQLiteCore(BaseStore):
             if conn.in_transaction:
                 conn.execute("COMMIT")
 
-    def _query(self, what: str, sql: str, params: Mapping[str, Any] | Sequence[Any] = ()) -> list[Any]:
+    def _query(
+        self, what: str, sql: str, params: Mapping[str, Any] | Sequence[Any] = ()
+    ) -> list[Any]:
         """Run one read statement outside any explicit transaction."""
         try:
             return self._conn().execute(sql, params).fetchall()
@@ -314,7 +310,8 @@ class SQLiteCore(BaseStore):
                 for statement in _statements(sql):
                     conn.execute(statement)
                 conn.execute(
-                    q.RECORD_MIGRATION, {"version": number, "name": name, "applied_at": now_micros()}
+                    q.RECORD_MIGRATION,
+                    {"version": number, "name": name, "applied_at": now_micros()},
                 )
                 applied.append(name)
         return applied
@@ -404,7 +401,11 @@ class SQLiteCore(BaseStore):
         calls: dict[int, list[ToolCall]] = {}
         with_calls = [row[1] for row in rows if row[7]]
         if with_calls:
-            params = {"session_id": rows[0][0], "first_seq": min(with_calls), "last_seq": max(with_calls)}
+            params = {
+                "session_id": rows[0][0],
+                "first_seq": min(with_calls),
+                "last_seq": max(with_calls),
+            }
             for call_row in conn.execute(q.SELECT_TOOL_CALLS_FOR_SEQS, params):
                 calls.setdefault(call_row[4], []).append(self._tool_call(call_row))
         return [self._message(row, calls.get(row[1], [])) for row in rows]
@@ -458,9 +459,10 @@ class SQLiteCore(BaseStore):
         with self._write(f"creating session {fields.id!r}") as conn:
             if conn.execute(q.SESSION_EXISTS, {"id": fields.id}).fetchone():
                 raise AlreadyExists(f"session {fields.id!r} already exists")
-            if fields.parent_id is not None and not conn.execute(
-                q.SESSION_EXISTS, {"id": fields.parent_id}
-            ).fetchone():
+            if (
+                fields.parent_id is not None
+                and not conn.execute(q.SESSION_EXISTS, {"id": fields.parent_id}).fetchone()
+            ):
                 raise NotFound(f"parent session {fields.parent_id!r} does not exist")
             conn.execute(q.INSERT_SESSION, params)
             row = conn.execute(q.SELECT_SESSION, {"id": fields.id}).fetchone()
@@ -633,10 +635,6 @@ class SQLiteCore(BaseStore):
         expect_last_seq: int | None,
     ) -> list[Message]:
         """Append inside an open write transaction; shared by append and history writes."""
-        row = conn.execute(q.SELECT_SESSION_FOR_APPEND, {"id": session_id}).fetchone()
-        if row is None:
-            raise NotFound(f"no session {session_id!r}")
-        last_seq, _count, preview = row
         existing: dict[str, Message] = {}
         explicit = [p.id for p in prepared if p.explicit_id]
         if explicit:
@@ -646,122 +644,35 @@ class SQLiteCore(BaseStore):
             if found:
                 found.sort(key=lambda r: r[1])
                 existing = {m.id: m for m in self._messages_from_rows(conn, found)}
-        new = [p for p in prepared if p.id not in existing]
-        if new and expect_last_seq is not None and expect_last_seq != last_seq:
+        new = [p for p in prepared if p.id not in existing] if existing else prepared
+        if not new:
+            return [existing[p.id] for p in prepared]
+        summary = summarize_batch(new)
+        # One statement reserves the seq range and updates every counter; the row lock
+        # it takes (the whole database, on SQLite) serialises writers of the session.
+        row = conn.execute(
+            q.RESERVE_SEQS, {"id": session_id, "added": len(new), **summary}
+        ).fetchone()
+        if row is None:
+            raise NotFound(f"no session {session_id!r}")
+        first_seq = row[0] - len(new) + 1
+        actual = first_seq - 1
+        if expect_last_seq is not None and expect_last_seq != actual:
             raise Conflict(
-                f"session {session_id!r}: expected last seq {expect_last_seq}, found {last_seq}",
+                f"session {session_id!r}: expected last seq {expect_last_seq}, found {actual}",
                 expected=expect_last_seq,
-                actual=last_seq,
+                actual=actual,
             )
-        result: list[Message] = []
-        seq = last_seq
-        totals = dict.fromkeys(_USAGE_FIELDS, 0)
-        cost = 0.0
-        newest_model = None
-        latest = 0
-        for p in prepared:
-            if p.id in existing:
-                result.append(existing[p.id])
-                continue
-            seq += 1
-            u = p.usage
-            conn.execute(
-                q.INSERT_MESSAGE,
-                {
-                    "session_id": session_id,
-                    "seq": seq,
-                    "id": p.id,
-                    "role": p.role,
-                    "item": p.item_json,
-                    "text": p.text,
-                    "tool_text": p.tool_text,
-                    "search_text": p.search_text,
-                    "tool_call_id": p.tool_call_id,
-                    "has_tool_calls": 1 if p.projection.calls else 0,
-                    "created_at": p.created_at,
-                    "model": p.model,
-                    "input_tokens": u and u.input_tokens,
-                    "output_tokens": u and u.output_tokens,
-                    "cache_read_tokens": u and u.cache_read_tokens,
-                    "cache_write_tokens": u and u.cache_write_tokens,
-                    "reasoning_tokens": u and u.reasoning_tokens,
-                    "cost_usd": u and u.cost_usd,
-                    "visible_to_model": int(p.visible_to_model),
-                    "visible_to_user": int(p.visible_to_user),
-                    "metadata": p.metadata_json,
-                },
-            )
-            calls = [
-                ToolCall(session_id, c.call_id, c.name, c.arguments, seq)
-                for c in p.projection.calls
-            ]
-            for c in calls:
-                conn.execute(
-                    q.INSERT_TOOL_CALL,
-                    {
-                        "session_id": session_id,
-                        "call_id": c.call_id,
-                        "name": c.name,
-                        "arguments": c.arguments,
-                        "request_seq": seq,
-                        "requested_at": p.created_at,
-                    },
-                )
-            for r in p.projection.results:
-                conn.execute(
-                    q.COMPLETE_TOOL_CALL,
-                    {
-                        "session_id": session_id,
-                        "call_id": r.call_id,
-                        "result_seq": seq,
-                        "result_text": r.text,
-                        "status": "error" if r.is_error else "ok",
-                        "completed_at": p.created_at,
-                    },
-                )
-            if u is not None:
-                for name in _USAGE_FIELDS:
-                    totals[name] += getattr(u, name) or 0
-                cost += u.cost_usd or 0.0
-            if p.model:
-                newest_model = p.model
-            if preview is None and p.role == "user" and p.text:
-                preview = make_preview(p.text)
-            latest = max(latest, p.created_at)
-            result.append(
-                Message(
-                    session_id=session_id,
-                    seq=seq,
-                    id=p.id,
-                    role=p.role,  # type: ignore[arg-type]
-                    item=p.item,  # type: ignore[arg-type]
-                    text=p.text,
-                    created_at=from_micros(p.created_at),
-                    tool_calls=calls,
-                    tool_call_id=p.tool_call_id,
-                    model=p.model,
-                    usage=u,
-                    visible_to_model=p.visible_to_model,
-                    visible_to_user=p.visible_to_user,
-                    metadata=p.metadata,
-                )
-            )
-        if new:
-            conn.execute(
-                q.UPDATE_SESSION_AFTER_APPEND,
-                {
-                    "id": session_id,
-                    "last_seq": seq,
-                    "added": len(new),
-                    "updated_at": latest,
-                    "last_message_at": latest,
-                    "model": newest_model,
-                    "preview": preview,
-                    "cost_usd": cost,
-                    **totals,
-                },
-            )
-        return result
+        rows, calls, results = message_rows(session_id, new, first_seq)
+        conn.executemany(q.INSERT_MESSAGE, rows)
+        if calls:
+            conn.executemany(q.INSERT_TOOL_CALL, calls)
+        if results:
+            conn.executemany(q.COMPLETE_TOOL_CALL, results)
+        stored = {p.id: new_message(session_id, p, r) for p, r in zip(new, rows, strict=True)}
+        if not existing:
+            return list(stored.values())
+        return [existing[p.id] if p.id in existing else stored[p.id] for p in prepared]
 
     # ------------------------------------------------------------------ reads
 

@@ -88,13 +88,6 @@ RETURNING id"""
 
 # -- append -------------------------------------------------------------------------
 
-SELECT_SESSION_FOR_APPEND = """
-SELECT last_seq, message_count, preview FROM sessions WHERE id = :id"""
-
-SELECT_EXISTING_IDS = """
-SELECT id FROM messages
-WHERE session_id = :session_id AND id IN (SELECT value FROM json_each(:ids))"""
-
 INSERT_MESSAGE = """
 INSERT INTO messages (session_id, seq, id, role, item, text, tool_text, search_text,
                       tool_call_id, has_tool_calls, created_at, model, input_tokens,
@@ -118,12 +111,13 @@ WHERE session_id = :session_id AND call_id = :call_id AND request_seq = (
     SELECT max(request_seq) FROM tool_calls
     WHERE session_id = :session_id AND call_id = :call_id AND result_seq IS NULL)"""
 
-UPDATE_SESSION_AFTER_APPEND = """
+# Reserves :added seqs and updates the counters in one statement; returns the new last_seq.
+RESERVE_SEQS = """
 UPDATE sessions SET
-    last_seq = :last_seq,
+    last_seq = last_seq + :added,
     message_count = message_count + :added,
-    updated_at = max(updated_at, :updated_at),
-    last_message_at = max(coalesce(last_message_at, 0), :last_message_at),
+    updated_at = max(updated_at, :latest),
+    last_message_at = max(coalesce(last_message_at, 0), :latest),
     model = coalesce(:model, model),
     preview = coalesce(preview, :preview),
     input_tokens = input_tokens + :input_tokens,
@@ -132,7 +126,8 @@ UPDATE sessions SET
     cache_write_tokens = cache_write_tokens + :cache_write_tokens,
     reasoning_tokens = reasoning_tokens + :reasoning_tokens,
     cost_usd = cost_usd + :cost_usd
-WHERE id = :id"""
+WHERE id = :id
+RETURNING last_seq"""
 
 # -- reads --------------------------------------------------------------------------
 
