@@ -255,6 +255,17 @@ def new_message(session_id: str, p: PreparedMessage, row: Mapping[str, Any]) -> 
     )
 
 
+def merge_metadata(current: Mapping[str, Any], patch: Mapping[str, Any]) -> str:
+    """JSON of ``current`` with ``patch`` merged in (top level; None deletes a key)."""
+    merged = dict(current)
+    for key, value in patch.items():
+        if value is None:
+            merged.pop(key, None)
+        else:
+            merged[key] = value
+    return dump_json("metadata", merged)
+
+
 def check_limit(name: str, value: int | None, *, allow_none: bool = True) -> int | None:
     """Return ``value`` if it is a non-negative int (or None when allowed)."""
     if value is None:

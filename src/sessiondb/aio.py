@@ -182,6 +182,7 @@ class AsyncStore:
         usage: Usage | None = None,
         model: str | None = None,
         expect_last_seq: int | None = None,
+        session_metadata: Mapping[str, Any] | None = None,
     ) -> list[Message]:
         """Awaitable ``Store.append``."""
         return await self._run(
@@ -192,6 +193,7 @@ class AsyncStore:
             usage=usage,
             model=model,
             expect_last_seq=expect_last_seq,
+            session_metadata=session_metadata,
         )
 
     async def messages(
@@ -437,6 +439,18 @@ class AsyncStore:
     async def schema_version(self) -> int:
         """Awaitable ``Store.schema_version``."""
         return await self._run(self.store.schema_version)
+
+    async def pending_migrations(self) -> list[str]:
+        """Awaitable ``Store.pending_migrations``."""
+        return await self._run(self.store.pending_migrations)
+
+    async def migrate(self) -> list[str]:
+        """Awaitable ``Store.migrate``."""
+        return await self._run(self.store.migrate)
+
+    async def vacuum(self) -> None:
+        """Awaitable ``Store.vacuum``."""
+        return await self._run(self.store.vacuum)
 
     async def check(self) -> list[str]:
         """Awaitable ``Store.check``."""

@@ -182,6 +182,7 @@ class Store(Protocol):
         usage: Usage | None = None,
         model: str | None = None,
         expect_last_seq: int | None = None,
+        session_metadata: Mapping[str, Any] | None = None,
     ) -> list[Message]:
         """Append one item or a batch in one transaction; return the stored messages.
 
@@ -191,6 +192,9 @@ class Store(Protocol):
         ``usage`` and ``model`` belong to the turn: they are recorded on the first
         assistant message of the batch (the first message when there is none).
         ``expect_last_seq`` makes the append conditional on the session's last seq.
+        ``session_metadata`` is merged into the session's metadata in the same transaction
+        (a key set to None is deleted), e.g. agent state that must change with the turn;
+        it is applied only when at least one message is new.
 
         Raises NotFound (no such session), Conflict (``expect_last_seq`` mismatch),
         InvalidInput (bad item; nothing written).
@@ -391,6 +395,22 @@ class Store(Protocol):
 
     def schema_version(self) -> int:
         """The schema version of the database (the number of the last migration)."""
+        ...
+
+    def pending_migrations(self) -> list[str]:
+        """Names of migrations the database still needs; nothing is changed."""
+        ...
+
+    def migrate(self) -> list[str]:
+        """Apply pending migrations in one transaction (safe when several processes open
+        the database at once); return their names. Raises SchemaTooNew, changing nothing.
+        ``connect(..., migrate=False)`` opens a database without migrating it.
+        """
+        ...
+
+    def vacuum(self) -> None:
+        """Return the space of deleted rows to the operating system (SQLite incremental
+        vacuum, PostgreSQL VACUUM)."""
         ...
 
     def check(self) -> list[str]:

@@ -29,6 +29,7 @@ from ..._base import (
     check_limit,
     decode_cursor,
     encode_cursor,
+    merge_metadata,
     message_rows,
     new_message,
     summarize_batch,
@@ -191,6 +192,9 @@ class SQLiteCore(BaseStore):
                 cached_statements=256,
             )
             conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
+            # Only takes effect on a brand-new file, before WAL mode writes the header:
+            # prune can then hand deleted pages back with PRAGMA incremental_vacuum.
+            conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
             if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 self._retry_busy(lambda: conn.execute("PRAGMA journal_mode = WAL"))
             conn.execute(
@@ -290,8 +294,6 @@ class SQLiteCore(BaseStore):
         try:
             if self._stored_version(conn) == SCHEMA_VERSION:
                 return []  # the common case: no lock taken
-            # Must precede the first table; a no-op on a database that has tables already.
-            conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
         except sqlite3.Error as exc:
             raise translate(exc, f"reading the schema of {self.path}") from exc
         applied: list[str] = []
@@ -528,16 +530,12 @@ class SQLiteCore(BaseStore):
                     raise InvalidInput(
                         f"parent_id: {parent_id!r} is {session_id!r} or one of its descendants"
                     )
-            merged = dict(current.metadata)
-            if metadata is not UNSET and metadata is not None:
-                for key, value in metadata.items():
-                    if value is None:
-                        merged.pop(key, None)
-                    else:
-                        merged[key] = value
+            if metadata is UNSET:
+                params["metadata"] = dump_json("metadata", current.metadata)
             elif metadata is None:
-                merged = {}
-            params["metadata"] = dump_json("metadata", merged)
+                params["metadata"] = "{}"
+            else:
+                params["metadata"] = merge_metadata(current.metadata, metadata)
             params["id"] = session_id
             params["now"] = now_micros()
             conn.execute(q.UPDATE_SESSION, params)
@@ -619,13 +617,15 @@ class SQLiteCore(BaseStore):
         usage: Usage | None = None,
         model: str | None = None,
         expect_last_seq: int | None = None,
+        session_metadata: Mapping[str, Any] | None = None,
     ) -> list[Message]:
         prepared = self._prepare(items, ids, usage, model)
+        patch = check_metadata("session_metadata", session_metadata) if session_metadata else None
         if not prepared:
             self.get_session(session_id)  # still NotFound for a missing session
             return []
         with self._write(f"appending to session {session_id!r}") as conn:
-            return self._append_locked(conn, session_id, prepared, expect_last_seq)
+            return self._append_locked(conn, session_id, prepared, expect_last_seq, patch)
 
     def _append_locked(
         self,
@@ -633,6 +633,7 @@ class SQLiteCore(BaseStore):
         session_id: str,
         prepared: list[PreparedMessage],
         expect_last_seq: int | None,
+        metadata_patch: Mapping[str, Any] | None = None,
     ) -> list[Message]:
         """Append inside an open write transaction; shared by append and history writes."""
         existing: dict[str, Message] = {}
@@ -663,6 +664,10 @@ class SQLiteCore(BaseStore):
                 expected=expect_last_seq,
                 actual=actual,
             )
+        if metadata_patch:
+            current = json.loads(conn.execute(q.SELECT_METADATA, {"id": session_id}).fetchone()[0])
+            params = {"id": session_id, "metadata": merge_metadata(current, metadata_patch)}
+            conn.execute(q.UPDATE_METADATA, params)
         rows, calls, results = message_rows(session_id, new, first_seq)
         conn.executemany(q.INSERT_MESSAGE, rows)
         if calls:
@@ -735,6 +740,14 @@ class SQLiteCore(BaseStore):
         return [self._tool_call(row) for row in rows]
 
     # ------------------------------------------------------------------ maintenance
+
+    def vacuum(self) -> None:
+        try:
+            conn = self._conn()
+            conn.execute("PRAGMA incremental_vacuum")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        except sqlite3.Error as exc:
+            raise translate(exc, f"vacuuming {self.path}") from exc
 
     def check(self) -> list[str]:
         problems: list[str] = []

@@ -129,6 +129,9 @@ UPDATE sessions SET
 WHERE id = :id
 RETURNING last_seq"""
 
+SELECT_METADATA = "SELECT metadata FROM sessions WHERE id = :id"
+UPDATE_METADATA = "UPDATE sessions SET metadata = :metadata WHERE id = :id"
+
 # -- reads --------------------------------------------------------------------------
 
 SELECT_MESSAGES_BY_IDS = f"""

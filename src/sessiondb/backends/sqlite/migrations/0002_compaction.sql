@@ -1,4 +1,6 @@
--- v2: sessions record their compactions (history.compact) and lineage queries get an index.
+-- v2: compaction bookkeeping (history.compact) and fork provenance.
 ALTER TABLE sessions ADD COLUMN compaction_count INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE sessions ADD COLUMN compacted_at INTEGER;
-CREATE INDEX messages_created ON messages (created_at);
+-- Set on messages copied by fork: the session whose spend this message's usage is.
+-- tree_usage counts each message's usage once, in the session it was first written to.
+ALTER TABLE messages ADD COLUMN forked_from TEXT;
