@@ -244,6 +244,15 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # ---------------------------------------------------------------------------- values
 
 
+_USAGE_COUNTERS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+)
+
+
 @dataclass(frozen=True, slots=True)
 class Usage:
     """Token and cost counters; every field is optional (None means "not reported")."""
@@ -256,18 +265,22 @@ class Usage:
     cost_usd: float | None = None
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if value is None:
+        # Built for every stored message and session read back: the common all-valid case
+        # is checked without dataclasses.fields(), which costs more than the checks.
+        for name in _USAGE_COUNTERS:
+            value = getattr(self, name)
+            if value is None or (type(value) is int and value >= 0):
                 continue
-            if f.name == "cost_usd":
-                if isinstance(value, bool) or not isinstance(value, int | float):
-                    raise InvalidInput(f"usage.cost_usd: expected a number, got {value!r}")
-                if not math.isfinite(value) or value < 0:
-                    raise InvalidInput(f"usage.cost_usd: {value!r} is not a finite number >= 0")
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise InvalidInput(f"usage.{name}: expected an integer >= 0, got {value!r}")
+        value = self.cost_usd
+        if value is not None:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise InvalidInput(f"usage.cost_usd: expected a number, got {value!r}")
+            if not math.isfinite(value) or value < 0:
+                raise InvalidInput(f"usage.cost_usd: {value!r} is not a finite number >= 0")
+            if type(value) is not float:
                 object.__setattr__(self, "cost_usd", float(value))
-            elif isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise InvalidInput(f"usage.{f.name}: expected an integer >= 0, got {value!r}")
 
     def __add__(self, other: Usage) -> Usage:
         def add(a: float | None, b: float | None) -> Any:
