@@ -68,6 +68,7 @@ from . import queries as q
 
 Durability = Literal["normal", "full"]
 _FAR_FUTURE = 1 << 62
+_NO_USAGE = (None,) * 6  # a message row's six usage columns when none was given
 
 
 def _migrations() -> list[tuple[int, str, str]]:
@@ -98,6 +99,14 @@ def _statements(script: str) -> Iterator[str]:
             buffer = ""
     if buffer.strip():
         yield buffer.strip()
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    """Decode a stored metadata object; most are empty, which skips the JSON parser."""
+    if text == "{}":
+        return {}
+    value: dict[str, Any] = json.loads(text)
+    return value
 
 
 def translate(exc: sqlite3.Error, what: str) -> SessionDBError:
@@ -347,7 +356,7 @@ class SQLiteCore(BaseStore):
             parent_id=row[7],
             relation=row[8],
             status=row[9],
-            metadata=json.loads(row[10]),
+            metadata=_json_object(row[10]),
             created_at=from_micros(row[11]),
             updated_at=from_micros(row[12]),
             last_message_at=None if row[13] is None else from_micros(row[13]),
@@ -379,8 +388,9 @@ class SQLiteCore(BaseStore):
     @staticmethod
     def _message(row: Sequence[Any], calls: list[ToolCall]) -> Message:
         usage = None
-        if any(row[i] is not None for i in range(10, 16)):
-            usage = Usage(row[10], row[11], row[12], row[13], row[14], row[15])
+        counters = row[10:16]
+        if counters != _NO_USAGE:
+            usage = Usage(*counters)
         return Message(
             session_id=row[0],
             seq=row[1],
@@ -395,7 +405,7 @@ class SQLiteCore(BaseStore):
             usage=usage,
             visible_to_model=bool(row[16]),
             visible_to_user=bool(row[17]),
-            metadata=json.loads(row[18]),
+            metadata=_json_object(row[18]),
         )
 
     def _messages_from_rows(self, conn: sqlite3.Connection, rows: list[Any]) -> list[Message]:
