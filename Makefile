@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 EXTRAS := dev,postgres,cli
 
-.PHONY: run test check lint stress bench clean
+.PHONY: run test check lint stress bench bench-quick clean
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,13 @@ check: lint test
 
 stress: $(BIN)/.installed
 	SESSIONDB_STRESS=1 $(BIN)/python -m pytest -q tests/reliability
+
+# Benchmarks make their own venv (benchmarks/.venv) with the peers; see benchmarks/README.md.
+bench:
+	$(PYTHON) benchmarks/run.py $(BENCH_ARGS)
+
+bench-quick:
+	$(PYTHON) benchmarks/run.py --quick $(BENCH_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -56,8 +56,12 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="small sizes: a smoke run")
     parser.add_argument("--only", default="", help="comma-separated workloads, e.g. W1,W3,PG")
-    parser.add_argument("--postgres", default=os.environ.get("SESSIONDB_BENCH_POSTGRES"),
-                        help="PostgreSQL URL for the PG workloads (a throwaway schema is used)")
+    parser.add_argument(
+        "--postgres",
+        default=os.environ.get("SESSIONDB_BENCH_POSTGRES")
+        or os.environ.get("SESSIONDB_TEST_POSTGRES"),
+        help="PostgreSQL URL for the PG workloads (a throwaway schema is used)",
+    )
     parser.add_argument("--no-peers", action="store_true", help="sessiondb and raw SQL only")
     parser.add_argument("--no-venv", action="store_true", help="run in the current interpreter")
     parser.add_argument("--markdown", type=Path, help="also write the report to this file")
@@ -68,10 +72,13 @@ def main() -> int:
     from sdbbench.report import run
 
     only = {w.strip().upper() for w in args.only.split(",") if w.strip()}
-    with tempfile.TemporaryDirectory(prefix="sessiondb-bench-", dir=os.environ.get("TMPDIR")) as tmp:
+    with tempfile.TemporaryDirectory(
+        prefix="sessiondb-bench-", dir=os.environ.get("TMPDIR")
+    ) as tmp:
         started = time.perf_counter()
-        text = run(Path(tmp), quick=args.quick, only=only, postgres=args.postgres,
-                   peers=not args.no_peers)
+        text = run(
+            Path(tmp), quick=args.quick, only=only, postgres=args.postgres, peers=not args.no_peers
+        )
         print(f"\n(total {time.perf_counter() - started:.0f} s)")
     if args.markdown:
         args.markdown.write_text(text)

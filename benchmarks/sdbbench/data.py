@@ -14,12 +14,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-WORDS = (
+_VOCABULARY = (
     "build failing test module import error config path deploy agent tool result "
     "function refactor database session message query index latency cache retry "
     "timeout branch commit review python sqlite postgres schema migration token "
     "context window summary compaction user assistant request response stream"
-).split()
+)
+WORDS = _VOCABULARY.split()
 
 MARKER = re.compile(r"mk-[0-9a-z]+-[0-9]+-[0-9]+")
 

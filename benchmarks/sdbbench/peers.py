@@ -111,7 +111,9 @@ def langchain_message(m: Msg) -> Any:
         u = m.usage or {}
         return AIMessage(
             content=m.text,
-            tool_calls=[{"name": m.tool_name, "args": json.loads(m.arguments or "{}"), "id": m.call_id}],
+            tool_calls=[
+                {"name": m.tool_name, "args": json.loads(m.arguments or "{}"), "id": m.call_id}
+            ],
             usage_metadata={
                 "input_tokens": u.get("input_tokens", 0),
                 "output_tokens": u.get("output_tokens", 0),
@@ -211,6 +213,8 @@ class Nanobot(Subject):
     name = "nanobot-ai SessionManager"
     durability = "JSONL file rewritten + renamed per save, no fsync (default)"
     equivalent = "normal"
+    # Every save rewrites the whole file: cap what it is given at 10,000 messages.
+    max_appends = 600
 
     def open(self, workdir: Path) -> None:
         from nanobot.session.manager import SessionManager
@@ -311,7 +315,9 @@ class GoogleADK(Subject):
             return Event(invocation_id=inv, author="user", content=content)
         if m.role == "assistant":
             u = m.usage or {}
-            call = types.FunctionCall(id=m.call_id, name=m.tool_name, args=json.loads(m.arguments or "{}"))
+            call = types.FunctionCall(
+                id=m.call_id, name=m.tool_name, args=json.loads(m.arguments or "{}")
+            )
             content = types.Content(
                 role="model", parts=[types.Part(text=m.text), types.Part(function_call=call)]
             )
@@ -320,7 +326,9 @@ class GoogleADK(Subject):
                 candidates_token_count=u.get("output_tokens"),
             )
             return Event(invocation_id=inv, author="agent", content=content, usage_metadata=usage)
-        response = types.FunctionResponse(id=m.call_id, name=m.tool_name, response={"output": m.text})
+        response = types.FunctionResponse(
+            id=m.call_id, name=m.tool_name, response={"output": m.text}
+        )
         content = types.Content(role="user", parts=[types.Part(function_response=response)])
         return Event(invocation_id=inv, author="agent", content=content)
 
@@ -348,7 +356,9 @@ class GoogleADK(Subject):
         found = _run(
             self.loop,
             self.svc.get_session(
-                app_name="bench", user_id="u1", session_id=sid,
+                app_name="bench",
+                user_id="u1",
+                session_id=sid,
                 config=GetSessionConfig(num_recent_events=k),
             ),
         )
@@ -363,7 +373,8 @@ class GoogleADK(Subject):
             parts = event.content.parts if event.content else []
             out.append(
                 " ".join(
-                    (p.text or "") + (json.dumps(p.function_response.response) if p.function_response else "")
+                    (p.text or "")
+                    + (json.dumps(p.function_response.response) if p.function_response else "")
                     + (json.dumps(p.function_call.args) if p.function_call else "")
                     for p in parts
                 )
@@ -372,5 +383,3 @@ class GoogleADK(Subject):
 
 
 PEERS: list[type[Subject]] = [OpenAIAgents, LangChain, Nanobot, GoogleADK, LangGraph]
-
-

@@ -41,13 +41,10 @@ UPDATE sessions SET last_seq = last_seq + :n, message_count = message_count + :n
     output_tokens = output_tokens + :out, cost_usd = cost_usd + :cost
 WHERE id = :sid RETURNING last_seq"""
 INSERT_MESSAGE = (
-    "INSERT INTO messages (session_id, seq, role, item, text, created_at) "
-    "VALUES (?, ?, ?, ?, ?, ?)"
+    "INSERT INTO messages (session_id, seq, role, item, text, created_at) VALUES (?, ?, ?, ?, ?, ?)"
 )
 INDEX_TEXT = "INSERT INTO messages_fts (rowid, text) VALUES (?, ?)"
-SELECT_LAST = (
-    "SELECT seq, role, item FROM messages WHERE session_id = ? ORDER BY seq DESC LIMIT ?"
-)
+SELECT_LAST = "SELECT seq, role, item FROM messages WHERE session_id = ? ORDER BY seq DESC LIMIT ?"
 SELECT_ALL = "SELECT text FROM messages WHERE session_id = ? ORDER BY seq"
 LIST_NEWEST = (
     "SELECT id, updated_at, message_count, last_seq, input_tokens, output_tokens, cost_usd "
@@ -253,14 +250,23 @@ class RawPostgres(Subject):
         with self.conn.transaction():
             last = self.conn.execute(
                 PG_BUMP,
-                {"n": len(msgs), "now": now, "inp": totals[0], "out": totals[1],
-                 "cost": totals[2], "sid": sid},
+                {
+                    "n": len(msgs),
+                    "now": now,
+                    "inp": totals[0],
+                    "out": totals[1],
+                    "cost": totals[2],
+                    "sid": sid,
+                },
             ).fetchone()[0]  # type: ignore[index]
             first = last - len(msgs) + 1
             with self.conn.cursor() as cur:
                 cur.executemany(
                     PG_INSERT,
-                    [(sid, first + i, m.role, Jsonb(m.item), m.text, now) for i, m in enumerate(msgs)],
+                    [
+                        (sid, first + i, m.role, Jsonb(m.item), m.text, now)
+                        for i, m in enumerate(msgs)
+                    ],
                 )
 
     def last(self, sid: str, k: int) -> list[object]:
@@ -276,4 +282,3 @@ class RawPostgres(Subject):
             "SELECT text FROM messages WHERE session_id = %s ORDER BY seq", (sid,)
         ).fetchall()
         return [r[0] for r in rows]
-

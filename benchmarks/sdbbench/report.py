@@ -16,9 +16,19 @@ from .subject import Subject
 from .workloads import WORKLOADS, Context, w2_w3_growth_and_tail
 
 PACKAGES = [
-    "sessiondb", "openai-agents", "langchain-community", "langchain-core", "nanobot-ai",
-    "google-adk", "langgraph", "langgraph-checkpoint-sqlite", "langchain-postgres",
-    "psycopg", "psycopg-binary", "sqlalchemy", "aiosqlite",
+    "sessiondb",
+    "openai-agents",
+    "langchain-community",
+    "langchain-core",
+    "nanobot-ai",
+    "google-adk",
+    "langgraph",
+    "langgraph-checkpoint-sqlite",
+    "langchain-postgres",
+    "psycopg",
+    "psycopg-binary",
+    "sqlalchemy",
+    "aiosqlite",
 ]
 
 
@@ -58,24 +68,30 @@ def targets(ctx: Context) -> list[list[str]]:
 
     add("append, normal", "≤ 1.5× raw", "append_normal_ratio", lambda v: v <= 1.5, "{:.2f}×")
     add("append, full", "≤ 1.5× raw", "append_full_ratio", lambda v: v <= 1.5, "{:.2f}×")
-    add("vs openai-agents SQLiteSession (both FULL)", "≥ 2.5× faster", "openai_vs_full",
-        lambda v: v >= 2.5, "{:.2f}× faster")
+    add(
+        "vs openai-agents SQLiteSession (both FULL)",
+        "≥ 2.5× faster",
+        "openai_vs_full",
+        lambda v: v >= 2.5,
+        "{:.2f}× faster",
+    )
     add("growth 10,000 vs 100", "≤ 1.1×", "growth", lambda v: v <= 1.1, "{:.2f}×")
     add("last 50 of 10,000", "≤ 2.5× raw", "last50_ratio", lambda v: v <= 2.5, "{:.2f}×")
-    add("list 20 of 10,000 sessions", "≤ 0.5 ms median", "list20_us", lambda v: v <= 500,
-        "{:.0f} µs")
+    add(
+        "list 20 of 10,000 sessions",
+        "≤ 0.5 ms median",
+        "list20_us",
+        lambda v: v <= 500,
+        "{:.0f} µs",
+    )
     add("W5 lost/duplicated/failed (normal)", "0", "w5_bad", lambda v: v == 0, "{:.0f}")
     add("W5 lost/duplicated/failed (full)", "0", "w5_bad_full", lambda v: v == 0, "{:.0f}")
-    add("PostgreSQL append", "≤ 1.3× raw psycopg", "pg_append_ratio", lambda v: v <= 1.3,
-        "{:.2f}×")
-    add("PostgreSQL last 50", "≤ 2× raw psycopg", "pg_last50_ratio", lambda v: v <= 2.0,
-        "{:.2f}×")
+    add("PostgreSQL append", "≤ 1.3× raw psycopg", "pg_append_ratio", lambda v: v <= 1.3, "{:.2f}×")
+    add("PostgreSQL last 50", "≤ 2× raw psycopg", "pg_last50_ratio", lambda v: v <= 2.0, "{:.2f}×")
     return rows
 
 
-def run(
-    workdir: Path, *, quick: bool, only: set[str], postgres: str | None, peers: bool
-) -> str:
+def run(workdir: Path, *, quick: bool, only: set[str], postgres: str | None, peers: bool) -> str:
     from .stats import table
 
     ctx = Context(workdir=workdir, quick=quick, postgres=postgres)
@@ -83,7 +99,8 @@ def run(
         ctx.peers = list[Callable[[], Subject]](PEERS)
     ctx.emit("# sessiondb benchmarks" + (" (--quick smoke run: sizes reduced)" if quick else ""))
     ctx.emit("")
-    ctx.emit(f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; `{' '.join(sys.argv[1:]) or '(full)'}`")
+    command = " ".join(sys.argv[1:]) or "(full)"
+    ctx.emit(f"Run {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; `{command}`")
     for line in versions(postgres):
         ctx.emit(line)
     selected = [w for w in [*WORKLOADS, "PG"] if not only or w in only]

@@ -7,6 +7,7 @@ under ``--quick`` (a smoke run; its numbers are not for judging speed).
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing
 import shutil
 import time
@@ -29,6 +30,8 @@ class Context:
 
     workdir: Path
     quick: bool = False
+    # A handful of iterations only: the test suite's proof that the harness runs.
+    tiny: bool = False
     peers: list[Callable[[], Subject]] = field(default_factory=list)
     postgres: str | None = None
     lines: list[str] = field(default_factory=list)
@@ -42,6 +45,8 @@ class Context:
             print(text, flush=True)
 
     def size(self, full: int, quick: int) -> int:
+        if self.tiny:
+            return max(2, quick // 20)
         return quick if self.quick else full
 
     def fresh(self, name: str) -> Path:
@@ -83,10 +88,8 @@ def make_peers(ctx: Context) -> list[Subject]:
 
 def close_all(subjects: Sequence[Subject]) -> None:
     for s in subjects:
-        try:
+        with contextlib.suppress(Exception):  # best effort: the figures are taken
             s.close()
-        except Exception:  # closing is best effort; the figures are already taken
-            pass
 
 
 def baseline_for(subject: Subject, raws: dict[str, Timing]) -> Timing | None:
@@ -130,18 +133,38 @@ def w1_append_latency(ctx: Context) -> None:
     for s in subjects:
         t = timings[s.name]
         ref = base[s.equivalent]
-        faster = "" if s.name.startswith(("raw", "sessiondb")) else ratio(
-            t.median_us, ours_t[s.equivalent].median_us
+        faster = (
+            ""
+            if s.name.startswith(("raw", "sessiondb"))
+            else ratio(t.median_us, ours_t[s.equivalent].median_us)
         )
         rows.append(
-            [s.name, s.durability, fmt_us(t.median_us), fmt_us(t.p99_us),
-             fmt_rate(t.per_second), ratio(t.median_us, ref.median_us), faster, len(t.samples)]
+            [
+                s.name,
+                s.durability,
+                fmt_us(t.median_us),
+                fmt_us(t.p99_us),
+                fmt_rate(t.per_second),
+                ratio(t.median_us, ref.median_us),
+                faster,
+                len(t.samples),
+            ]
         )
-    ctx.emit(table(
-        ["store", "durability", "median", "p99", "msgs/s", "× raw (same durability)",
-         "sessiondb faster by", "n"],
-        rows,
-    ))
+    ctx.emit(
+        table(
+            [
+                "store",
+                "durability",
+                "median",
+                "p99",
+                "msgs/s",
+                "× raw (same durability)",
+                "sessiondb faster by",
+                "n",
+            ],
+            rows,
+        )
+    )
     for d in ("normal", "full"):
         ctx.headline[f"append_{d}_us"] = ours_t[d].median_us
         ctx.headline[f"append_{d}_ratio"] = ours_t[d].median_us / base[d].median_us
@@ -212,13 +235,33 @@ def w2_w3_growth_and_tail(ctx: Context, *, growth: bool = True, tail: bool = Tru
             if s.name.startswith("raw"):
                 raw_growth = g
             filled = min(big, other.max_fill or big)
-            rows.append([s.name, fmt_us(a.median_us), fmt_us(b.median_us), f"{g:.2f}×",
-                         "" if raw_growth is None else ratio(g, raw_growth), f"{filled:,}",
-                         f"{fill_s:.1f} s"])
+            rows.append(
+                [
+                    s.name,
+                    fmt_us(a.median_us),
+                    fmt_us(b.median_us),
+                    f"{g:.2f}×",
+                    "" if raw_growth is None else ratio(g, raw_growth),
+                    f"{filled:,}",
+                    f"{fill_s:.1f} s",
+                ]
+            )
             if s.name.startswith("sessiondb"):
                 ctx.headline["growth"] = g
-        ctx.emit(table(["store", f"@{small}", "@big", "growth", "growth ÷ raw growth",
-                        "big session size", "fill time"], rows))
+        ctx.emit(
+            table(
+                [
+                    "store",
+                    f"@{small}",
+                    "@big",
+                    "growth",
+                    "growth ÷ raw growth",
+                    "big session size",
+                    "fill time",
+                ],
+                rows,
+            )
+        )
 
     if tail:
         ctx.emit(f"\n## W3: read the last 50 messages of a {big:,}-message session\n")
@@ -249,9 +292,15 @@ def w2_w3_growth_and_tail(ctx: Context, *, growth: bool = True, tail: bool = Tru
         raw = timings.get("raw sqlite3 + sessions + FTS5 (normal)")
         rows = []
         for name, t in timings.items():
-            rows.append([name, fmt_us(t.median_us), fmt_us(t.p99_us),
-                         ratio(t.median_us, raw.median_us if raw else float("nan")),
-                         len(t.samples)])
+            rows.append(
+                [
+                    name,
+                    fmt_us(t.median_us),
+                    fmt_us(t.p99_us),
+                    ratio(t.median_us, raw.median_us if raw else float("nan")),
+                    len(t.samples),
+                ]
+            )
             if name.startswith("sessiondb") and raw:
                 ctx.headline["last50_us"] = t.median_us
                 ctx.headline["last50_ratio"] = t.median_us / raw.median_us
@@ -292,8 +341,15 @@ def w4_list_sessions(ctx: Context) -> None:
     rows = []
     for s in subjects:
         t = timings[s.name]
-        rows.append([s.name, fmt_us(t.median_us), fmt_us(t.p99_us), ratio(t.median_us, raw.median_us),
-                     f"{sessions / fills[s.name]:,.0f} sessions/s"])
+        rows.append(
+            [
+                s.name,
+                fmt_us(t.median_us),
+                fmt_us(t.p99_us),
+                ratio(t.median_us, raw.median_us),
+                f"{sessions / fills[s.name]:,.0f} sessions/s",
+            ]
+        )
     ctx.emit(
         "Fill: one create + one 5-message append per session. List: the API's newest-first "
         f"listing, limit 20 ({rounds} interleaved rounds × {reads}).\n"
@@ -312,8 +368,14 @@ def w4_list_sessions(ctx: Context) -> None:
 
 
 def _w5_child(
-    factory: Callable[[], Subject], workdir: Path, sid: str, proc: int, msgs: list[Msg],
-    ready: Any, go: Any, out: Any,
+    factory: Callable[[], Subject],
+    workdir: Path,
+    sid: str,
+    proc: int,
+    msgs: list[Msg],
+    ready: Any,
+    go: Any,
+    out: Any,
 ) -> None:
     """One writer process: open the store, wait for the start signal, append, report."""
     errors: list[str] = []
@@ -329,15 +391,11 @@ def _w5_child(
             errors.append(f"{type(exc).__name__}: {str(exc)[:100]}")
             refresh = getattr(subject, "refresh", None)
             if refresh is not None:
-                try:
+                with contextlib.suppress(Exception):
                     refresh(sid)
-                except Exception:
-                    pass
     elapsed = time.perf_counter() - t0
-    try:
+    with contextlib.suppress(Exception):
         subject.close()
-    except Exception:
-        pass
     out.put((proc, len(errors), errors[:3], elapsed))
 
 
@@ -370,7 +428,9 @@ def run_writers(
     go = spawn.Event()
     out = spawn.Queue()
     workers = [
-        spawn.Process(target=_w5_child, args=(factory, workdir, sids[i], i, batches[i], ready[i], go, out))
+        spawn.Process(
+            target=_w5_child, args=(factory, workdir, sids[i], i, batches[i], ready[i], go, out)
+        )
         for i in range(procs)
     ]
     for w in workers:
@@ -400,8 +460,14 @@ def run_writers(
     errors = sum(r[1] for r in results)
     samples = [e for r in results for e in r[2]][:2]
     return {
-        "expected": len(expected), "stored": stored, "lost": lost, "duplicated": dup,
-        "errors": errors, "error_samples": samples, "wall": wall, "gaps": gaps,
+        "expected": len(expected),
+        "stored": stored,
+        "lost": lost,
+        "duplicated": dup,
+        "errors": errors,
+        "error_samples": samples,
+        "wall": wall,
+        "gaps": gaps,
         "rate": (procs * each - errors) / wall if wall else float("nan"),
     }
 
@@ -437,14 +503,46 @@ def w5_concurrent_writers(ctx: Context) -> None:
                 ctx.emit(f"- {label}: cannot run ({type(exc).__name__}: {exc})")
                 traceback.print_exc()
                 continue
-            rows.append([label, "same" if same else "distinct", f"{procs}×{n}", r["stored"],
-                         r["lost"], r["duplicated"], r["errors"], r["gaps"],
-                         fmt_rate(r["rate"]), "; ".join(r["error_samples"])[:120]])
+            rows.append(
+                [
+                    label,
+                    "same" if same else "distinct",
+                    f"{procs}×{n}",
+                    r["stored"],
+                    r["lost"],
+                    r["duplicated"],
+                    r["errors"],
+                    r["gaps"],
+                    fmt_rate(r["rate"]),
+                    "; ".join(r["error_samples"])[:120],
+                ]
+            )
             if label.startswith("sessiondb"):
                 key = "w5_bad" if label == "sessiondb (normal)" else "w5_bad_full"
-                ctx.headline[key] = ctx.headline.get(key, 0) + r["lost"] + r["duplicated"] + r["errors"] + (int(r["gaps"] or 0))
-    ctx.emit(table(["store", "session", "writers×appends", "stored", "lost", "duplicated",
-                    "errors", "seq gaps", "appends/s", "first errors"], rows))
+                ctx.headline[key] = (
+                    ctx.headline.get(key, 0)
+                    + r["lost"]
+                    + r["duplicated"]
+                    + r["errors"]
+                    + (int(r["gaps"] or 0))
+                )
+    ctx.emit(
+        table(
+            [
+                "store",
+                "session",
+                "writers×appends",
+                "stored",
+                "lost",
+                "duplicated",
+                "errors",
+                "seq gaps",
+                "appends/s",
+                "first errors",
+            ],
+            rows,
+        )
+    )
 
 
 # ------------------------------------------------------------------------------- W6
@@ -461,8 +559,13 @@ def w6_batched_import(ctx: Context) -> None:
         "(sessiondb: append(list); raw: executemany in one transaction). "
         f"{rounds} interleaved rounds.\n"
     )
-    subjects = [RawSQLite("fts", "normal"), SessionDB("normal"), RawSQLite("fts", "full"),
-                SessionDB("full"), *make_peers(ctx)]
+    subjects = [
+        RawSQLite("fts", "normal"),
+        SessionDB("normal"),
+        RawSQLite("fts", "full"),
+        SessionDB("full"),
+        *make_peers(ctx),
+    ]
     subjects = open_subjects(ctx, "w6", subjects)
     msgs = conversation(total, tag="w6")
 
@@ -496,11 +599,21 @@ def w6_batched_import(ctx: Context) -> None:
     for name, t in timings.items():
         s = by_name[name]
         ref = timings[f"raw sqlite3 + sessions + FTS5 ({s.equivalent})"]
-        rows.append([name, s.durability, fmt_us(t.median_us), fmt_rate(1e6 / t.median_us),
-                     ratio(t.median_us, ref.median_us)])
-    ctx.emit(table(["store", "durability", "median per message", "msgs/s", "× raw executemany"], rows))
+        rows.append(
+            [
+                name,
+                s.durability,
+                fmt_us(t.median_us),
+                fmt_rate(1e6 / t.median_us),
+                ratio(t.median_us, ref.median_us),
+            ]
+        )
+    ctx.emit(
+        table(["store", "durability", "median per message", "msgs/s", "× raw executemany"], rows)
+    )
     ctx.headline["import_ratio"] = (
-        timings["sessiondb (normal)"].median_us / timings["raw sqlite3 + sessions + FTS5 (normal)"].median_us
+        timings["sessiondb (normal)"].median_us
+        / timings["raw sqlite3 + sessions + FTS5 (normal)"].median_us
     )
 
 
@@ -526,7 +639,9 @@ def w7_search(ctx: Context) -> None:
     try:
         ours.search(queries[0], 20)
     except (NotImplementedError, AttributeError) as exc:
-        ctx.emit(f"\n## W7: search\n\nsessiondb search is not available yet ({type(exc).__name__}).")
+        ctx.emit(
+            f"\n## W7: search\n\nsessiondb search is not available yet ({type(exc).__name__})."
+        )
         close_all(subjects)
         return
     ctx.emit(f"\n## W7: full-text search over {total:,} messages (20 best hits)\n")
@@ -540,15 +655,26 @@ def w7_search(ctx: Context) -> None:
     rows = []
     for query in queries:
         match = " ".join(f'"{w}"' for w in query.split())
-        timings = interleave(rounds, {
-            "raw": lambda r, q=match: time_each(lambda: raw.search(q, 20), reads),
-            "sessiondb": searcher(ours, query),
-        })
-        rows.append([query, fmt_us(timings["raw"].median_us), fmt_us(timings["sessiondb"].median_us),
-                     ratio(timings["sessiondb"].median_us, timings["raw"].median_us)])
+        timings = interleave(
+            rounds,
+            {
+                "raw": lambda r, q=match: time_each(lambda: raw.search(q, 20), reads),
+                "sessiondb": searcher(ours, query),
+            },
+        )
+        rows.append(
+            [
+                query,
+                fmt_us(timings["raw"].median_us),
+                fmt_us(timings["sessiondb"].median_us),
+                ratio(timings["sessiondb"].median_us, timings["raw"].median_us),
+            ]
+        )
     close_all(subjects)
-    ctx.emit("Raw: FTS5 MATCH (quoted tokens) ORDER BY bm25 LIMIT 20 with snippet(), joined to "
-             f"messages. {rounds} interleaved rounds × {reads} queries.\n")
+    ctx.emit(
+        "Raw: FTS5 MATCH (quoted tokens) ORDER BY bm25 LIMIT 20 with snippet(), joined to "
+        f"messages. {rounds} interleaved rounds × {reads} queries.\n"
+    )
     ctx.emit(table(["query", "raw FTS5", "sessiondb.search", "× raw"], rows))
 
 
