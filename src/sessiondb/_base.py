@@ -327,7 +327,7 @@ class BaseStore:
         model: str | None,
     ) -> list[PreparedMessage]:
         """Validate and project a batch; raise InvalidInput naming the bad field."""
-        if isinstance(items, Mapping | NewMessage):
+        if type(items) is dict or isinstance(items, Mapping | NewMessage):
             batch: list[Mapping[str, Any] | NewMessage] = [items]
         elif isinstance(items, str | bytes):
             raise InvalidInput("items: expected an item dict or a list of them, got a string")
@@ -351,7 +351,7 @@ class BaseStore:
             where = f"items[{index}]"
             new = entry if isinstance(entry, NewMessage) else None
             item = new.item if new is not None else entry
-            if not isinstance(item, Mapping):
+            if type(item) is not dict and not isinstance(item, Mapping):
                 raise InvalidInput(f"{where}: expected a dict, got {type(item).__name__}")
             item_json = dump_json(where, item, max_bytes=self.max_message_bytes)
             proj = dialects.project(item)

@@ -185,17 +185,26 @@ def dump_json(name: str, value: object, *, max_bytes: int | None = None) -> str:
 
 def _keys_are_strings(value: object) -> bool:
     """True when every object key in ``value`` is a string (json.dumps coerces others)."""
+    # Runs on every appended item: plain dict/list/str are recognised by exact type before
+    # the (much slower) abstract Mapping check.
     stack = [value]
     while stack:
         current = stack.pop()
-        if isinstance(current, Mapping):
+        if type(current) is dict or isinstance(current, Mapping):
             for key, item in current.items():
-                if not isinstance(key, str):
+                if type(key) is not str and not isinstance(key, str):
                     return False
-                if isinstance(item, Mapping | list | tuple):
+                kind = type(item)
+                if kind is str or kind is int or kind is float or kind is bool or item is None:
+                    continue
+                if kind is dict or kind is list or isinstance(item, Mapping | list | tuple):
                     stack.append(item)
         elif isinstance(current, list | tuple):
-            stack.extend(v for v in current if isinstance(v, Mapping | list | tuple))
+            stack.extend(
+                v
+                for v in current
+                if type(v) is dict or type(v) is list or isinstance(v, Mapping | list | tuple)
+            )
     return True
 
 
