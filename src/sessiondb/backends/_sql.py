@@ -30,6 +30,18 @@ from ..model import Message, Session, ToolCall, Usage, from_micros
 
 __all__ = ["SQLCore"]
 
+_loads = json.loads
+_NO_USAGE = (None,) * 6
+
+
+def _execute_all(conn: Any, statement: str, rows: list[dict[str, Any]]) -> None:
+    """Run ``statement`` once per row; a single row skips executemany's set-up (on
+    psycopg, entering and leaving pipeline mode costs an extra sync)."""
+    if len(rows) == 1:
+        conn.execute(statement, rows[0])
+    elif rows:
+        conn.cursor().executemany(statement, rows)
+
 
 class SQLCore(BaseStore):
     """Row mapping and the append algorithm over a backend's ``queries`` module.
@@ -101,24 +113,24 @@ class SQLCore(BaseStore):
     @staticmethod
     def _message(row: Sequence[Any], calls: list[ToolCall]) -> Message:
         """A Message from a row of MESSAGE_COLUMNS and its tool calls."""
-        usage = None
-        if any(row[i] is not None for i in range(10, 16)):
-            usage = Usage(row[10], row[11], row[12], row[13], row[14], row[15])
+        # Runs once per message read: kept lean (no generator, no JSON parse of "{}").
+        usage_columns = row[10:16]
+        metadata = row[18]
         return Message(
             session_id=row[0],
             seq=row[1],
             id=row[2],
             role=row[3],
-            item=json.loads(row[4]),
+            item=_loads(row[4]),
             text=row[5],
             tool_call_id=row[6],
             tool_calls=calls,
             created_at=from_micros(row[8]),
             model=row[9],
-            usage=usage,
+            usage=None if usage_columns == _NO_USAGE else Usage(*usage_columns),
             visible_to_model=bool(row[16]),
             visible_to_user=bool(row[17]),
-            metadata=json.loads(row[18]),
+            metadata={} if metadata == "{}" else _loads(metadata),
         )
 
     def _messages_from_rows(self, conn: Any, rows: list[Any]) -> list[Message]:
@@ -190,12 +202,9 @@ class SQLCore(BaseStore):
             params = {"id": session_id, "metadata": merge_metadata(current, metadata_patch)}
             conn.execute(q.UPDATE_METADATA, params)
         rows, calls, results = message_rows(session_id, new, first_seq)
-        cur = conn.cursor()
-        cur.executemany(q.INSERT_MESSAGE, rows)
-        if calls:
-            cur.executemany(q.INSERT_TOOL_CALL, calls)
-        if results:
-            cur.executemany(q.COMPLETE_TOOL_CALL, results)
+        _execute_all(conn, q.INSERT_MESSAGE, rows)
+        _execute_all(conn, q.INSERT_TOOL_CALL, calls)
+        _execute_all(conn, q.COMPLETE_TOOL_CALL, results)
         stored = {p.id: new_message(session_id, p, r) for p, r in zip(new, rows, strict=True)}
         if not existing:
             return list(stored.values())

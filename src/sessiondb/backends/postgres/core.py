@@ -28,6 +28,7 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 from psycopg import errors as pg_errors
 from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool
 
 from ..._base import check_limit, decode_cursor, encode_cursor, merge_metadata
@@ -203,8 +204,13 @@ class PostgresCore(SQLCore):
         kwargs: dict[str, Any] = {"autocommit": True}
         if self.schema is not None:
             # Only our schema: tables resolve there and nowhere else, so two apps sharing
-            # a database with different schemas never see each other's rows.
-            kwargs["options"] = f"-c search_path={self.schema}"
+            # a database with different schemas never see each other's rows. Appended to
+            # any options the URL gives (e.g. ?options=-c%20synchronous_commit%3Doff).
+            try:
+                given = conninfo_to_dict(self._url).get("options") or ""
+            except psycopg.Error as exc:
+                raise InvalidInput(f"url: {_redact(self._url)!r} is not valid ({exc})") from exc
+            kwargs["options"] = f"{given} -c search_path={self.schema}".strip()
         try:
             pool: ConnectionPool[Any] = ConnectionPool(
                 self._url,
