@@ -239,9 +239,7 @@ def to_micros(value: datetime) -> int:
 
 def from_micros(value: int) -> datetime:
     """The aware UTC datetime for microseconds since the Unix epoch."""
-    # Epoch + timedelta is exact and ~3x cheaper than fromtimestamp().replace(); this runs
-    # several times per session and per message read back.
-    return _EPOCH + timedelta(microseconds=value)
+    return _EPOCH + timedelta(microseconds=value)  # exact, and twice as fast as fromtimestamp
 
 
 def now_micros() -> int:
