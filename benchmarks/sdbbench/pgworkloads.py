@@ -93,8 +93,8 @@ def pg_workloads(ctx: Context, url: str) -> None:
 
 def _run(ctx: Context, url: str, raw_schema: str, sdb_schema: str, lc_schema: str) -> None:
     rounds = ctx.size(6, 3)
-    per_round = ctx.size(300, 40)
-    big = ctx.size(10_000, 1_000)
+    per_round = ctx.size(300, 20)
+    big = ctx.size(10_000, 500)
     reads = ctx.size(100, 20)
     ctx.emit("\n## PostgreSQL: W1 append, W3 last 50\n")
     raw = RawPostgres(url, raw_schema)
@@ -171,7 +171,7 @@ def _run(ctx: Context, url: str, raw_schema: str, sdb_schema: str, lc_schema: st
     for s in subjects:
         s.close()
 
-    each = ctx.size(500, 40)
+    each = ctx.size(500, 10)
     ctx.emit(f"\n## PostgreSQL: W5 writer processes × {each} appends\n")
     factories: list[tuple[str, Callable[[], Subject]]] = [
         (raw.name, Factory(RawPostgres, url, raw_schema)),
@@ -179,7 +179,7 @@ def _run(ctx: Context, url: str, raw_schema: str, sdb_schema: str, lc_schema: st
     if ours is not None:
         factories.append(("sessiondb (PostgreSQL)", Factory(SessionDB, "normal", url, sdb_schema)))
     rows = []
-    for writers in (1, 4, 8):
+    for writers in (1, 4) if ctx.quick else (1, 4, 8):
         for same in (False, True):
             if writers == 1 and same:
                 continue

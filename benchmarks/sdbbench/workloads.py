@@ -102,7 +102,7 @@ def baseline_for(subject: Subject, raws: dict[str, Timing]) -> Timing | None:
 def w1_append_latency(ctx: Context) -> None:
     """Single-message append latency at durability normal and full, beside the peers."""
     rounds = ctx.size(6, 3)
-    per_round = ctx.size(400, 60)
+    per_round = ctx.size(400, 30)
     ctx.emit("\n## W1: single-message append latency\n")
     ctx.emit(
         f"One message per transaction into one session, {rounds} interleaved rounds × "
@@ -171,6 +171,7 @@ def w1_append_latency(ctx: Context) -> None:
     openai = timings.get("openai-agents SQLiteSession")
     if openai is not None:
         ctx.headline["openai_vs_full"] = openai.median_us / ours_t["full"].median_us
+        ctx.headline["openai_vs_default"] = openai.median_us / ours_t["normal"].median_us
 
 
 # ------------------------------------------------------------------------------- W2 + W3
@@ -178,10 +179,10 @@ def w1_append_latency(ctx: Context) -> None:
 
 def w2_w3_growth_and_tail(ctx: Context, *, growth: bool = True, tail: bool = True) -> None:
     """W2: append cost in a 100- vs a 10,000-message session. W3: read the last 50."""
-    big = ctx.size(10_000, 2_000)
+    big = ctx.size(10_000, 1_000)
     small = 100
     rounds = ctx.size(6, 3)
-    per_round = ctx.size(200, 40)
+    per_round = ctx.size(200, 20)
     reads = ctx.size(200, 30)
     factories = [Factory(RawSQLite, "fts", "normal"), Factory(SessionDB, "normal"), *ctx.peers]
     pairs = []
@@ -190,6 +191,8 @@ def w2_w3_growth_and_tail(ctx: Context, *, growth: bool = True, tail: bool = Tru
     for index, factory in enumerate(factories):
         s, other = factory(), factory()
         cap = s.max_fill if s.max_fill is not None else big
+        if ctx.quick and s.max_fill is not None:
+            cap = min(cap, 300)  # slow to fill one message at a time: keep the smoke run short
         try:
             s.open(base / f"s{index}-small")
             other.open(base / f"s{index}-big")
@@ -198,7 +201,7 @@ def w2_w3_growth_and_tail(ctx: Context, *, growth: bool = True, tail: bool = Tru
             t0 = time.perf_counter()
             s.fill("s", conversation(small, tag="small"))
             other.fill("s", conversation(min(big, cap), tag="big"))
-            pairs.append((s, other, time.perf_counter() - t0))
+            pairs.append((s, other, time.perf_counter() - t0, min(big, cap)))
         except Exception as exc:
             reason = f"{type(exc).__name__}: {exc}".splitlines()[0][:160]
             ctx.skipped[s.name] = reason
@@ -223,18 +226,17 @@ def w2_w3_growth_and_tail(ctx: Context, *, growth: bool = True, tail: bool = Tru
             return one_round
 
         jobs: dict[str, Callable[[int], Sequence[int]]] = {}
-        for s, other, _ in pairs:
+        for s, other, _, _ in pairs:
             jobs[f"{s.name} @small"] = runner(s, 0)
             jobs[f"{s.name} @big"] = runner(other, 1)
         timings = interleave(rounds, jobs)
         raw_growth = None
         rows = []
-        for s, other, fill_s in pairs:
+        for s, _, fill_s, filled in pairs:
             a, b = timings[f"{s.name} @small"], timings[f"{s.name} @big"]
             g = b.median_us / a.median_us
             if s.name.startswith("raw"):
                 raw_growth = g
-            filled = min(big, other.max_fill or big)
             rows.append(
                 [
                     s.name,
@@ -282,7 +284,7 @@ def w2_w3_growth_and_tail(ctx: Context, *, growth: bool = True, tail: bool = Tru
             return one_round
 
         runnable = {}
-        for _, other, _ in pairs:
+        for _, other, _, _ in pairs:
             try:
                 reader(other)(0)
                 runnable[other.name] = reader(other)
@@ -313,7 +315,7 @@ def w2_w3_growth_and_tail(ctx: Context, *, growth: bool = True, tail: bool = Tru
 
 def w4_list_sessions(ctx: Context) -> None:
     """10,000 sessions × 5 messages, then list the 20 most recently updated."""
-    sessions = ctx.size(10_000, 1_000)
+    sessions = ctx.size(10_000, 500)
     rounds = ctx.size(6, 3)
     reads = ctx.size(300, 50)
     ctx.emit(f"\n## W4: list the 20 newest of {sessions:,} sessions (5 messages each)\n")
@@ -475,7 +477,7 @@ def run_writers(
 def w5_concurrent_writers(ctx: Context) -> None:
     """4 processes × 500 appends, to distinct sessions and to one shared session."""
     procs = 4
-    each = ctx.size(500, 50)
+    each = ctx.size(500, 30)
     ctx.emit(f"\n## W5: {procs} processes × {each} appends, distinct and same session\n")
     ctx.emit(
         "Each writer process opens the store itself and appends one message at a time; "
@@ -488,8 +490,11 @@ def w5_concurrent_writers(ctx: Context) -> None:
         ("sessiondb (full)", Factory(SessionDB, "full")),
         ("raw sqlite3 + sessions + FTS5 (normal)", Factory(RawSQLite, "fts", "normal")),
     ]
-    for peer in ctx.peers:
-        factories.append((peer().name, peer))
+    if ctx.quick:
+        ctx.emit("(--quick: peers run in the full run only; each spawns 4 processes.)\n")
+    else:
+        for peer in ctx.peers:
+            factories.append((peer().name, peer))
     rows = []
     for label, factory in factories:
         for same in (False, True):
@@ -550,7 +555,7 @@ def w5_concurrent_writers(ctx: Context) -> None:
 
 def w6_batched_import(ctx: Context) -> None:
     """Import a conversation with each store's batch API, 500 messages per call."""
-    total = ctx.size(10_000, 1_500)
+    total = ctx.size(10_000, 1_000)
     batch = 500
     rounds = ctx.size(4, 2)
     ctx.emit(f"\n## W6: batched import ({total:,} messages, {batch} per call)\n")
