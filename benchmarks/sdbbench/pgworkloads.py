@@ -126,7 +126,7 @@ def _run(ctx: Context, url: str, raw_schema: str, sdb_schema: str, lc_schema: st
         return lambda r: s.append_timed("s1", msgs[r * per_round : (r + 1) * per_round])
 
     def reader(s: Subject) -> Callable[[int], Sequence[int]]:
-        return lambda r: time_each(lambda: s.last("big", 50), reads)
+        return lambda r: time_each(lambda: s.last("big", 50), reads, budget_s=2.0)
 
     appends = interleave(rounds, {s.name: appender(s) for s in subjects})
     tails = interleave(rounds, {s.name: reader(s) for s in subjects})

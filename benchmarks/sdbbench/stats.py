@@ -58,14 +58,21 @@ def interleave(
     return out
 
 
-def time_each(action: Callable[[], Any], count: int) -> list[int]:
-    """Call ``action`` ``count`` times; return each call's duration in nanoseconds."""
+def time_each(action: Callable[[], Any], count: int, budget_s: float | None = None) -> list[int]:
+    """Call ``action`` ``count`` times; return each call's duration in nanoseconds.
+
+    With ``budget_s``, stop early once that much time is spent (after at least 3 calls),
+    so a store that takes a second per call does not hold the run up for minutes.
+    """
     clock = time.perf_counter_ns
+    limit = None if budget_s is None else clock() + int(budget_s * 1e9)
     out = []
-    for _ in range(count):
+    for i in range(count):
         t0 = clock()
         action()
         out.append(clock() - t0)
+        if limit is not None and i >= 2 and t0 > limit:
+            break
     return out
 
 

@@ -273,13 +273,11 @@ def w2_w3_growth_and_tail(ctx: Context, *, growth: bool = True, tail: bool = Tru
         )
 
         def reader(s: Subject) -> Callable[[int], Sequence[int]]:
-            count = reads if s.max_appends is None else max(3, reads // 10)
-
             def one_round(r: int) -> Sequence[int]:
                 got = s.last("s", 50)
                 if len(got) != 50:
                     raise AssertionError(f"{s.name}: last 50 returned {len(got)}")
-                return time_each(lambda: s.last("s", 50), count)
+                return time_each(lambda: s.last("s", 50), reads, budget_s=2.0)
 
             return one_round
 
