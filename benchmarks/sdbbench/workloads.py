@@ -217,7 +217,7 @@ def w2_w3_growth_and_tail(ctx: Context, *, growth: bool = True, tail: bool = Tru
         )
 
         def runner(s: Subject, offset: int) -> Callable[[int], Sequence[int]]:
-            count = per_round if s.max_appends is None else max(3, min(per_round, 30))
+            count = per_round if s.max_appends is None else min(per_round, 5)
 
             def one_round(r: int) -> Sequence[int]:
                 start = (r * 2 + offset) * per_round
