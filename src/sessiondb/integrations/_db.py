@@ -1,0 +1,58 @@
+"""Opening the store an adapter writes to, from whatever the caller handed over.
+
+Every adapter accepts ``db`` as None (``$SESSIONDB_URL`` or the default file), a URL, a
+path, an open ``Store`` or an ``AsyncStore``. A store the adapter opened itself is closed
+by the adapter's ``close()``; a store the caller passed in stays the caller's to close.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, TypeAlias
+
+from ..aio import AsyncStore
+from ..backends import open_store
+from ..errors import InvalidInput, MissingDependency
+from ..store import Store
+
+__all__ = ["DB", "missing", "open_async", "open_sync"]
+
+DB: TypeAlias = "str | os.PathLike[str] | Store | AsyncStore | None"
+
+
+def open_sync(db: DB, options: dict[str, Any] | None = None) -> tuple[Store, bool]:
+    """(store, owned): the sync store behind ``db``; ``owned`` when we opened it.
+
+    Raises InvalidInput for something that is neither a location nor a store, and what
+    ``sessiondb.connect`` raises for a location it cannot open.
+    """
+    if isinstance(db, AsyncStore):
+        return db.store, False
+    if db is None or isinstance(db, str | os.PathLike):
+        return open_store(db, **(options or {})), True
+    # Duck-typed rather than isinstance(db, Store): a runtime Protocol check walks every
+    # method of the contract, and a store only needs the ones the adapters call.
+    if callable(getattr(db, "append", None)) and callable(getattr(db, "messages", None)):
+        return db, False
+    raise InvalidInput(
+        f"db: expected a URL, a path, a Store or an AsyncStore, got {type(db).__name__}"
+    )
+
+
+def open_async(db: DB, options: dict[str, Any] | None = None) -> tuple[AsyncStore, bool]:
+    """(async store, owned): ``db`` as an ``AsyncStore``; ``owned`` when we opened it.
+
+    A sync ``Store`` passed in is wrapped (its worker threads end with the wrapper);
+    closing the adapter does not close it. Raises like ``open_sync``.
+    """
+    if isinstance(db, AsyncStore):
+        return db, False
+    store, owned = open_sync(db, options)
+    return AsyncStore(store), owned
+
+
+def missing(extra: str, exc: ImportError) -> MissingDependency:
+    """The error to raise when an adapter's framework cannot be imported."""
+    return MissingDependency(
+        f"this adapter requires the {extra!r} extra: pip install 'sessiondb[{extra}]' ({exc})"
+    )
