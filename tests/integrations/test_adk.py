@@ -13,19 +13,19 @@ from sessiondb import AsyncStore, Store, Usage, connect
 
 pytest.importorskip("google.adk", reason="the 'adk' extra is not installed")
 
-from google.adk.agents import LlmAgent  # noqa: E402
-from google.adk.errors import StaleSessionError  # noqa: E402
-from google.adk.errors.already_exists_error import AlreadyExistsError  # noqa: E402
-from google.adk.events import Event, EventActions  # noqa: E402
-from google.adk.models import BaseLlm, LlmRequest, LlmResponse  # noqa: E402
-from google.adk.runners import Runner  # noqa: E402
-from google.adk.sessions import BaseSessionService  # noqa: E402
-from google.adk.sessions.base_session_service import GetSessionConfig  # noqa: E402
-from google.adk.sessions.sqlite_session_service import SqliteSessionService  # noqa: E402
-from google.adk.tools import ToolContext  # noqa: E402
-from google.genai import types  # noqa: E402
+from google.adk.agents import LlmAgent
+from google.adk.errors import StaleSessionError
+from google.adk.errors.already_exists_error import AlreadyExistsError
+from google.adk.events import Event, EventActions
+from google.adk.models import BaseLlm, LlmRequest, LlmResponse
+from google.adk.runners import Runner
+from google.adk.sessions import BaseSessionService
+from google.adk.sessions.base_session_service import GetSessionConfig
+from google.adk.sessions.sqlite_session_service import SqliteSessionService
+from google.adk.tools import ToolContext
+from google.genai import types
 
-from sessiondb.integrations.adk import SessionDBSessionService  # noqa: E402
+from sessiondb.integrations.adk import SessionDBSessionService
 
 APP = "weather"
 
@@ -93,7 +93,9 @@ async def converse(service: BaseSessionService, session_id: str = "s1") -> list[
     events = []
     for text in ["hello", "what is the weather?", "thanks"]:
         message = types.Content(role="user", parts=[types.Part(text=text)])
-        async for event in runner.run_async(user_id="u1", session_id=session_id, new_message=message):
+        async for event in runner.run_async(
+            user_id="u1", session_id=session_id, new_message=message
+        ):
             events.append(event)
     return events
 
@@ -169,9 +171,7 @@ def test_events_round_trip_equal(store: Store) -> None:
     asyncio.run(main())
 
 
-def test_get_session_config_windows_like_adks_sqlite_service(
-    store: Store, tmp_path: Path
-) -> None:
+def test_get_session_config_windows_like_adks_sqlite_service(store: Store, tmp_path: Path) -> None:
     async def main() -> None:
         ours = SessionDBSessionService(store)
         theirs = SqliteSessionService(str(tmp_path / "adk.db"))
@@ -198,7 +198,9 @@ def test_get_session_config_windows_like_adks_sqlite_service(
             mine = GetSessionConfig(after_timestamp=full.events[index].timestamp)
             got = (await get(ours, mine)).events
             assert [e.id for e in got] == [e.id for e in full.events[index:]]
-            both = GetSessionConfig(after_timestamp=full.events[index].timestamp, num_recent_events=2)
+            both = GetSessionConfig(
+                after_timestamp=full.events[index].timestamp, num_recent_events=2
+            )
             assert [e.id for e in (await get(ours, both)).events] == [
                 e.id for e in full.events[index:][-2:]
             ]

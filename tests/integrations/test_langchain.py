@@ -15,22 +15,22 @@ from sessiondb.backends.sqlite import SQLiteStore
 
 pytest.importorskip("langchain_core", reason="the 'langchain' extra is not installed")
 
-from langchain_core.chat_history import (  # noqa: E402
+from langchain_core.chat_history import (
     BaseChatMessageHistory,
     InMemoryChatMessageHistory,
 )
-from langchain_core.language_models.fake_chat_models import GenericFakeChatModel  # noqa: E402
-from langchain_core.messages import (  # noqa: E402
+from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
+from langchain_core.messages import (
     AIMessage,
     BaseMessage,
     HumanMessage,
     SystemMessage,
     ToolMessage,
 )
-from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder  # noqa: E402
-from langchain_core.runnables.history import RunnableWithMessageHistory  # noqa: E402
+from langchain_core.prompts import ChatPromptTemplate, MessagesPlaceholder
+from langchain_core.runnables.history import RunnableWithMessageHistory
 
-from sessiondb.integrations.langchain import SessionDBChatMessageHistory  # noqa: E402
+from sessiondb.integrations.langchain import SessionDBChatMessageHistory
 
 needs_clear = pytest.mark.skipif(
     not hasattr(SQLiteStore, "clear"), reason="Store.pop/clear land with the history work"
@@ -221,7 +221,9 @@ def test_clear_empties_the_history_like_langchains_own(store: Store) -> None:
 
 def test_items_written_by_others_read_as_plain_messages(store: Store) -> None:
     store.create_session("foreign")
-    store.append("foreign", [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}])
+    store.append(
+        "foreign", [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]
+    )
     got = SessionDBChatMessageHistory("foreign", store).messages
     assert [(m.type, m.content) for m in got] == [("human", "q"), ("ai", "a")]
 

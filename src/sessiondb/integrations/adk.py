@@ -113,7 +113,9 @@ def usage_from_event(event: Event) -> Usage | None:
         return None
     thoughts = meta.thoughts_token_count
     candidates = meta.candidates_token_count
-    output = None if candidates is None and thoughts is None else (candidates or 0) + (thoughts or 0)
+    output = (
+        None if candidates is None and thoughts is None else (candidates or 0) + (thoughts or 0)
+    )
     prompt = meta.prompt_token_count
     tool_prompt = meta.tool_use_prompt_token_count
     inputs = None if prompt is None and tool_prompt is None else (prompt or 0) + (tool_prompt or 0)
@@ -317,9 +319,7 @@ class SessionDBSessionService(BaseSessionService):
         picked: list[Event] = []
         before: int | None = None
         while True:
-            batch: list[Message] = await self.db.messages(
-                session_id, before_seq=before, last=page
-            )
+            batch: list[Message] = await self.db.messages(session_id, before_seq=before, last=page)
             recent = [e for e in (event_from_item(m.item) for m in batch) if e.timestamp >= after]
             picked[:0] = recent
             if not recent or len(batch) < page or (limit is not None and len(picked) >= limit):
@@ -395,7 +395,10 @@ class SessionDBSessionService(BaseSessionService):
             raise SessionNotFoundError(f"Session {session.id} not found.") from exc
         await self._write_scope(app_state_id(session.app_name), app, session.app_name, None)
         await self._write_scope(
-            user_state_id(session.app_name, session.user_id), user, session.app_name, session.user_id
+            user_state_id(session.app_name, session.user_id),
+            user,
+            session.app_name,
+            session.user_id,
         )
         session._storage_update_marker = str(stored[0].seq)
         session.last_update_time = event.timestamp
@@ -418,4 +421,3 @@ class SessionDBSessionService(BaseSessionService):
                 " update_time in storage. Please check if it is a stale session."
             )
         return stored.last_seq
-

@@ -21,10 +21,12 @@ adding the same message twice stores it twice, as LangChain's own histories do.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from ..aio import AsyncStore
 from ..errors import NotFound
 from ..model import NewMessage, Usage
 from ._db import DB, missing, open_sync
@@ -34,8 +36,6 @@ try:
     from langchain_core.messages import BaseMessage, message_to_dict, messages_from_dict
 except ImportError as exc:  # pragma: no cover - exercised only without the extra
     raise missing("langchain", exc) from exc
-
-from ..aio import AsyncStore
 
 __all__ = ["SessionDBChatMessageHistory", "item_from_message", "message_from_item"]
 
@@ -228,14 +228,10 @@ class SessionDBChatMessageHistory(BaseChatMessageHistory):
 
     def clear(self) -> None:
         """Delete every message; the sessiondb session (title, metadata) stays."""
-        try:
+        with contextlib.suppress(NotFound):
             self.store.clear(self.session_id)
-        except NotFound:
-            pass
 
     async def aclear(self) -> None:
         """Awaitable ``clear``."""
-        try:
+        with contextlib.suppress(NotFound):
             await self.async_store.clear(self.session_id)
-        except NotFound:
-            pass

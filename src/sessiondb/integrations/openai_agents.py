@@ -19,7 +19,9 @@ What it promises:
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Mapping
+from dataclasses import replace
 from typing import Any
 
 from ..errors import NotFound
@@ -65,7 +67,7 @@ def _minus(total: Usage, done: Usage) -> Usage:
         left = value - (getattr(done, name) or 0)
         if left > 0:
             values[name] = left
-    return Usage(**values)
+    return Usage.from_dict(values)
 
 
 class SessionDBSession:
@@ -161,10 +163,8 @@ class SessionDBSession:
     async def clear_session(self, *, wrapper: Any = None) -> None:
         """Delete every item; the sessiondb session itself (metadata, title) stays."""
         del wrapper
-        try:
+        with contextlib.suppress(NotFound):
             await self.db.clear(self.session_id)
-        except NotFound:
-            pass
 
     # ------------------------------------------------------------------ usage
 
@@ -184,7 +184,7 @@ class SessionDBSession:
         if self.price is not None:
             cost = self.price(left)
             if cost is not None:
-                left = Usage(**{**left.to_dict(), "cost_usd": cost})
+                left = replace(left, cost_usd=cost)
         return left
 
     def _mark_recorded(self, wrapper: Any) -> None:
@@ -220,5 +220,5 @@ class SessionDBSession:
         if self.price is not None and not total.is_empty():
             cost = self.price(total)
             if cost is not None:
-                total = Usage(**{**total.to_dict(), "cost_usd": cost})
+                total = replace(total, cost_usd=cost)
         return total
