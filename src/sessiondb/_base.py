@@ -402,6 +402,21 @@ class BaseStore:
 
     # ------------------------------------------------------------------ shared defaults
 
+    def items(
+        self,
+        session_id: str,
+        *,
+        after_seq: int | None = None,
+        before_seq: int | None = None,
+        last: int | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """See ``Store.items``; backends override it with a query of the item column."""
+        found = cast("Store", self).messages(
+            session_id, after_seq=after_seq, before_seq=before_seq, last=last, limit=limit
+        )
+        return [m.item for m in found]
+
     def ensure_session(self, id: str, **fields: Any) -> Session:
         """See ``Store.ensure_session``."""
         store = cast("Store", self)

@@ -217,6 +217,23 @@ class Store(Protocol):
         """
         ...
 
+    def items(
+        self,
+        session_id: str,
+        *,
+        after_seq: int | None = None,
+        before_seq: int | None = None,
+        last: int | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """The item dicts of ``messages`` with the same arguments, oldest first.
+
+        The fast path for replaying a conversation (framework adapters, prompt
+        building): no ``Message`` objects, tool calls or usage are built. Raises like
+        ``messages``.
+        """
+        ...
+
     def tool_calls(
         self,
         session_id: str | None = None,

@@ -301,8 +301,7 @@ class SessionDBSessionService(BaseSessionService):
         if limit == 0:
             return []
         if not after:  # ADK treats 0 like None
-            found = await self.db.messages(session_id, last=limit)
-            events = [event_from_item(m.item) for m in found]
+            events = [event_from_item(i) for i in await self.db.items(session_id, last=limit)]
         else:
             events = await self._events_since(session_id, after, limit)
         return sorted(events, key=lambda e: e.timestamp)  # stable: ties keep append order

@@ -182,18 +182,18 @@ class SessionDBChatMessageHistory(BaseChatMessageHistory):
     def messages(self) -> list[BaseMessage]:  # type: ignore[override]
         """The stored messages, oldest first (the newest ``window`` when set)."""
         try:
-            found = self.store.messages(self.session_id, last=self.window)
+            found = self.store.items(self.session_id, last=self.window)
         except NotFound:
             return []
-        return [message_from_item(m.item) for m in found]
+        return [message_from_item(item) for item in found]
 
     async def aget_messages(self) -> list[BaseMessage]:
         """Awaitable ``messages``."""
         try:
-            found = await self.async_store.messages(self.session_id, last=self.window)
+            found = await self.async_store.items(self.session_id, last=self.window)
         except NotFound:
             return []
-        return [message_from_item(m.item) for m in found]
+        return [message_from_item(item) for item in found]
 
     # ------------------------------------------------------------------ writes
 

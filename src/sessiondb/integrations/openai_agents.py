@@ -7,7 +7,7 @@
 What it promises:
 
 * items come back JSON-equal to what the SDK added, in order; ``get_items(limit=K)``
-  reads only the newest K rows (``Store.messages(last=K)``);
+  reads only the newest K rows (``Store.items(last=K)``);
 * item ``"id"`` fields are never used as keys: the chat-completions and LiteLLM models
   write ``"id": "__fake_id__"`` on every item, and every one of them is kept;
 * token usage is recorded as the run goes: the SDK hands each save the run's context
@@ -127,12 +127,10 @@ class SessionDBSession:
         effective = resolve_session_limit(limit, self.session_settings)
         try:
             if effective is None or effective < 0:  # SQLiteSession: negative = unlimited
-                found = await self.db.messages(self.session_id)
-            else:
-                found = await self.db.messages(self.session_id, last=effective)
+                return await self.db.items(self.session_id)
+            return await self.db.items(self.session_id, last=effective)
         except NotFound:
             return []
-        return [m.item for m in found]
 
     async def add_items(self, items: list[Any], *, wrapper: Any = None) -> None:
         """Append ``items`` in one transaction, with the run's usage since the last save.
