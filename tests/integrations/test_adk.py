@@ -267,3 +267,28 @@ def test_constructor_accepts_a_path_a_url_and_an_async_store(tmp_path: Path) -> 
         await astore.close()
 
     asyncio.run(main())
+
+
+def test_after_timestamp_reads_across_pages_of_the_tail(store: Store) -> None:
+    async def main() -> None:
+        service = SessionDBSessionService(store)
+        session = await service.create_session(app_name=APP, user_id="u1", session_id="long")
+        for i in range(130):
+            event = Event(author="user", invocation_id=f"i{i}", timestamp=1_000.0 + i)
+            await service.append_event(session, event)
+
+        async def times(**config: Any) -> list[float]:
+            got = await service.get_session(
+                app_name=APP, user_id="u1", session_id="long", config=GetSessionConfig(**config)
+            )
+            assert got is not None
+            return [e.timestamp for e in got.events]
+
+        assert await times(after_timestamp=1_010.0) == [1_000.0 + i for i in range(10, 130)]
+        assert await times(after_timestamp=1_010.0, num_recent_events=70) == [
+            1_000.0 + i for i in range(60, 130)
+        ]
+        assert await times(after_timestamp=2_000.0) == []
+        assert await times(num_recent_events=3) == [1_127.0, 1_128.0, 1_129.0]
+
+    asyncio.run(main())

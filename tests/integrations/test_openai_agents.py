@@ -255,3 +255,15 @@ def test_constructor_accepts_a_path_a_url_and_an_async_store(tmp_path: Path) -> 
         await astore.close()
 
     asyncio.run(main())
+
+
+def test_session_settings_limit_is_the_default_window(store: Store) -> None:
+    from agents import SessionSettings
+
+    async def main() -> None:
+        session = SessionDBSession("w", store, session_settings=SessionSettings(limit=2))
+        await session.add_items([{"role": "user", "content": str(i)} for i in range(5)])
+        assert [i["content"] for i in await session.get_items()] == ["3", "4"]
+        assert [i["content"] for i in await session.get_items(limit=4)] == ["1", "2", "3", "4"]
+
+    asyncio.run(main())
