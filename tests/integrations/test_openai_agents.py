@@ -267,3 +267,10 @@ def test_session_settings_limit_is_the_default_window(store: Store) -> None:
         assert [i["content"] for i in await session.get_items(limit=4)] == ["1", "2", "3", "4"]
 
     asyncio.run(main())
+
+
+def test_sessions_over_one_store_share_one_async_facade(store: Store) -> None:
+    first = SessionDBSession("a", store)
+    second = SessionDBSession("b", store)
+    assert first.db is second.db
+    assert first.db.store is store

@@ -8,6 +8,7 @@ by the adapter's ``close()``; a store the caller passed in stays the caller's to
 from __future__ import annotations
 
 import os
+import weakref
 from typing import Any, TypeAlias
 
 from ..aio import AsyncStore
@@ -16,6 +17,8 @@ from ..errors import InvalidInput, MissingDependency
 from ..store import Store
 
 __all__ = ["DB", "missing", "open_async", "open_sync"]
+
+_FACADES: weakref.WeakValueDictionary[int, AsyncStore] = weakref.WeakValueDictionary()
 
 DB: TypeAlias = "str | os.PathLike[str] | Store | AsyncStore | None"
 
@@ -42,13 +45,23 @@ def open_sync(db: DB, options: dict[str, Any] | None = None) -> tuple[Store, boo
 def open_async(db: DB, options: dict[str, Any] | None = None) -> tuple[AsyncStore, bool]:
     """(async store, owned): ``db`` as an ``AsyncStore``; ``owned`` when we opened it.
 
-    A sync ``Store`` passed in is wrapped (its worker threads end with the wrapper);
-    closing the adapter does not close it. Raises like ``open_sync``.
+    A sync ``Store`` passed in is wrapped in one ``AsyncStore`` shared by every adapter
+    over that store (its worker threads end when the last adapter is gone); closing an
+    adapter does not close it. Raises like ``open_sync``.
     """
     if isinstance(db, AsyncStore):
         return db, False
     store, owned = open_sync(db, options)
-    return AsyncStore(store), owned
+    if owned:
+        return AsyncStore(store), True
+    # Adapters are often made per request over one shared Store: share one facade (and
+    # its worker threads) per store while any adapter holds it. The facade keeps the
+    # store alive, so the id cannot be reused while the entry exists.
+    facade = _FACADES.get(id(store))
+    if facade is None or facade.store is not store:
+        facade = AsyncStore(store)
+        _FACADES[id(store)] = facade
+    return facade, False
 
 
 def missing(extra: str, exc: ImportError) -> MissingDependency:

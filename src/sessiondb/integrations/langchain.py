@@ -29,7 +29,7 @@ from typing import Any
 from ..aio import AsyncStore
 from ..errors import NotFound
 from ..model import NewMessage, Usage
-from ._db import DB, missing, open_sync
+from ._db import DB, missing, open_async, open_sync
 
 try:
     from langchain_core.chat_history import BaseChatMessageHistory
@@ -168,7 +168,7 @@ class SessionDBChatMessageHistory(BaseChatMessageHistory):
     def async_store(self) -> AsyncStore:
         """The ``AsyncStore`` the coroutine methods use (made on first use)."""
         if self._async is None:
-            self._async = AsyncStore(self.store)
+            self._async, _ = open_async(self.store)
         return self._async
 
     def close(self) -> None:
