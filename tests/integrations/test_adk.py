@@ -292,3 +292,25 @@ def test_after_timestamp_reads_across_pages_of_the_tail(store: Store) -> None:
         assert await times(num_recent_events=3) == [1_127.0, 1_128.0, 1_129.0]
 
     asyncio.run(main())
+
+
+def test_listing_every_user_matches_adks_sqlite_service(store: Store, tmp_path: Path) -> None:
+    async def scenario(service: BaseSessionService) -> list[tuple[str, str, dict[str, Any]]]:
+        await service.create_session(
+            app_name=APP, user_id="u1", session_id="a", state={"app:v": 1, "user:k": "one"}
+        )
+        await service.create_session(
+            app_name=APP, user_id="u2", session_id="b", state={"user:k": "two", "x": None}
+        )
+        await service.create_session(app_name=APP, user_id="u3", session_id="c")
+        await service.create_session(app_name="other", user_id="u1", session_id="d")
+        listed = await service.list_sessions(app_name=APP)
+        assert all(s.events == [] for s in listed.sessions)
+        return sorted((s.user_id, s.id, s.state) for s in listed.sessions)
+
+    async def main() -> None:
+        ours = await scenario(SessionDBSessionService(store))
+        assert ours == await scenario(SqliteSessionService(str(tmp_path / "adk.db")))
+        assert [row[1] for row in ours] == ["a", "b", "c"]
+
+    asyncio.run(main())

@@ -332,28 +332,38 @@ class SessionDBSessionService(BaseSessionService):
     ) -> ListSessionsResponse:
         """The app's sessions (one user's when given), least recently updated first,
         with state but without events."""
-        stored: list[DBSession] = []
-        cursor: str | None = None
-        while True:
-            page = await self.db.list_sessions(
-                agent=app_name, source=SOURCE, user_id=user_id, limit=_PAGE, cursor=cursor
-            )
-            stored.extend(page.items)
-            cursor = page.next_cursor
-            if cursor is None:
-                break
-        app_state = await self._scope_state(app_state_id(app_name))
+        stored = await self._all(agent=app_name, source=SOURCE, user_id=user_id)
         users: dict[str, dict[str, Any]] = {}
-        for uid in {s.user_id or "" for s in stored}:
-            users[uid] = await self._scope_state(user_state_id(app_name, uid))
+        if user_id is not None:
+            app_state, users[user_id] = await self._app_user_state(app_name, user_id)
+        else:  # every user's state: one listing of the app's state sessions
+            app_state = {}
+            for scope in await self._all(agent=app_name, source=STATE_SOURCE):
+                if scope.id == app_state_id(app_name):
+                    app_state = _decode_state(scope.metadata)
+                elif scope.user_id is not None and scope.id == user_state_id(
+                    app_name, scope.user_id
+                ):
+                    users[scope.user_id] = _decode_state(scope.metadata)
         stored.sort(key=lambda s: (s.updated_at, s.user_id or "", s.id))
         sessions = [
             self._adk_session(
-                s, _merge(app_state, users[s.user_id or ""], _decode_state(s.metadata))
+                s, _merge(app_state, users.get(s.user_id or "", {}), _decode_state(s.metadata))
             )
             for s in stored
         ]
         return ListSessionsResponse(sessions=sessions)
+
+    async def _all(self, **filters: Any) -> list[DBSession]:
+        """Every session matching ``filters``, page by page (keyset cursor)."""
+        found: list[DBSession] = []
+        cursor: str | None = None
+        while True:
+            page = await self.db.list_sessions(limit=_PAGE, cursor=cursor, **filters)
+            found.extend(page.items)
+            cursor = page.next_cursor
+            if cursor is None:
+                return found
 
     async def delete_session(self, *, app_name: str, user_id: str, session_id: str) -> None:
         """Delete the session and its events; nothing happens when there is none."""
