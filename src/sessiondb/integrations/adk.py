@@ -50,7 +50,7 @@ try:
     from google.adk.sessions import BaseSessionService, Session, State
     from google.adk.sessions.base_session_service import GetSessionConfig, ListSessionsResponse
     from pydantic_core import to_jsonable_python
-except ImportError as exc:  # pragma: no cover - exercised only without the extra
+except ImportError as exc:  # extra not installed (tests/integrations/test_extras.py)
     raise missing("adk", exc) from exc
 
 __all__ = ["SessionDBSessionService", "event_from_item", "item_from_event"]

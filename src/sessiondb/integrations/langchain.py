@@ -34,7 +34,7 @@ from ._db import DB, missing, open_async, open_sync
 try:
     from langchain_core.chat_history import BaseChatMessageHistory
     from langchain_core.messages import BaseMessage, message_to_dict, messages_from_dict
-except ImportError as exc:  # pragma: no cover - exercised only without the extra
+except ImportError as exc:  # extra not installed (tests/integrations/test_extras.py)
     raise missing("langchain", exc) from exc
 
 __all__ = ["SessionDBChatMessageHistory", "item_from_message", "message_from_item"]

@@ -30,7 +30,7 @@ from ._db import DB, missing, open_async
 
 try:
     from agents.memory.session_settings import SessionSettings, resolve_session_limit
-except ImportError as exc:  # pragma: no cover - exercised only without the extra
+except ImportError as exc:  # extra not installed (tests/integrations/test_extras.py)
     raise missing("openai-agents", exc) from exc
 
 __all__ = ["SessionDBSession", "usage_from_sdk"]
