@@ -136,6 +136,7 @@ class SessionDBChatMessageHistory(BaseChatMessageHistory):
     string is a valid ``session_id`` (no UUID required). The session (``source``
     ``"langchain"``) is created at the first write. ``window=N`` makes ``messages``
     read only the newest N (in SQL); the default reads all, as LangChain expects.
+    ``options`` go to ``sessiondb.connect`` when ``db`` is a location.
     Methods raise InvalidInput for content that is not JSON (nothing written).
     """
 

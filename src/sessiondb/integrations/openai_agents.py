@@ -77,7 +77,8 @@ class SessionDBSession:
     or an ``AsyncStore``. The sessiondb session (id ``session_id``, ``source``
     ``"openai-agents"``) is created at the first write with ``agent``, ``user_id``,
     ``title`` and ``metadata``. ``price`` turns a turn's ``Usage`` into US dollars.
-    Raises what ``sessiondb.connect`` raises for a location it cannot open.
+    ``options`` (e.g. ``durability="full"``) go to ``sessiondb.connect`` when ``db`` is a
+    location. Raises what ``sessiondb.connect`` raises for a location it cannot open.
     """
 
     session_settings: SessionSettings | None = None
