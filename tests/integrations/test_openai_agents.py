@@ -25,6 +25,8 @@ from agents.items import ModelResponse  # noqa: E402
 from agents.models.interface import Model  # noqa: E402
 from agents.usage import Usage as SDKUsage  # noqa: E402
 from openai.types.responses import (  # noqa: E402
+    Response,
+    ResponseCompletedEvent,
     ResponseFunctionToolCall,
     ResponseOutputMessage,
     ResponseOutputText,
@@ -32,6 +34,7 @@ from openai.types.responses import (  # noqa: E402
 from openai.types.responses.response_usage import (  # noqa: E402
     InputTokensDetails,
     OutputTokensDetails,
+    ResponseUsage,
 )
 
 from sessiondb.integrations.openai_agents import SessionDBSession  # noqa: E402
@@ -93,8 +96,29 @@ class ScriptedModel(Model):
             output = [_message(f"echo {self.calls}: {last.get('content')}", self.fake_ids)]
         return ModelResponse(output=output, usage=usage, response_id=None)
 
-    def stream_response(self, *args: Any, **kwargs: Any) -> AsyncIterator[Any]:
-        raise NotImplementedError
+    async def stream_response(
+        self, system_instructions, input, *args: Any, **kwargs: Any
+    ) -> AsyncIterator[Any]:
+        """The same answer as one terminal ``response.completed`` event."""
+        answer = await self.get_response(system_instructions, input, *args, **kwargs)
+        usage = answer.usage
+        response = Response.model_construct(
+            id=f"resp_{self.calls}",
+            object="response",
+            created_at=0.0,
+            model="scripted",
+            output=answer.output,
+            usage=ResponseUsage(
+                input_tokens=usage.input_tokens,
+                output_tokens=usage.output_tokens,
+                total_tokens=usage.total_tokens,
+                input_tokens_details=usage.input_tokens_details,
+                output_tokens_details=usage.output_tokens_details,
+            ),
+        )
+        yield ResponseCompletedEvent(
+            type="response.completed", response=response, sequence_number=0
+        )
 
 
 @function_tool
@@ -274,3 +298,33 @@ def test_sessions_over_one_store_share_one_async_facade(store: Store) -> None:
     second = SessionDBSession("b", store)
     assert first.db is second.db
     assert first.db.store is store
+
+
+def test_streamed_runs_store_the_same_items_and_all_their_usage(
+    store: Store, tmp_path: Path
+) -> None:
+    async def stream_turns(session: Any) -> list[Any]:
+        agent = make_agent(ScriptedModel())
+        results = []
+        for text in ["hello", "what is the weather?", "thanks"]:
+            result = Runner.run_streamed(agent, text, session=session)
+            async for _ in result.stream_events():
+                pass
+            results.append(result)
+        return results
+
+    async def main() -> None:
+        ours = SessionDBSession("streamed", store)
+        theirs = SQLiteSession("streamed", tmp_path / "oa.db")
+        results = await stream_turns(ours)
+        await stream_turns(theirs)
+        assert await ours.get_items() == await theirs.get_items()
+        recorded = [await ours.record_usage(r) for r in results]
+        assert sum(u.input_tokens or 0 for u in recorded) == 400
+
+    asyncio.run(main())
+    # Whatever a save could not carry (streamed usage can arrive after it) is kept too.
+    session = store.get_session("streamed")
+    unattributed = session.metadata.get("unattributed_usage", {})
+    assert (session.usage.input_tokens or 0) + unattributed.get("input_tokens", 0) == 400
+    assert (session.usage.output_tokens or 0) + unattributed.get("output_tokens", 0) == 40
