@@ -225,10 +225,27 @@ def test_clear_empties_the_history_like_langchains_own(store: Store) -> None:
 def test_items_written_by_others_read_as_plain_messages(store: Store) -> None:
     store.create_session("foreign")
     store.append(
-        "foreign", [{"role": "user", "content": "q"}, {"role": "assistant", "content": "a"}]
+        "foreign",
+        [
+            {"role": "system", "content": "rules"},
+            {"role": "user", "content": [{"type": "input_text", "text": "q"}]},
+            {"type": "function_call", "call_id": "c1", "name": "f", "arguments": '{"a": 1}'},
+            {"type": "function_call_output", "call_id": "c1", "output": "42"},
+            {"role": "assistant", "content": [{"type": "text", "text": "a"}]},
+        ],
     )
     got = SessionDBChatMessageHistory("foreign", store).messages
-    assert [(m.type, m.content) for m in got] == [("human", "q"), ("ai", "a")]
+    assert [(m.type, m.content) for m in got] == [
+        ("system", "rules"),
+        ("human", "q"),
+        ("ai", ""),
+        ("tool", "42"),
+        ("ai", "a"),
+    ]
+    call = got[2]
+    assert isinstance(call, AIMessage)
+    assert call.tool_calls == [{"name": "f", "args": {"a": 1}, "id": "c1", "type": "tool_call"}]
+    assert isinstance(got[3], ToolMessage) and got[3].tool_call_id == "c1"
 
 
 def test_constructor_accepts_a_path_a_url_and_an_async_store(tmp_path: Path) -> None:

@@ -27,13 +27,22 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..aio import AsyncStore
+from ..dialects import project
 from ..errors import NotFound
 from ..model import NewMessage, Usage
 from ._db import DB, missing, open_async, open_sync
 
 try:
     from langchain_core.chat_history import BaseChatMessageHistory
-    from langchain_core.messages import BaseMessage, message_to_dict, messages_from_dict
+    from langchain_core.messages import (
+        AIMessage,
+        BaseMessage,
+        HumanMessage,
+        SystemMessage,
+        ToolMessage,
+        message_to_dict,
+        messages_from_dict,
+    )
 except ImportError as exc:  # extra not installed (tests/integrations/test_extras.py)
     raise missing("langchain", exc) from exc
 
@@ -116,17 +125,34 @@ def item_from_message(message: BaseMessage) -> NewMessage:
 def message_from_item(item: Mapping[str, Any]) -> BaseMessage:
     """The LangChain message stored as ``item``.
 
-    Items written by something else (an importer, another adapter) are read as plain
-    chat messages by role and text, through ``langchain_core.messages.convert_to_messages``.
+    Items written by something else (an importer, another framework's adapter) are read
+    through sessiondb's own projection (``dialects.project``): role, text and tool calls.
     """
     stored = item.get("langchain")
     if isinstance(stored, Mapping):
         data = {**stored["data"], "content": item.get("content", "")}
         return messages_from_dict([{"type": stored["type"], "data": data}])[0]
-    from langchain_core.messages import convert_to_messages
+    seen = project(item)
+    if seen.role == "tool":
+        return ToolMessage(seen.text, tool_call_id=seen.tool_call_id or "")
+    if seen.role == "user":
+        return HumanMessage(seen.text)
+    if seen.role in ("system", "developer"):
+        return SystemMessage(seen.text)
+    calls = [
+        {"name": c.name, "args": _arguments(c.arguments), "id": c.call_id or None}
+        for c in seen.calls
+    ]
+    return AIMessage(seen.text, tool_calls=calls)
 
-    plain = {k: v for k, v in item.items() if k in ("role", "content", "tool_call_id", "name")}
-    return convert_to_messages([plain])[0]
+
+def _arguments(raw: str) -> dict[str, Any]:
+    """Tool-call arguments as a dict (LangChain's shape); a non-object goes under "input"."""
+    try:
+        value = json.loads(raw) if raw else {}
+    except ValueError:
+        return {"input": raw}
+    return value if isinstance(value, dict) else {"input": value}
 
 
 class SessionDBChatMessageHistory(BaseChatMessageHistory):
