@@ -86,6 +86,9 @@ def summary_item(summary: str | Mapping[str, Any], role: str) -> Mapping[str, An
     if isinstance(summary, str):
         return {"role": role, "content": summary}
     if isinstance(summary, Mapping):
+        if project(summary).results:
+            # A summary that answers tool calls could never start a legal window.
+            raise InvalidInput("summary: a tool result cannot be a summary")
         return summary
     raise InvalidInput(f"summary: expected a string or an item dict, got {type(summary).__name__}")
 
@@ -217,7 +220,7 @@ class Window:
                 break
             # A deferred summary comes (logically) after every message with a seq at or
             # below the one it replaces through, so it is taken before them.
-            while self._deferred and self._deferred[-1]._replaces >= row.seq:  # type: ignore[operator]
+            while self._deferred and (self._deferred[-1]._replaces or 0) >= row.seq:
                 self._take(self._deferred.pop())
                 if self._done:
                     return True
