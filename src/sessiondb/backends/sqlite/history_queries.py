@@ -3,7 +3,13 @@
 Named parameters only; nothing here is ever built from user input.
 """
 
-from .queries import MESSAGE_COLUMNS
+from . import queries as _core
+
+MESSAGE_COLUMNS = _core.MESSAGE_COLUMNS
+# Core statements the history features use too.
+SESSION_EXISTS = _core.SESSION_EXISTS
+SELECT_SESSION = _core.SELECT_SESSION
+SELECT_MESSAGES_BY_IDS = _core.SELECT_MESSAGES_BY_IDS
 
 # -- reading the window -------------------------------------------------------------
 
@@ -16,6 +22,8 @@ ORDER BY seq DESC
 LIMIT :limit"""
 
 SELECT_LAST_SEQ = "SELECT last_seq FROM sessions WHERE id = :id"
+# Writers lock the session first; on SQLite BEGIN IMMEDIATE already holds the write lock.
+LOCK_SESSION_LAST_SEQ = SELECT_LAST_SEQ
 SELECT_PREVIEW = "SELECT preview FROM sessions WHERE id = :id"
 
 # -- compaction and replacement -----------------------------------------------------
