@@ -14,17 +14,17 @@ whose ``_read``/``_write``/``_append_locked``/``_messages_from_rows``/``_session
 
 from __future__ import annotations
 
-import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Mapping
 from contextlib import AbstractContextManager
 from types import ModuleType
 from typing import Any
 
-from .._base import BaseStore, PreparedMessage, check_limit, make_preview
+from .._base import check_limit, make_preview
 from ..errors import AlreadyExists, InvalidInput, NotFound
 from ..history import HistoryRow, Window, summary_item, summary_metadata
 from ..model import Message, NewMessage, Session, now_micros
 from ..store import AppendInput, TokenCounter
+from ._sql import SQLCore
 
 __all__ = ["SQLHistory"]
 
@@ -45,7 +45,7 @@ _RANGE_COLUMNS = (
 )
 
 
-class SQLHistory(BaseStore):
+class SQLHistory(SQLCore):
     """History features of the Store contract over a backend's ``history_queries``."""
 
     history_queries: ModuleType
@@ -56,27 +56,6 @@ class SQLHistory(BaseStore):
 
     def _write(self, what: str) -> AbstractContextManager[Any]:
         raise NotImplementedError
-
-    def _append_locked(
-        self,
-        conn: Any,
-        session_id: str,
-        prepared: list[PreparedMessage],
-        expect_last_seq: int | None,
-        metadata_patch: Mapping[str, Any] | None = None,
-    ) -> list[Message]:
-        raise NotImplementedError
-
-    def _messages_from_rows(self, conn: Any, rows: list[Any]) -> list[Message]:
-        raise NotImplementedError
-
-    @staticmethod
-    def _session(row: Sequence[Any]) -> Session:
-        raise NotImplementedError
-
-    def _history_id_list(self, ids: list[str]) -> Any:
-        """The parameter value for a list of ids (SQLite: JSON text for json_each)."""
-        return json.dumps(ids)
 
     # ------------------------------------------------------------------ helpers
 
@@ -209,7 +188,7 @@ class SQLHistory(BaseStore):
                 self._after_delete(conn, session_id, deleted, last_seq)
             explicit = [p.id for p in prepared if p.explicit_id]
             if explicit:
-                ids = {"session_id": session_id, "ids": self._history_id_list(explicit)}
+                ids = {"session_id": session_id, "ids": self._id_list(explicit)}
                 clash = conn.execute(self.history_queries.SELECT_MESSAGES_BY_IDS, ids).fetchone()
                 if clash is not None:
                     raise InvalidInput(
