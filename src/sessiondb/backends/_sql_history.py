@@ -61,11 +61,8 @@ class SQLHistory(SQLCore):
 
     def _require_session(self, conn: Any, session_id: str, *, lock: bool = True) -> int:
         """The session's last_seq; raises NotFound."""
-        sql = (
-            self.history_queries.LOCK_SESSION_LAST_SEQ
-            if lock
-            else self.history_queries.SELECT_LAST_SEQ
-        )
+        hq = self.history_queries
+        sql = hq.LOCK_SESSION_LAST_SEQ if lock else hq.SELECT_LAST_SEQ
         row = conn.execute(sql, {"id": session_id}).fetchone()
         if row is None:
             raise NotFound(f"no session {session_id!r}")
@@ -74,11 +71,12 @@ class SQLHistory(SQLCore):
     def _fill(self, conn: Any, session_id: str, window: Window) -> None:
         """Feed ``window`` model-visible rows from the end of the session, chunk by chunk,
         until it has what it needs; never reads more of the session than that."""
+        hq = self.history_queries
         before = _FAR_FUTURE
         size = window.chunk_size()
         while not window.done:
             params = {"session_id": session_id, "before_seq": before, "limit": size}
-            rows = conn.execute(self.history_queries.SELECT_VISIBLE_BEFORE, params).fetchall()
+            rows = conn.execute(hq.SELECT_VISIBLE_BEFORE, params).fetchall()
             window.feed(HistoryRow(row[0], row[1], row[2]) for row in rows)
             if len(rows) < size:
                 window.finish()
@@ -88,9 +86,8 @@ class SQLHistory(SQLCore):
 
     def _preview(self, conn: Any, session_id: str) -> str | None:
         """The preview of what is left: the first user text, as append makes it."""
-        for (text,) in conn.execute(
-            self.history_queries.SELECT_USER_TEXTS, {"session_id": session_id}
-        ):
+        hq = self.history_queries
+        for (text,) in conn.execute(hq.SELECT_USER_TEXTS, {"session_id": session_id}):
             preview = make_preview(text)
             if preview is not None:
                 return preview
@@ -109,12 +106,13 @@ class SQLHistory(SQLCore):
 
         ``preview=True`` recomputes it; a string or None sets it.
         """
+        hq = self.history_queries
         params = {"session_id": session_id}
-        conn.execute(self.history_queries.DELETE_ORPHAN_CALLS, params)
-        conn.execute(self.history_queries.REOPEN_ORPHAN_RESULTS, params)
+        conn.execute(hq.DELETE_ORPHAN_CALLS, params)
+        conn.execute(hq.REOPEN_ORPHAN_RESULTS, params)
         new_preview = self._preview(conn, session_id) if preview is True else preview
         conn.execute(
-            self.history_queries.UPDATE_AFTER_DELETE,
+            hq.UPDATE_AFTER_DELETE,
             {
                 "id": session_id,
                 "deleted": deleted,
@@ -153,6 +151,7 @@ class SQLHistory(SQLCore):
         keep_last: int = 0,
         summary_role: str = "user",
     ) -> Message:
+        hq = self.history_queries
         window = Window.at_least(keep_last)
         item = summary_item(summary, summary_role)
         self._prepare(item, None, None, None)  # bad input raises before any lock is taken
@@ -163,33 +162,32 @@ class SQLHistory(SQLCore):
             kept = [row.seq for row in window.rows() if not row.is_summary]
             first_kept = min(kept) if kept else last_seq + 1
             conn.execute(
-                self.history_queries.HIDE_BEFORE_TAIL,
+                hq.HIDE_BEFORE_TAIL,
                 {"session_id": session_id, "first_kept": first_kept},
             )
             message = NewMessage(item, metadata=summary_metadata(first_kept - 1))
             prepared = self._prepare(message, None, None, None)
             stored = self._append_locked(conn, session_id, prepared, None)
-            conn.execute(
-                self.history_queries.RECORD_COMPACTION, {"id": session_id, "now": now_micros()}
-            )
+            conn.execute(hq.RECORD_COMPACTION, {"id": session_id, "now": now_micros()})
         return stored[0]
 
     def replace_history(
         self, session_id: str, items: AppendInput, *, keep_replaced: bool = True
     ) -> list[Message]:
+        hq = self.history_queries
         prepared = self._prepare(items, None, None, None)
         with self._write(f"replacing the history of session {session_id!r}") as conn:
             last_seq = self._require_session(conn, session_id)
             params = {"session_id": session_id}
             if keep_replaced:
-                conn.execute(self.history_queries.HIDE_VISIBLE, params)
+                conn.execute(hq.HIDE_VISIBLE, params)
             else:
-                deleted = conn.execute(self.history_queries.DELETE_VISIBLE, params).rowcount
+                deleted = conn.execute(hq.DELETE_VISIBLE, params).rowcount
                 self._after_delete(conn, session_id, deleted, last_seq)
             explicit = [p.id for p in prepared if p.explicit_id]
             if explicit:
                 ids = {"session_id": session_id, "ids": self._id_list(explicit)}
-                clash = conn.execute(self.history_queries.SELECT_MESSAGES_BY_IDS, ids).fetchone()
+                clash = conn.execute(hq.SELECT_MESSAGES_BY_IDS, ids).fetchone()
                 if clash is not None:
                     raise InvalidInput(
                         f"replace_history: message id {clash[2]!r} is already stored in "
@@ -202,21 +200,20 @@ class SQLHistory(SQLCore):
     # ------------------------------------------------------------------ deletes
 
     def truncate(self, session_id: str, *, keep_last: int) -> int:
+        hq = self.history_queries
         keep = check_limit("keep_last", keep_last, allow_none=False) or 0
         with self._write(f"truncating session {session_id!r}") as conn:
             last_seq = self._require_session(conn, session_id)
             params: dict[str, Any] = {"session_id": session_id}
             if keep == 0:
-                deleted = conn.execute(self.history_queries.DELETE_ALL_MESSAGES, params).rowcount
+                deleted = conn.execute(hq.DELETE_ALL_MESSAGES, params).rowcount
             else:
-                row = conn.execute(
-                    self.history_queries.SELECT_NTH_NEWEST_SEQ, {**params, "offset": keep - 1}
-                )
+                row = conn.execute(hq.SELECT_NTH_NEWEST_SEQ, {**params, "offset": keep - 1})
                 cut = row.fetchone()
                 if cut is None:
                     return 0  # fewer than keep_last messages: nothing to delete
                 deleted = conn.execute(
-                    self.history_queries.DELETE_MESSAGES_BEFORE, {**params, "seq": cut[0]}
+                    hq.DELETE_MESSAGES_BEFORE, {**params, "seq": cut[0]}
                 ).rowcount
             if deleted:
                 # Remaining messages keep their seqs; the next append continues after them.
@@ -224,32 +221,32 @@ class SQLHistory(SQLCore):
             return int(deleted)
 
     def pop(self, session_id: str) -> Message | None:
+        hq = self.history_queries
         with self._write(f"popping the last message of session {session_id!r}") as conn:
             self._require_session(conn, session_id)
             params: dict[str, Any] = {"session_id": session_id}
-            row = conn.execute(self.history_queries.SELECT_LAST_MESSAGE, params).fetchone()
+            row = conn.execute(hq.SELECT_LAST_MESSAGE, params).fetchone()
             if row is None:
                 return None
             message = self._messages_from_rows(conn, [row])[0]
-            conn.execute(self.history_queries.DELETE_MESSAGE, {**params, "seq": message.seq})
+            conn.execute(hq.DELETE_MESSAGE, {**params, "seq": message.seq})
             # last_seq steps back so the next append reuses the seq: seqs stay contiguous.
             # Only a user message can have been the preview.
             preview: str | bool | None = True
             if message.role != "user":
-                preview = conn.execute(
-                    self.history_queries.SELECT_PREVIEW, {"id": session_id}
-                ).fetchone()[0]
+                preview = conn.execute(hq.SELECT_PREVIEW, {"id": session_id}).fetchone()[0]
             self._after_delete(conn, session_id, 1, message.seq - 1, preview=preview)
             return message
 
     def clear(self, session_id: str) -> int:
+        hq = self.history_queries
         with self._write(f"clearing session {session_id!r}") as conn:
             self._require_session(conn, session_id)
             params = {"session_id": session_id}
-            deleted = conn.execute(self.history_queries.DELETE_ALL_MESSAGES, params).rowcount
-            conn.execute(self.history_queries.DELETE_ALL_CALLS, params)
+            deleted = conn.execute(hq.DELETE_ALL_MESSAGES, params).rowcount
+            conn.execute(hq.DELETE_ALL_CALLS, params)
             conn.execute(
-                self.history_queries.UPDATE_AFTER_DELETE,
+                hq.UPDATE_AFTER_DELETE,
                 {
                     "id": session_id,
                     "deleted": deleted,
@@ -270,6 +267,7 @@ class SQLHistory(SQLCore):
         title: str | None = None,
         id: str | None = None,
     ) -> Session:
+        hq = self.history_queries
         check_limit("at_seq", at_seq)
         fields = self._session_fields(
             id,
@@ -288,7 +286,7 @@ class SQLHistory(SQLCore):
         new_id = fields.id
         with self._write(f"forking session {session_id!r}") as conn:
             last_seq = self._require_session(conn, session_id)
-            if conn.execute(self.history_queries.SESSION_EXISTS, {"id": new_id}).fetchone():
+            if conn.execute(hq.SESSION_EXISTS, {"id": new_id}).fetchone():
                 raise AlreadyExists(f"session {new_id!r} already exists")
             params = {
                 "id": new_id,
@@ -297,21 +295,21 @@ class SQLHistory(SQLCore):
                 "now": fields.created_at,
                 "at_seq": last_seq if at_seq is None else at_seq,
             }
-            found = conn.execute(self.history_queries.SELECT_COPY_RANGE, params).fetchone()
+            found = conn.execute(hq.SELECT_COPY_RANGE, params).fetchone()
             totals = dict(zip(_RANGE_COLUMNS, found, strict=True))
             first = totals.pop("first_seq")
             contiguous = totals["message_count"] == totals.pop("last_seq") - first + 1
-            conn.execute(self.history_queries.INSERT_FORK_SESSION, params)
+            conn.execute(hq.INSERT_FORK_SESSION, params)
             if contiguous:
                 params["offset"] = first - 1
-                conn.execute(self.history_queries.COPY_MESSAGES_SHIFTED, params)
-                conn.execute(self.history_queries.COPY_TOOL_CALLS_SHIFTED, params)
+                conn.execute(hq.COPY_MESSAGES_SHIFTED, params)
+                conn.execute(hq.COPY_TOOL_CALLS_SHIFTED, params)
                 if first > 1:
-                    conn.execute(self.history_queries.SHIFT_SUMMARIES, params)
+                    conn.execute(hq.SHIFT_SUMMARIES, params)
             else:
-                conn.execute(self.history_queries.COPY_MESSAGES_RENUMBERED, params)
-                conn.execute(self.history_queries.COPY_TOOL_CALLS_RENUMBERED, params)
+                conn.execute(hq.COPY_MESSAGES_RENUMBERED, params)
+                conn.execute(hq.COPY_TOOL_CALLS_RENUMBERED, params)
             totals.update(id=new_id, preview=self._preview(conn, new_id))
-            conn.execute(self.history_queries.UPDATE_FORK_COUNTERS, totals)
-            row = conn.execute(self.history_queries.SELECT_SESSION, {"id": new_id}).fetchone()
+            conn.execute(hq.UPDATE_FORK_COUNTERS, totals)
+            row = conn.execute(hq.SELECT_SESSION, {"id": new_id}).fetchone()
         return self._session(row)
