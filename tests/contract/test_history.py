@@ -532,3 +532,35 @@ def test_fork_of_a_session_with_gaps_renumbers_and_keeps_the_history(store: Stor
     assert store.history(fork.id) == store.history(source)
     assert [(c.request_seq, c.result_seq) for c in store.tool_calls(fork.id)] == [(3, 4)]
     assert store.check() == []
+
+
+def test_compact_and_pop_racing_appends_keep_the_session_consistent(store: Store) -> None:
+    import threading
+
+    sid = store.create_session().id
+    store.append(sid, [user("start"), reply("ok")])
+    errors: list[BaseException] = []
+
+    def appender(n: int) -> None:
+        try:
+            for i in range(15):
+                store.append(sid, [user(f"w{n}-{i}"), reply(f"r{n}-{i}")])
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=appender, args=(n,)) for n in range(2)]
+    for t in threads:
+        t.start()
+    for i in range(5):
+        store.compact(sid, f"summary {i}", keep_last=4)
+        store.pop(sid)
+    for t in threads:
+        t.join()
+    assert errors == []
+    messages = store.messages(sid)
+    assert [m.seq for m in messages] == list(range(1, len(messages) + 1))
+    assert store.get_session(sid).message_count == len(messages) == 2 + 60 + 5 - 5
+    history = store.history(sid)
+    assert sum(1 for m in messages if m.visible_to_model and m.metadata.get("summary")) <= 1
+    assert all(item in [m.item for m in messages] for item in history)
+    assert store.check() == []
