@@ -274,7 +274,9 @@ class Store(Protocol):
         """Delete all but the last ``keep_last`` messages; return how many were deleted.
 
         The kept messages keep their seqs; tool calls, counters and preview follow the
-        delete, usage totals do not (they are money already spent). Raises NotFound.
+        delete, usage totals do not (they are money already spent). The cut is exact: a
+        kept tool result may lose its call, and ``history()`` then leaves it out.
+        Raises NotFound, InvalidInput.
         """
         ...
 

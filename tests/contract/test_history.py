@@ -564,3 +564,21 @@ def test_compact_and_pop_racing_appends_keep_the_session_consistent(store: Store
     assert sum(1 for m in messages if m.visible_to_model and m.metadata.get("summary")) <= 1
     assert all(item in [m.item for m in messages] for item in history)
     assert store.check() == []
+
+
+def test_truncate_cuts_exactly_and_history_leaves_out_the_orphaned_result(store: Store) -> None:
+    sid = store.create_session().id
+    store.append(sid, [user("q"), chat_calls("c1"), chat_result("c1"), reply("done")])
+    assert store.truncate(sid, keep_last=2) == 2
+    assert [m.item for m in store.messages(sid)] == [chat_result("c1"), reply("done")]
+    assert store.history(sid) == [reply("done")]
+    assert store.tool_calls(sid) == []
+
+
+def test_compacting_an_empty_session_leaves_just_the_summary(store: Store) -> None:
+    sid = store.create_session().id
+    summary = store.compact(sid, "nothing yet", keep_last=3)
+    assert summary.seq == 1
+    assert store.history(sid) == [summary.item]
+    store.append(sid, user("hi"))
+    assert store.history(sid, max_messages=2) == [summary.item, user("hi")]
