@@ -9,6 +9,8 @@ which suffix to return. Backends only fetch rows; every rule lives here:
   ``{"summary": true, "replaces_through": S}``: logically it sits right after seq ``S``
   (before ``S + 1``). ``history()`` returns messages in this logical order; every other
   message keeps its seq order. ``messages()`` is untouched (seq order, everything).
+  ``compact()`` writes this metadata; a message appended with the same metadata is
+  treated as a summary too.
 * **Budgets.** ``max_messages`` and then ``max_tokens`` are filled from the newest
   message backwards; the first message that does not fit ends the window.
 * **Legal start.** A window never contains a tool result whose call is not in the
