@@ -278,3 +278,54 @@ def test_compaction_keeps_every_item_and_history_is_summary_plus_legal_tail(
     for limit in limits:
         check_window(store, sid, limit)
     assert store.check() == []
+
+
+operations = st.lists(
+    st.one_of(
+        st.tuples(st.just("append"), session_items()),
+        st.tuples(st.just("compact"), st.integers(0, 6)),
+        st.tuples(st.just("pop"), st.integers(1, 3)),
+        st.tuples(st.just("truncate"), st.integers(0, 10)),
+        st.tuples(st.just("replace"), st.booleans()),
+    ),
+    min_size=1,
+    max_size=6,
+)
+
+
+@SETTINGS
+@given(ops=operations, limits=budgets)
+def test_any_mix_of_history_operations_keeps_counters_and_tool_calls_consistent(
+    store: Store, ops: list[tuple[str, Any]], limits: tuple[int | None, int | None, str]
+) -> None:
+    sid = store.create_session().id
+    for op, arg in ops:
+        if op == "append":
+            store.append(sid, arg)
+        elif op == "compact":
+            store.compact(sid, "summary", keep_last=arg)
+        elif op == "pop":
+            for _ in range(arg):
+                store.pop(sid)
+        elif op == "truncate":
+            store.truncate(sid, keep_last=arg)
+        else:
+            store.replace_history(sid, [{"role": "user", "content": "fresh"}], keep_replaced=arg)
+
+    messages = store.messages(sid)
+    by_seq = {m.seq: m for m in messages}
+    session = store.get_session(sid)
+    assert session.message_count == len(messages)
+    assert session.last_seq >= max(by_seq, default=0)
+    for call in store.tool_calls(sid):
+        assert call.call_id in calls_and_results(by_seq[call.request_seq].item)[0]
+        if call.result_seq is None:
+            assert call.status == "pending"
+        else:
+            assert call.call_id in calls_and_results(by_seq[call.result_seq].item)[1]
+    assert sum(1 for m in messages if m.visible_to_model and m.metadata.get("summary")) <= 1
+    assert store.check() == []
+    check_window(store, sid, limits)
+    fork = store.fork(sid)
+    assert store.history(fork.id) == store.history(sid)
+    assert [m.item for m in store.messages(fork.id)] == [m.item for m in messages]
