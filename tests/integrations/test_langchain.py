@@ -31,13 +31,6 @@ from langchain_core.runnables.history import RunnableWithMessageHistory
 
 from sessiondb.integrations.langchain import SessionDBChatMessageHistory
 
-
-def skip_without_pop_and_clear(store: Store) -> None:
-    """Store.pop/clear come with the history work; until a backend has them, say so."""
-    if not (hasattr(store, "pop") and hasattr(store, "clear")):
-        pytest.skip(f"{type(store).__name__} has no pop/clear yet (history work)")
-
-
 USAGE = {
     "input_tokens": 120,
     "output_tokens": 30,
@@ -207,8 +200,6 @@ def test_conversation_matches_langchains_own_history(store: Store, tmp_path: Pat
 
 
 def test_clear_empties_the_history_like_langchains_own(store: Store) -> None:
-    skip_without_pop_and_clear(store)
-
     def scenario(history: BaseChatMessageHistory) -> list[Any]:
         history.add_messages([HumanMessage("a"), AIMessage("b")])
         history.clear()

@@ -42,12 +42,6 @@ from sessiondb.integrations.openai_agents import SessionDBSession  # noqa: E402
 set_tracing_disabled(True)  # no network: the trace exporter would try to upload
 
 
-def skip_without_pop_and_clear(store: Store) -> None:
-    """Store.pop/clear come with the history work; until a backend has them, say so."""
-    if not (hasattr(store, "pop") and hasattr(store, "clear")):
-        pytest.skip(f"{type(store).__name__} has no pop/clear yet (history work)")
-
-
 def _message(text: str, fake_ids: bool) -> ResponseOutputMessage:
     return ResponseOutputMessage(
         id="__fake_id__" if fake_ids else f"msg_{abs(hash(text)) % 10**8}",
@@ -230,8 +224,6 @@ def test_items_round_trip_exactly_and_fake_ids_are_never_keys(store: Store) -> N
 
 
 def test_pop_and_clear_match_sqlite_session(store: Store, tmp_path: Path) -> None:
-    skip_without_pop_and_clear(store)
-
     async def scenario(session: Any) -> list[Any]:
         out: list[Any] = [await session.pop_item()]
         await session.add_items([{"role": "user", "content": str(i)} for i in range(4)])
