@@ -180,6 +180,9 @@ def _project_role(role_value: str, item: Mapping[str, Any]) -> Projection:
     for call in _list(item.get("tool_calls")):  # OpenAI chat completions
         if isinstance(call, Mapping):
             fn = call.get("function")
+            if not isinstance(fn, Mapping) and isinstance(call.get("custom"), Mapping):
+                # Custom tools: {"type": "custom", "custom": {"name", "input"}}.
+                fn = {"name": call["custom"].get("name"), "arguments": call["custom"].get("input")}
             fn = fn if isinstance(fn, Mapping) else {}
             calls.append(
                 CallSpec(
