@@ -234,7 +234,9 @@ def test_openhuman_unpacks_tool_calls_and_applies_compaction(store: Store, data:
     assert store.get_session(child).relation == "subagent"
     messages = store.messages(root)
     assert len(messages) == 12 and hidden(store, root) == 9
-    assert [m.text for m in messages[-3:]][1] == "[summary] User listed files; tests currently fail."
+    assert [m.text for m in messages[-3:]][
+        1
+    ] == "[summary] User listed files; tests currently fail."
     calls = store.tool_calls(root)
     assert [(c.call_id, c.name, c.status) for c in calls] == [
         ("call_1", "shell", "ok"),

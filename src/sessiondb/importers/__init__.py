@@ -132,7 +132,10 @@ def import_path(
     report = ImportReport()
     writer = _Writer(store, report, progress)
     explicit = root.is_file()
+    own = _own_file(store)
     for file in [root] if explicit else _walk(root):
+        if own is not None and _same_file(file, own):
+            continue  # never import the store's own database into itself
         name = format or detect_format(file)
         if name is None:
             if explicit:
@@ -143,6 +146,19 @@ def import_path(
         writer.run_file(file, FORMATS[name])
     writer.link_children()
     return report
+
+
+def _own_file(store: Store) -> Path | None:
+    """The store's own database file, when it is a local SQLite file."""
+    url = store.url
+    return Path(url[len("sqlite:///") :]) if url.startswith("sqlite:///") else None
+
+
+def _same_file(a: Path, b: Path) -> bool:
+    try:
+        return a.samefile(b)
+    except OSError:
+        return False
 
 
 def _walk(root: Path) -> Iterator[Path]:
