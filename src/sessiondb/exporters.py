@@ -227,10 +227,20 @@ def _from_chat(item: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def _tool_call(call: dialects.CallSpec) -> dict[str, Any]:
+    arguments = decode_arguments(call.arguments)
+    try:
+        json.loads(arguments or "{}")
+    except (ValueError, RecursionError):
+        # Free-form input (Codex apply_patch, custom tools): chat's custom tool call.
+        return {
+            "id": call.call_id,
+            "type": "custom",
+            "custom": {"name": call.name, "input": arguments},
+        }
     return {
         "id": call.call_id,
         "type": "function",
-        "function": {"name": call.name, "arguments": decode_arguments(call.arguments)},
+        "function": {"name": call.name, "arguments": arguments or "{}"},
     }
 
 
@@ -276,4 +286,22 @@ def to_openai(messages: Iterator[Message]) -> list[dict[str, Any]]:
         if proj.text or not proj.results:
             out.append({"role": message.role, "content": proj.text})
         merge_ok = False
-    return out
+    return _drop_orphan_results(out)
+
+
+def _drop_orphan_results(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Leave out tool results that answer no earlier call: a chat API refuses them."""
+    declared: set[Any] = set()
+    kept = []
+    for message in messages:
+        if message.get("role") == "assistant":
+            for call in message.get("tool_calls") or []:
+                if isinstance(call, Mapping):
+                    declared.add(call.get("id"))
+            legacy = message.get("function_call")
+            if isinstance(legacy, Mapping):
+                declared.add(f"function:{legacy.get('name')}")
+        elif message.get("role") == "tool" and message.get("tool_call_id") not in declared:
+            continue
+        kept.append(message)
+    return kept
