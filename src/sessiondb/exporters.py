@@ -214,7 +214,9 @@ def _native_chat(item: Mapping[str, Any]) -> bool:
 def _from_chat(item: Mapping[str, Any]) -> dict[str, Any]:
     out = {k: item[k] for k in _CHAT_KEYS if k in item}
     calls = out.get("tool_calls")
-    if isinstance(calls, list):
+    if calls is not None and not isinstance(calls, list):
+        del out["tool_calls"]  # not a list of calls: nothing a chat API could take
+    elif isinstance(calls, list):
         fixed = []
         for call in calls:
             if isinstance(call, Mapping) and isinstance(call.get("function"), Mapping):
@@ -295,13 +297,16 @@ def _drop_orphan_results(messages: list[dict[str, Any]]) -> list[dict[str, Any]]
     kept = []
     for message in messages:
         if message.get("role") == "assistant":
-            for call in message.get("tool_calls") or []:
-                if isinstance(call, Mapping):
+            calls = message.get("tool_calls")
+            for call in calls if isinstance(calls, list) else []:
+                if isinstance(call, Mapping) and isinstance(call.get("id"), str):
                     declared.add(call.get("id"))
             legacy = message.get("function_call")
             if isinstance(legacy, Mapping):
                 declared.add(f"function:{legacy.get('name')}")
-        elif message.get("role") == "tool" and message.get("tool_call_id") not in declared:
-            continue
+        elif message.get("role") == "tool":
+            call_id = message.get("tool_call_id")
+            if not isinstance(call_id, str) or call_id not in declared:
+                continue
         kept.append(message)
     return kept

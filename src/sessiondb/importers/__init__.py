@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import AlreadyExists, BadTranscript, InvalidInput, NotFound, SessionDBError
-from ..model import ImportReport, NewMessage, Session, SkippedLine
+from ..model import ImportReport, NewMessage, Session, SkippedLine, check_id
 from ..store import Store
 from . import (
     claude_code,
@@ -43,7 +43,7 @@ from . import (
 )
 from ._common import Begin, Context, Entry, Record
 from ._formats import Format, Head, read_head
-from ._sanitize import sanitize
+from ._sanitize import clean, sanitize
 
 __all__ = ["BATCH_SIZE", "FORMATS", "detect_format", "discover", "import_path"]
 
@@ -197,6 +197,7 @@ class _Writer:
         self.report = report
         self.progress = progress
         self.links: dict[str, tuple[str, str | None]] = {}
+        self.dropped: set[str] = set()
 
     def run_file(self, path: Path, fmt: Format) -> None:
         """Import one file; its problems go to the report, never out of here."""
@@ -224,11 +225,14 @@ class _Writer:
         if isinstance(record, Entry):
             state = opened.get(record.session)
             if state is None:
+                if record.session in self.dropped:
+                    return  # its session was refused and reported
                 raise InvalidInput(f"message for session {record.session!r} before it began")
             state.pending.append((record.message, record.line))
             if len(state.pending) >= BATCH_SIZE:
                 self._flush(state, ctx)
             return
+        record.fields = clean(record.fields)  # NUL/lone surrogates cannot be stored
         current = opened.get(record.id)
         if current is not None:  # a later header: its fields win at the end of the file
             merged = dict(current.begin.fields)
@@ -239,6 +243,19 @@ class _Writer:
             current.begin.parent = record.parent or current.begin.parent
             current.begin.relation = record.relation or current.begin.relation
             return
+        if record.id in self.dropped:
+            return
+        try:
+            check_id("session id", record.id)
+        except InvalidInput as exc:
+            self.dropped.add(record.id)
+            ctx.skip(0, f"session not imported: its id is unusable ({exc})")
+            return
+        if record.parent is not None:
+            try:
+                check_id("parent id", record.parent)
+            except InvalidInput:
+                record.parent = record.relation = None
         opened[record.id] = self._open(record, ctx, fmt)
 
     def _open(self, begin: Begin, ctx: Context, fmt: Format) -> _Open:
@@ -252,22 +269,39 @@ class _Writer:
             session = self.store.get_session(begin.id)
             existed = True
         except NotFound:
-            try:
-                session = self.store.create_session(
-                    begin.id,
-                    source=begin.source,
-                    parent_id=begin.parent if parent_ok else None,
-                    relation=begin.relation if parent_ok else None,
-                    metadata=meta,
-                    **fields,
-                )
-                existed = False
-            except AlreadyExists:
-                session = self.store.get_session(begin.id)
-                existed = True
+            session = self._create(begin, ctx, parent_ok, meta, fields)
+            existed = False
+        except AlreadyExists:
+            session = self.store.get_session(begin.id)
+            existed = True
         if begin.parent is not None and session.parent_id is None:
             self.links[begin.id] = (begin.parent, begin.relation)
         return _Open(begin, session, existed, session.last_seq)
+
+    def _create(
+        self,
+        begin: Begin,
+        ctx: Context,
+        parent_ok: bool,
+        meta: dict[str, Any],
+        fields: dict[str, Any],
+    ) -> Session:
+        kwargs: dict[str, Any] = {
+            "source": begin.source,
+            "parent_id": begin.parent if parent_ok else None,
+            "relation": begin.relation if parent_ok else None,
+        }
+        try:
+            try:
+                return self.store.create_session(begin.id, metadata=meta, **kwargs, **fields)
+            except InvalidInput as exc:
+                # A field the source got wrong (e.g. an unknown status): keep the session.
+                ctx.skip(0, f"session fields not imported ({exc})")
+                for name in ("title", "agent", "model", "user_id", "working_dir", "status"):
+                    begin.fields.pop(name, None)
+                return self.store.create_session(begin.id, metadata=meta, **kwargs)
+        except AlreadyExists:
+            return self.store.get_session(begin.id)
 
     def _exists(self, session_id: str) -> bool:
         try:
@@ -335,7 +369,10 @@ class _Writer:
         if patch:
             changes["metadata"] = patch
         if changes:
-            self.store.update_session(state.begin.id, **changes)
+            try:
+                self.store.update_session(state.begin.id, **changes)
+            except InvalidInput:
+                changes = {}  # reported at creation; the session keeps what it has
         if not state.existed:
             self.report.sessions_created += 1
         elif changes or state.added:

@@ -164,6 +164,13 @@ def read_db(ctx: Context) -> Iterator[Record]:
                     fields["metadata"]["extension_data"], {}
                 )
             parent = as_str(row.get("parent_session_id"))
+            try:
+                # A whole session is read before any of it is written (see openai_agents).
+                params = {"session_id": row.get("id")}
+                rows = [dict(r) for r in conn.execute(SELECT_GOOSE_MESSAGES, params)]
+            except sqlite3.Error as exc:
+                ctx.skip(number, f"session {source_id}: messages unreadable ({exc})")
+                continue
             yield Begin(
                 key,
                 SOURCE,
@@ -172,16 +179,12 @@ def read_db(ctx: Context) -> Iterator[Record]:
                 relation="subagent" if parent else None,
             )
             hashes: Counter[str] = Counter()
-            try:
-                rows = conn.execute(SELECT_GOOSE_MESSAGES, {"session_id": row.get("id")})
-                for message_row in rows:
-                    entry = _db_message(dict(message_row), hashes)
-                    if entry is None:
-                        ctx.skip(number, f"session {source_id}: a message row is unreadable")
-                        continue
-                    yield Entry(key, entry, number)
-            except sqlite3.Error as exc:
-                ctx.skip(number, f"session {source_id}: messages unreadable ({exc})")
+            for message_row in rows:
+                entry = _db_message(message_row, hashes)
+                if entry is None:
+                    ctx.skip(number, f"session {source_id}: a message row is unreadable")
+                    continue
+                yield Entry(key, entry, number)
     finally:
         conn.close()
 

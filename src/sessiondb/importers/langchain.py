@@ -87,10 +87,16 @@ def read(ctx: Context) -> Iterator[Record]:
         except sqlite3.Error as exc:
             raise ctx.bad(0, f"not a LangChain message store ({exc})") from None
         for number, session_id in enumerate(sessions, 1):
+            try:
+                # A whole session is read before any of it is written (see openai_agents).
+                params = {"session_id": session_id}
+                rows = conn.execute(SELECT_LANGCHAIN_MESSAGES, params).fetchall()
+            except sqlite3.Error as exc:
+                ctx.skip(number, f"session {session_id}: messages unreadable ({exc})")
+                continue
             key = f"{SOURCE}:{session_id}"
             yield Begin(key, SOURCE, {"metadata": {"source_id": str(session_id)}})
-            params = {"session_id": session_id}
-            for row_id, data in conn.execute(SELECT_LANGCHAIN_MESSAGES, params):
+            for row_id, data in rows:
                 try:
                     message = json.loads(data)
                 except (TypeError, ValueError, RecursionError):
@@ -106,8 +112,6 @@ def read(ctx: Context) -> Iterator[Record]:
                     metadata={"langchain": message},
                 )
                 yield Entry(key, entry, number)
-    except sqlite3.Error as exc:
-        raise ctx.bad(0, f"reading the database failed ({exc})") from None
     finally:
         conn.close()
 

@@ -45,11 +45,17 @@ def read(ctx: Context) -> Iterator[Record]:
         except sqlite3.Error as exc:
             raise ctx.bad(0, f"not an Agents SDK database ({exc})") from None
         for number, (session_id, created) in enumerate(sessions, 1):
+            try:
+                # A whole session is read before any of it is written: a corrupt page
+                # skips the session instead of leaving it half-imported.
+                rows = conn.execute(SELECT_AGENT_MESSAGES, {"session_id": session_id}).fetchall()
+            except sqlite3.Error as exc:
+                ctx.skip(number, f"session {session_id}: messages unreadable ({exc})")
+                continue
             key = f"{SOURCE}:{session_id}"
             fields = {"created_at": as_time(created), "metadata": {"source_id": str(session_id)}}
             yield Begin(key, SOURCE, fields)
-            params = {"session_id": session_id}
-            for row_id, data, created_at in conn.execute(SELECT_AGENT_MESSAGES, params):
+            for row_id, data, created_at in rows:
                 try:
                     item = json.loads(data)
                 except (TypeError, ValueError, RecursionError):
@@ -59,8 +65,6 @@ def read(ctx: Context) -> Iterator[Record]:
                     continue
                 message = NewMessage(item=item, id=f"row-{row_id}", created_at=as_time(created_at))
                 yield Entry(key, message, number)
-    except sqlite3.Error as exc:
-        raise ctx.bad(0, f"reading the database failed ({exc})") from None
     finally:
         conn.close()
 
