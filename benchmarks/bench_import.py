@@ -143,14 +143,15 @@ def child_import(db: str, folder: str) -> None:
     from sessiondb import connect
 
     with connect(db) as store:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         report = store.import_path(folder)
-        elapsed = time.perf_counter() - start
+        elapsed, cpu = time.perf_counter() - start, time.process_time() - cpu
     peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
     print(
         json.dumps(
             {
                 "seconds": elapsed,
+                "cpu_seconds": cpu,
                 "peak_rss_mb": peak_kb / 1024,
                 "messages": report.messages_added,
                 "sessions": report.sessions_created,
@@ -229,7 +230,7 @@ def main() -> None:
         )
         figures = json.loads(result.stdout)
         print(
-            f"import: {figures['seconds']:.1f} s, peak RSS {figures['peak_rss_mb']:.0f} MB, "
+            f"import: {figures['seconds']:.1f} s ({figures['cpu_seconds']:.1f} s CPU), peak RSS {figures['peak_rss_mb']:.0f} MB, "
             f"{figures['messages']} messages in {figures['sessions']} sessions, "
             f"{figures['messages'] / figures['seconds']:.0f} msgs/s, "
             f"errors {figures['errors']}, skipped {figures['skipped']}"

@@ -367,7 +367,16 @@ class BaseStore:
             if msg_usage is not None and not isinstance(msg_usage, Usage):
                 raise InvalidInput(f"{where}.usage: expected sessiondb.Usage")
             msg_model = check_text(f"{where}.model", new.model) if new is not None else None
-            meta = check_metadata(f"{where}.metadata", new.metadata if new is not None else None)
+            raw_meta = new.metadata if new is not None else None
+            if raw_meta:
+                # Validated by serializing it once (check_metadata would serialize twice).
+                if not isinstance(raw_meta, Mapping):
+                    kind = type(raw_meta).__name__
+                    raise InvalidInput(f"{where}.metadata: expected a JSON object, got {kind}")
+                meta = dict(raw_meta)
+                metadata_json = dump_json(f"{where}.metadata", meta)
+            else:
+                meta, metadata_json = {}, "{}"
             tool_text = proj.search_extra() or None
             prepared.append(
                 PreparedMessage(
@@ -387,7 +396,7 @@ class BaseStore:
                     visible_to_model=bool(new.visible_to_model) if new is not None else True,
                     visible_to_user=bool(new.visible_to_user) if new is not None else True,
                     metadata=meta,
-                    metadata_json=dump_json(f"{where}.metadata", meta) if meta else "{}",
+                    metadata_json=metadata_json,
                 )
             )
         for text in (p.text for p in prepared):
