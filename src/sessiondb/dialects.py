@@ -96,6 +96,12 @@ def project(item: Mapping[str, Any]) -> Projection:
 
     Raises InvalidInput when ``item`` is not a dict or has neither a role nor a type.
     """
+    if type(item) is dict and len(item) == 2:
+        # Fast path for the commonest item, {"role": ..., "content": "text"}: the same
+        # projection as below, without the general walk.
+        role_value, content = item.get("role"), item.get("content")
+        if type(role_value) is str and role_value and type(content) is str:
+            return Projection(role=_ROLE_MAP.get(role_value.lower(), "assistant"), text=content)
     if not isinstance(item, Mapping):
         raise InvalidInput(f"item: expected a JSON object, got {type(item).__name__}")
     kind = item.get("type")
