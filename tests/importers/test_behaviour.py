@@ -68,7 +68,8 @@ def test_json_sample_is_detected_as_its_format(rel: str, fmt: str) -> None:
 @pytest.mark.parametrize(("rel", "fmt"), LINE_FILES + [(r, f) for r, f, _ in JSON_FILES])
 def test_reimporting_the_same_file_adds_nothing(store: Store, rel: str, fmt: str) -> None:
     first = store.import_path(DATA / rel)
-    assert first.errors == {} and first.messages_added > 0
+    assert first.errors == {}
+    assert first.messages_added > 0
     before = _state(store, first.session_ids)
     again = store.import_path(DATA / rel)
     assert (again.messages_added, again.sessions_created, again.sessions_updated) == (0, 0, 0)
@@ -187,7 +188,8 @@ def test_one_bad_file_does_not_stop_the_others(store: Store, tmp_path: Path) -> 
 def test_progress_reports_messages_added_so_far(store: Store) -> None:
     seen: list[int] = []
     report = store.import_path(DATA / "codex", progress=seen.append)
-    assert seen == sorted(seen) and seen[-1] == report.messages_added
+    assert seen == sorted(seen)
+    assert seen[-1] == report.messages_added
 
 
 def test_unknown_format_and_missing_path_are_invalid_input(store: Store, tmp_path: Path) -> None:
@@ -256,11 +258,13 @@ def test_openai_agents_database_imports_incrementally(store: Store, tmp_path: Pa
     before = _digest(db.parent)
     first = store.import_path(db)
     assert _digest(db.parent) == before  # opened read-only
-    assert first.session_ids == ["openai-agents:s1"] and first.messages_added == 3
+    assert first.session_ids == ["openai-agents:s1"]
+    assert first.messages_added == 3
     assert [c.status for c in store.tool_calls("openai-agents:s1")] == ["ok"]
     _agents_db(db, [("s1", {"role": "assistant", "content": "4"}), ("s2", {"role": "user"})])
     grown = store.import_path(db)
-    assert grown.messages_added == 2 and grown.sessions_created == 1
+    assert grown.messages_added == 2
+    assert grown.sessions_created == 1
 
 
 def test_langchain_message_store_imports_with_tool_calls_and_usage(
@@ -291,7 +295,8 @@ def test_langchain_message_store_imports_with_tool_calls_and_usage(
     conn.commit()
     conn.close()
     report = store.import_path(db)
-    assert report.messages_added == 3 and len(report.skipped) == 1
+    assert report.messages_added == 3
+    assert len(report.skipped) == 1
     assert "".join(m.role[0] for m in store.messages("langchain:u1")) == "uat"
     assert [(c.name, c.status) for c in store.tool_calls("langchain:u1")] == [("weather", "ok")]
     assert store.get_session("langchain:u1").usage.input_tokens == 10

@@ -7,7 +7,6 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from sessiondb import Store
-
 from sessiondb.importers import detect_format
 
 
@@ -51,7 +50,8 @@ def test_claude_code_hides_what_came_before_the_last_compaction(store: Store, da
     assert len(messages) == 11
     assert [m.visible_to_model for m in messages] == [False] * 7 + [True] * 4
     boundary = messages[6]
-    assert boundary.role == "system" and boundary.item["subtype"] == "compact_boundary"
+    assert boundary.role == "system"
+    assert boundary.item["subtype"] == "compact_boundary"
     assert messages[7].text.startswith("This session is being continued")
     assert all(m.item["role"] in ("user", "system") or m.role == "assistant" for m in messages)
 
@@ -92,7 +92,8 @@ def test_claude_code_corrupt_lines_are_reported_with_line_numbers(store: Store, 
     assert all(s.path == str(path) for s in report.skipped)
     session = store.get_session("claude-code:edge_cases")
     assert session.message_count == 12
-    assert session.title is not None and session.title.startswith("Tested various edge cases")
+    assert session.title is not None
+    assert session.title.startswith("Tested various edge cases")
     errors = store.tool_calls("claude-code:edge_cases", status="error")
     assert len(errors) == 1
 
@@ -111,7 +112,8 @@ def test_codex_usage_is_the_last_cumulative_token_count(store: Store, data: Path
     with_usage = [m for m in store.messages(sid) if m.usage is not None]
     assert all(m.role == "assistant" for m in with_usage)
     calls = store.tool_calls(sid)
-    assert len(calls) == 4 and all(c.status == "ok" for c in calls)
+    assert len(calls) == 4
+    assert all(c.status == "ok" for c in calls)
     assert {c.name for c in calls} == {"exec_command", "apply_patch"}
     assert store.get_session(sid).working_dir == "/Users/philipp/dev/agentlogs/fixtures"
 
@@ -123,7 +125,8 @@ def test_codex_compacted_hides_the_history_it_replaced(store: Store, data: Path)
     assert len(messages) == 17
     assert hidden(store, sid) == 10
     summary = messages[10]
-    assert summary.visible_to_model and summary.text.startswith("**Progress + Plan Status**")
+    assert summary.visible_to_model
+    assert summary.text.startswith("**Progress + Plan Status**")
     assert store.get_session(sid).model == "gpt-4.5-turbo"
     assert store.get_session(sid).usage.input_tokens == 85000
 
@@ -134,7 +137,8 @@ def test_codex_envelope_free_drift_lines_import_with_the_format_given(
     path = data / "codex" / "agent-sessions_synthetic_schema_drift.jsonl"
     assert detect_format(path) is None
     report = store.import_path(path, format="codex")
-    assert report.errors == {} and report.messages_added == 4
+    assert report.errors == {}
+    assert report.messages_added == 4
 
 
 # ---------------------------------------------------------------------------- nanobot
@@ -233,7 +237,8 @@ def test_openhuman_unpacks_tool_calls_and_applies_compaction(store: Store, data:
     assert store.get_session(child).parent_id == root
     assert store.get_session(child).relation == "subagent"
     messages = store.messages(root)
-    assert len(messages) == 12 and hidden(store, root) == 9
+    assert len(messages) == 12
+    assert hidden(store, root) == 9
     assert [m.text for m in messages[-3:]][
         1
     ] == "[summary] User listed files; tests currently fail."
@@ -244,7 +249,8 @@ def test_openhuman_unpacks_tool_calls_and_applies_compaction(store: Store, data:
     ]
     assert messages[2].metadata["openhuman"]["raw_content"].startswith('{"content"')
     interrupted = messages[8]
-    assert interrupted.text.startswith("Tests fail") and not interrupted.visible_to_model
+    assert interrupted.text.startswith("Tests fail")
+    assert not interrupted.visible_to_model
     session = store.get_session(root)
     assert session.agent == "orchestrator"
     assert session.metadata["openhuman_usage"]["input_tokens"] == 5200  # the last _meta wins
