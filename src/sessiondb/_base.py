@@ -354,7 +354,9 @@ class BaseStore:
             if not isinstance(item, Mapping):
                 raise InvalidInput(f"{where}: expected a dict, got {type(item).__name__}")
             item_json = dump_json(where, item, max_bytes=self.max_message_bytes)
-            proj = dialects.project(item)
+            # Usage given with the message wins, so the item's own is not even read.
+            given_usage = new is not None and new.usage is not None
+            proj = dialects.project(item, with_usage=not given_usage)
             explicit = ids[index] if ids is not None else (new.id if new is not None else None)
             mid = new_id() if explicit is None else check_id(f"ids[{index}]", explicit)
             if mid in seen:

@@ -91,8 +91,10 @@ class Projection:
         return "\n".join(f"{c.name} {c.arguments}" for c in self.calls)
 
 
-def project(item: Mapping[str, Any]) -> Projection:
+def project(item: Mapping[str, Any], *, with_usage: bool = True) -> Projection:
     """Return the normalized projection of ``item``.
+
+    ``with_usage=False`` skips reading usage out of the item (the caller has its own).
 
     Raises InvalidInput when ``item`` is not a dict or has neither a role nor a type.
     """
@@ -114,7 +116,8 @@ def project(item: Mapping[str, Any]) -> Projection:
         proj = _project_role("assistant", item)
     else:
         raise InvalidInput("item: has no recognizable 'role' or 'type' (expected a message dict)")
-    proj.usage = _usage(item.get("usage"))
+    if with_usage:
+        proj.usage = _usage(item.get("usage"))
     proj.created_at = _timestamp(item)
     model = item.get("model")
     proj.model = model if isinstance(model, str) and model else None
