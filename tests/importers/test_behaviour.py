@@ -348,3 +348,29 @@ def test_goose_sessions_database_is_read_with_visibility(store: Store, tmp_path:
     child = store.get_session("goose:20260101_2")
     assert (child.parent_id, child.relation) == ("goose:20260101_1", "subagent")
     assert store.get_session("goose:20260101_1").title == "Parent"
+    conn = sqlite3.connect(db)
+    conn.execute(
+        "INSERT INTO messages (message_id, session_id, role, content_json, created_timestamp)"
+        " VALUES ('m4', '20260101_2', 'assistant', ?, 1767225601)",
+        (json.dumps(content),),
+    )
+    conn.commit()
+    conn.close()
+    grown = store.import_path(db)
+    assert (grown.messages_added, grown.sessions_created, grown.sessions_updated) == (1, 0, 1)
+
+
+def test_grown_sessiondb_export_adds_only_its_new_messages(store: Store, tmp_path: Path) -> None:
+    from sessiondb import connect
+
+    with connect(tmp_path / "origin.db") as origin:
+        origin.import_path(DATA / "pi" / "agentlogs_real_pi_crud.jsonl")
+        text = origin.export("pi:1fa031b8-444e-429d-bbaa-1db4cda65b5f")
+    lines = text.splitlines(keepends=True)
+    path = tmp_path / "export.jsonl"
+    path.write_text("".join(lines[:4]))
+    assert store.import_path(path).messages_added == 3
+    path.write_text(text)
+    grown = store.import_path(path)
+    assert grown.messages_added == len(lines) - 4
+    assert grown.sessions_created == 0

@@ -145,6 +145,20 @@ def _sqlite_sample(path: Path, kind: str) -> None:
         for i in range(30):
             item = json.dumps({"role": "user", "content": f"message {i} " * 20})
             conn.execute("INSERT INTO agent_messages VALUES (?, 's', ?, NULL)", (i + 1, item))
+    elif kind == "goose_db":
+        conn.execute("CREATE TABLE schema_version (version INTEGER PRIMARY KEY)")
+        conn.execute("CREATE TABLE sessions (id TEXT PRIMARY KEY, name, working_dir, created_at)")
+        conn.execute(
+            "CREATE TABLE messages (id INTEGER PRIMARY KEY, message_id, session_id, role,"
+            " content_json, created_timestamp, metadata_json)"
+        )
+        conn.execute("INSERT INTO sessions VALUES ('20260101_1', 'n', '/w', '2026-01-01')")
+        for i in range(30):
+            content = json.dumps([{"type": "text", "text": f"message {i} " * 20}])
+            conn.execute(
+                "INSERT INTO messages VALUES (?, ?, '20260101_1', 'user', ?, 1767225600, NULL)",
+                (i + 1, f"m{i}", content),
+            )
     else:
         conn.execute("CREATE TABLE message_store (id INTEGER PRIMARY KEY, session_id, message)")
         for i in range(30):
@@ -154,7 +168,7 @@ def _sqlite_sample(path: Path, kind: str) -> None:
     conn.close()
 
 
-@pytest.mark.parametrize("fmt", ["openai_agents", "langchain"])
+@pytest.mark.parametrize("fmt", ["openai_agents", "langchain", "goose_db"])
 @settings(max_examples=EXAMPLES, deadline=None)
 @given(data=st.data())
 def test_damaged_sqlite_source_gives_a_report_never_a_traceback(
