@@ -45,7 +45,17 @@ from ._common import Begin, Context, Entry, Record
 from ._formats import Format, Head, read_head
 from ._sanitize import clean, sanitize
 
-__all__ = ["BATCH_SIZE", "FORMATS", "detect_format", "discover", "import_path"]
+__all__ = [
+    "BATCH_SIZE",
+    "FORMATS",
+    "Begin",
+    "Entry",
+    "Format",
+    "Head",
+    "detect_format",
+    "discover",
+    "import_path",
+]
 
 BATCH_SIZE = 500
 
@@ -387,7 +397,3 @@ class _Writer:
                 self.store.update_session(child, parent_id=parent, relation=relation)
             except (NotFound, InvalidInput):
                 continue  # the parent was never imported: the child stays a root
-
-
-# Re-exported for readers and tests.
-__all__ += ["Begin", "Entry", "Head"]

@@ -46,7 +46,12 @@ __all__ = ["FORMAT", "SOURCE"]
 SOURCE = "claude-code"
 _CONVERSATION = ("user", "assistant")
 _HEADER_KINDS = frozenset({"summary", "file-history-snapshot", "queue-operation", "ai-title"})
-_TITLE_RANK = {"custom-title": 3, "ai-title": 2, "summary": 1}
+# Title lines: kind -> (rank, field); a user's custom title beats the AI's, beats a summary.
+_TITLES = {
+    "custom-title": (3, "customTitle"),
+    "ai-title": (2, "aiTitle"),
+    "summary": (1, "summary"),
+}
 
 
 def detect(path: Path, head: Head) -> bool:
@@ -132,14 +137,11 @@ def read(ctx: Context) -> Iterator[Record]:
         if not isinstance(kind, str):
             ctx.skip(number, "no record type")
             continue
-        if kind in _TITLE_RANK:
-            text = as_str(
-                line.get(
-                    {"custom-title": "customTitle", "ai-title": "aiTitle"}.get(kind, "summary")
-                )
-            )
-            if text and (title is None or _TITLE_RANK[kind] >= title[0]):
-                title = (_TITLE_RANK[kind], text)
+        if kind in _TITLES:
+            rank, name = _TITLES[kind]
+            text = as_str(line.get(name))
+            if text and (title is None or rank >= title[0]):
+                title = (rank, text)
             continue
         if kind not in _CONVERSATION and kind != "system":
             continue  # snapshots, queue operations, attachments, progress...: not messages

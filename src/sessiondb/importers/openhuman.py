@@ -19,6 +19,7 @@ so calls and results pair up, and the original string is kept in
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections import Counter
 from collections.abc import Iterator
@@ -135,7 +136,7 @@ def _calls_to_chat(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def _entry(
-    key: str, number: int, line: dict[str, Any], hashes: Counter[str], hidden: bool, suffix: str
+    key: str, number: int, line: dict[str, Any], hashes: Counter[str], hidden: bool
 ) -> Entry:
     item, raw = _unpack(line)
     usage = as_dict(line.get("usage"))
@@ -143,7 +144,7 @@ def _entry(
     if raw is not None:
         meta["raw_content"] = raw
     source_id = as_str(line.get("id"))
-    mid = f"{source_id}{suffix}" if source_id else content_id(f"{number}-", line, hashes)
+    mid = source_id or content_id(f"{number}-", line, hashes)
     return Entry(
         key,
         NewMessage(
@@ -190,8 +191,8 @@ def read(ctx: Context) -> Iterator[Record]:
             replacement = line.get("replacement")
             for index, replaced in enumerate(replacement if isinstance(replacement, list) else []):
                 if isinstance(replaced, dict) and isinstance(replaced.get("role"), str):
-                    entry = _entry(key, number, replaced, hashes, number < boundary, f"@{number}")
-                    entry.message = _with_id(entry.message, f"{number}.r{index}")
+                    entry = _entry(key, number, replaced, hashes, number < boundary)
+                    entry.message = dataclasses.replace(entry.message, id=f"{number}.r{index}")
                     yield entry
             continue
         if "kind" in line and "role" not in line:
@@ -199,7 +200,7 @@ def read(ctx: Context) -> Iterator[Record]:
         if not isinstance(line.get("role"), str):
             ctx.skip(number, "message has no 'role'")
             continue
-        entry = _entry(key, number, line, hashes, number < boundary, "")
+        entry = _entry(key, number, line, hashes, number < boundary)
         if entry.message.id in seen_ids:
             ctx.skip(number, f"id {entry.message.id!r} appears again")
             continue
@@ -207,12 +208,6 @@ def read(ctx: Context) -> Iterator[Record]:
         yield entry
     if not started:
         raise ctx.bad(1, "empty file: no '_meta' header")
-
-
-def _with_id(message: NewMessage, mid: str) -> NewMessage:
-    import dataclasses
-
-    return dataclasses.replace(message, id=mid)
 
 
 FORMAT = Format("openhuman", detect, read)
