@@ -247,7 +247,8 @@ class _Writer:
         if current is not None:  # a later header: its fields win at the end of the file
             merged = dict(current.begin.fields)
             merged.update({k: v for k, v in record.fields.items() if v is not None})
-            meta = {**current.begin.fields.get("metadata", {}), **record.fields.get("metadata", {})}
+            old_meta = current.begin.fields.get("metadata") or {}
+            meta = {**old_meta, **(record.fields.get("metadata") or {})}
             merged["metadata"] = meta
             current.begin.fields = merged
             current.begin.parent = record.parent or current.begin.parent
@@ -286,6 +287,10 @@ class _Writer:
             existed = True
         if begin.parent is not None and session.parent_id is None:
             self.links[begin.id] = (begin.parent, begin.relation)
+        if not existed:
+            self.report.sessions_created += 1
+        if begin.id not in self.report.session_ids:
+            self.report.session_ids.append(begin.id)
         return _Open(begin, session, existed, session.last_seq)
 
     def _create(
@@ -383,12 +388,8 @@ class _Writer:
                 self.store.update_session(state.begin.id, **changes)
             except InvalidInput:
                 changes = {}  # reported at creation; the session keeps what it has
-        if not state.existed:
-            self.report.sessions_created += 1
-        elif changes or state.added:
+        if state.existed and (changes or state.added):
             self.report.sessions_updated += 1
-        if state.begin.id not in self.report.session_ids:
-            self.report.session_ids.append(state.begin.id)
 
     def link_children(self) -> None:
         """Give children imported before their parents their parent_id, now it exists."""
