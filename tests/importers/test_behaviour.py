@@ -161,7 +161,7 @@ def test_directory_import_reads_every_format_and_changes_no_source_file(
     assert _digest(root) == before
     assert report.errors == {}
     assert report.files == 39
-    assert report.sessions_created == 38
+    assert report.sessions_created == 40
     unrecognised = {Path(s.path).name for s in report.skipped if s.line == 0}
     assert unrecognised == {
         "agent-sessions_synthetic_schema_drift.jsonl",  # codex drift: needs format="codex"

@@ -9,6 +9,8 @@ from pathlib import Path
 from sessiondb import Store
 from sessiondb.importers import detect_format
 
+DATA = Path(__file__).parent / "data"
+
 
 def roles(store: Store, session_id: str) -> str:
     return "".join(m.role[0] for m in store.messages(session_id))
@@ -63,6 +65,22 @@ def test_claude_code_subagent_file_becomes_a_child_session(store: Store, data: P
     assert set(report.session_ids) == {parent, child}
     assert store.get_session(child).parent_id == parent
     assert store.get_session(child).relation == "subagent"
+
+
+def test_claude_code_sidechain_inside_a_transcript_becomes_a_child(store: Store) -> None:
+    report = store.import_path(DATA / "claude_code" / "agentlogs_real_subagent.jsonl")
+    main = "claude-code:609efeca-2f51-4118-b077-e91c9fe63f73"
+    assert report.session_ids[0] == main
+    (child,) = report.session_ids[1:]
+    assert child.startswith(f"{main}/sidechain-")
+    assert (store.get_session(child).parent_id, store.get_session(child).relation) == (
+        main,
+        "subagent",
+    )
+    assert roles(store, child) == "ua"
+    assert store.get_session(main).message_count == 7
+    assert [c.name for c in store.tool_calls(main)] == ["Task"]
+    assert store.get_session(main).title == "Tailwind Studio: Component Catalog Architecture Design"
 
 
 def test_claude_code_subagent_imported_before_its_parent_is_linked_later(

@@ -13,13 +13,15 @@ parentUuid, cwd, toolUseResult...) is kept in ``metadata["claude_code"]``.
 * Compaction: everything before the last ``compact_boundary`` is imported with
   ``visible_to_model=False``; the summary line after it stays visible.
 * System lines (boundaries, hooks, notices) are kept, hidden from the model.
-* Sub-agents (``<sid>/subagents/agent-<id>.jsonl``, or older ``agent-<id>.jsonl`` with
-  ``isSidechain``) become child sessions, ``relation="subagent"``.
+* Sub-agents (``<sid>/subagents/agent-<id>.jsonl``, older ``agent-<id>.jsonl``, and
+  ``isSidechain`` chains inside a main transcript) become child sessions,
+  ``relation="subagent"``.
 * Titles: ``custom-title``, else ``ai-title``, else a ``summary`` line.
 """
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -45,6 +47,7 @@ __all__ = ["FORMAT", "SOURCE"]
 
 SOURCE = "claude-code"
 _CONVERSATION = ("user", "assistant")
+_AGENT_FILE = re.compile(r"agent-[0-9a-f]{6,}")
 _HEADER_KINDS = frozenset({"summary", "file-history-snapshot", "queue-operation", "ai-title"})
 # Title lines: kind -> (rank, field); a user's custom title beats the AI's, beats a summary.
 _TITLES = {
@@ -118,9 +121,27 @@ def _identity(path: Path, line: dict[str, Any]) -> tuple[str, str | None]:
     if path.parent.name == "subagents":  # <sid>/subagents/agent-<id>.jsonl
         parent = path.parent.parent.name
         return f"{SOURCE}:{parent}/{path.stem}", f"{SOURCE}:{parent}"
-    if line.get("isSidechain") is True and sid != path.stem:  # older agent-<id>.jsonl
+    if _AGENT_FILE.fullmatch(path.stem) and sid != path.stem:  # older agent-<id>.jsonl
         return f"{SOURCE}:{sid}/{path.stem}", f"{SOURCE}:{sid}"
     return f"{SOURCE}:{sid}", None
+
+
+def _sidechain(
+    key: str, line: dict[str, Any], uid: str, chains: dict[str, str]
+) -> tuple[str, bool]:
+    """(session of a sidechain line inside a main transcript, whether it is new).
+
+    Older Claude Code wrote a Task sub-agent's conversation into the main file with
+    ``isSidechain: true``; each chain (a line whose parent is not in a known chain starts
+    one) becomes a child session ``<session>/sidechain-<first uuid>``.
+    """
+    parent = line.get("parentUuid")
+    child = chains.get(parent) if isinstance(parent, str) else None
+    new = child is None
+    if child is None:
+        child = f"{key}/sidechain-{uid}"
+    chains[uid] = child
+    return child, new
 
 
 def read(ctx: Context) -> Iterator[Record]:
@@ -132,6 +153,7 @@ def read(ctx: Context) -> Iterator[Record]:
     seen_ids: set[str] = set()
     hashes: Counter[str] = Counter()
     usage_by_message: dict[str, Usage] = {}
+    chains: dict[str, str] = {}  # uuid of a sidechain line -> its child session
     for number, line in iter_json_lines(ctx):
         kind = line.get("type")
         if not isinstance(kind, str):
@@ -190,6 +212,21 @@ def read(ctx: Context) -> Iterator[Record]:
         if uid is None:
             uid = content_id("h", line, hashes)
         seen_ids.add(uid)
+        target = key
+        if line.get("isSidechain") is True and begin is not None and begin.parent is None:
+            target, new_chain = _sidechain(key, line, uid, chains)
+            if new_chain:
+                yield Begin(
+                    target,
+                    SOURCE,
+                    {
+                        "working_dir": as_str(line.get("cwd")),
+                        "created_at": as_time(line.get("timestamp")),
+                        "metadata": {"source_id": begin.fields["metadata"]["source_id"]},
+                    },
+                    parent=key,
+                    relation="subagent",
+                )
         usage: Usage | None = None
         if kind == "assistant":
             now = _usage(item.get("usage"))
@@ -202,9 +239,10 @@ def read(ctx: Context) -> Iterator[Record]:
                 usage = now if now is not None else Usage()
         else:
             usage = Usage()  # never read usage out of a user/system item
-        hidden = number < boundary or kind == "system"
+        # The last compaction boundary is the main conversation's, not a sidechain's.
+        hidden = (number < boundary and target == key) or kind == "system"
         yield Entry(
-            key,
+            target,
             NewMessage(
                 item=item,
                 id=uid,
