@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 import sqlite3
 from pathlib import Path
@@ -374,3 +375,19 @@ def test_grown_sessiondb_export_adds_only_its_new_messages(store: Store, tmp_pat
     grown = store.import_path(path)
     assert grown.messages_added == len(lines) - 4
     assert grown.sessions_created == 0
+
+
+def test_a_file_unchanged_since_its_complete_import_is_not_read_again(
+    store: Store, tmp_path: Path
+) -> None:
+    path = _copy("nanobot/nanobot_v035_tool_calls.jsonl", tmp_path)
+    assert store.import_path(path).messages_added == 9
+    stat = path.stat()
+    # Same size, same modification time, different bytes: only a re-read could notice.
+    text = path.read_bytes().replace(b"Listing files.", b"Listing fil3s.")
+    path.write_bytes(text)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))
+    again = store.import_path(path)
+    assert (again.files, again.messages_added) == (1, 0)
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
+    assert store.import_path(path).messages_added == 1  # now it is read: one changed message

@@ -214,11 +214,30 @@ class _Writer:
         ctx = Context(path)
         opened: dict[str, _Open] = {}
         try:
-            for record in fmt.read(ctx):
-                self._apply(record, opened, ctx, fmt)
+            stat = path.stat()
+            fingerprint = [stat.st_size, stat.st_mtime_ns]
+            records = fmt.read(ctx)
+            try:
+                for record in records:
+                    if (
+                        not opened
+                        and isinstance(record, Begin)
+                        and fmt.tag_source
+                        and self._unchanged(record, path, fingerprint)
+                    ):
+                        self.report.files += 1
+                        return  # imported completely before, and not touched since
+                    self._apply(record, opened, ctx, fmt)
+            finally:
+                close = getattr(records, "close", None)
+                if close is not None:
+                    close()  # a reader stopped early closes its file or connection now
             for state in opened.values():
                 self._flush(state, ctx)
                 self._finish(state)
+            if opened and fmt.tag_source:
+                first = next(iter(opened.values()))
+                self._mark_complete(first, path, fmt, fingerprint)
             self.report.files += 1
         except BadTranscript as exc:
             self.report.errors[str(path)] = f"BadTranscript: {exc}"
@@ -230,6 +249,35 @@ class _Writer:
             self.report.errors[str(path)] = f"internal error: {type(exc).__name__}: {exc}"
         finally:
             self.report.skipped.extend(ctx.skipped)
+
+    def _unchanged(self, begin: Begin, path: Path, fingerprint: list[int]) -> bool:
+        """True when the file that opens with ``begin`` was fully imported before and has
+        the same size and modification time now: re-reading it could add nothing.
+
+        A child whose parent was imported since is still linked to it.
+        """
+        try:
+            session = self.store.get_session(begin.id)
+        except (NotFound, InvalidInput):
+            return False
+        mark = session.metadata.get("import")
+        unchanged = (
+            isinstance(mark, dict)
+            and mark.get("file") == str(path)
+            and mark.get("fingerprint") == fingerprint
+        )
+        if unchanged and begin.parent is not None and session.parent_id is None:
+            self.links[begin.id] = (begin.parent, begin.relation)
+        return unchanged
+
+    def _mark_complete(self, state: _Open, path: Path, fmt: Format, fingerprint: list[int]) -> None:
+        """Record on the file's first session that the file was imported to its end."""
+        mark = state.session.metadata.get("import")
+        if state.existed and isinstance(mark, dict) and mark.get("file") != str(path):
+            return  # the session came from another file first: leave that record alone
+        done = {"format": fmt.name, "file": str(path), "fingerprint": fingerprint}
+        if mark != done:
+            self.store.update_session(state.begin.id, metadata={"import": done})
 
     def _apply(self, record: Record, opened: dict[str, _Open], ctx: Context, fmt: Format) -> None:
         if isinstance(record, Entry):
