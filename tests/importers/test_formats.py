@@ -3,8 +3,11 @@ compaction visibility and timestamps (real and constructed samples in data/)."""
 
 from __future__ import annotations
 
+import json
 from datetime import UTC, datetime
 from pathlib import Path
+
+import pytest
 
 from sessiondb import Store
 from sessiondb.importers import detect_format
@@ -328,3 +331,19 @@ def test_openai_chat_legacy_function_call_pairs_by_name(store: Store, data: Path
     assert [(c.name, c.status, c.result_text) for c in calls] == [
         ("convert_currency", "ok", "9.21")
     ]
+
+
+def test_pi_usage_counts_cache_inside_input_and_keeps_cost(store: Store) -> None:
+    path = DATA / "pi" / "agentlogs_real_pi_crud.jsonl"
+    store.import_path(path)
+    expected_in = expected_out = 0
+    expected_cost = 0.0
+    for line in path.read_text().splitlines():
+        usage = json.loads(line).get("message", {}).get("usage")
+        if usage:
+            expected_in += usage["input"] + usage["cacheRead"] + usage["cacheWrite"]
+            expected_out += usage["output"]
+            expected_cost += usage["cost"]["total"]
+    usage = store.get_session("pi:1fa031b8-444e-429d-bbaa-1db4cda65b5f").usage
+    assert (usage.input_tokens, usage.output_tokens) == (expected_in, expected_out)
+    assert usage.cost_usd == pytest.approx(expected_cost)

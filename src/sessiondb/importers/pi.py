@@ -21,7 +21,18 @@ from pathlib import Path
 from typing import Any
 
 from ..model import NewMessage, Usage
-from ._common import Begin, Context, Entry, Record, as_str, as_time, iter_json_lines
+from ._common import (
+    Begin,
+    Context,
+    Entry,
+    Record,
+    as_dict,
+    as_int,
+    as_str,
+    as_time,
+    iter_json_lines,
+    usage_or_none,
+)
 from ._formats import Format, Head
 
 __all__ = ["FORMAT", "SOURCE"]
@@ -53,6 +64,26 @@ def _item(entry: dict[str, Any]) -> dict[str, Any] | None:
         if isinstance(summary, str):
             return {"role": "user", "content": [{"type": "text", "text": summary}], "kind": kind}
     return None
+
+
+def _usage(item: dict[str, Any]) -> Usage:
+    """pi's usage ``{input, output, cacheRead, cacheWrite, cost: {total}}``; its input
+    excludes the cache, sessiondb's includes it (as for Claude Code)."""
+    raw = as_dict(item.get("usage"))
+    read, write = as_int(raw.get("cacheRead")), as_int(raw.get("cacheWrite"))
+    base = as_int(raw.get("input"))
+    total_in = None if base is None else base + (read or 0) + (write or 0)
+    cost = as_dict(raw.get("cost")).get("total")
+    return (
+        usage_or_none(
+            input_tokens=total_in,
+            output_tokens=raw.get("output"),
+            cache_read_tokens=read,
+            cache_write_tokens=write,
+            cost_usd=cost,
+        )
+        or Usage()
+    )
 
 
 def read(ctx: Context) -> Iterator[Record]:
@@ -121,7 +152,7 @@ def read(ctx: Context) -> Iterator[Record]:
                     id=eid,
                     created_at=as_time(entry.get("timestamp")),
                     # The shared prefix of a fork is a copy: its spend is the parent's.
-                    usage=Usage() if index < own_start or item.get("kind") else None,
+                    usage=Usage() if index < own_start else _usage(item),
                     visible_to_model=index >= hide_before
                     and not (isinstance(item, dict) and item.get("excludeFromContext") is True),
                     metadata={"pi": {k: v for k, v in entry.items() if k != "message"}},
