@@ -11,6 +11,8 @@ Guarantees:
 * Idempotent and incremental: every message carries a stable id (the source's own id,
   or a hash of its content), and ``append`` stores an id only once per session, so a
   re-import adds nothing and a grown file adds only its new messages.
+* A file fully imported before and unchanged since (same size and modification time,
+  recorded in its first session's ``metadata["import"]``) is not read again.
 * Source files are opened read-only (SQLite files with ``mode=ro``) and never changed.
 * One bad file never stops the others: its error goes to ``ImportReport.errors``; a bad
   line is skipped and reported with file and line in ``ImportReport.skipped``.
