@@ -70,10 +70,25 @@ def read_head(path: Path) -> Head:
     return Head(lines, document)
 
 
+# A damaged file can make sqlite3 fail while decoding its own error message.
+SQLITE_ERRORS = (sqlite3.Error, UnicodeDecodeError)
+
+
 def open_readonly(path: Path) -> sqlite3.Connection:
     """A read-only connection to a foreign SQLite file (never creates or writes it)."""
     uri = "file:" + str(path.resolve()).replace("?", "%3f").replace("#", "%23") + "?mode=ro"
-    return sqlite3.connect(uri, uri=True)
+    conn = sqlite3.connect(uri, uri=True)
+    conn.text_factory = _strict_text
+    return conn
+
+
+def _strict_text(raw: bytes) -> str:
+    """Decode a TEXT value; invalid UTF-8 (a damaged file) becomes a sqlite3.Error, which
+    the importers already report per session or row, instead of a UnicodeDecodeError."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise sqlite3.DataError(f"invalid UTF-8 in a text column ({exc.reason})") from None
 
 
 def _tables(path: Path) -> list[str]:
@@ -83,6 +98,6 @@ def _tables(path: Path) -> list[str]:
             rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
         finally:
             conn.close()
-    except sqlite3.Error:
+    except SQLITE_ERRORS:
         return []
     return [str(r[0]) for r in rows]

@@ -31,7 +31,7 @@ from ._common import (
     iter_json_lines,
     load_json_file,
 )
-from ._formats import Format, Head, open_readonly
+from ._formats import SQLITE_ERRORS, Format, Head, open_readonly
 
 __all__ = ["FORMAT", "FORMAT_DB", "SOURCE"]
 
@@ -146,13 +146,13 @@ def read_db(ctx: Context) -> Iterator[Record]:
     """Records of every session in a goose sessions.db (opened read-only)."""
     try:
         conn = open_readonly(ctx.path)
-    except sqlite3.Error as exc:
+    except SQLITE_ERRORS as exc:
         raise ctx.bad(0, f"cannot open the database read-only ({exc})") from None
     conn.row_factory = sqlite3.Row
     try:
         try:
             sessions = [dict(row) for row in conn.execute(SELECT_GOOSE_SESSIONS)]
-        except sqlite3.Error as exc:
+        except SQLITE_ERRORS as exc:
             raise ctx.bad(0, f"not a goose database ({exc})") from None
         for number, row in enumerate(sessions, 1):
             source_id = str(row.get("id"))
@@ -168,7 +168,7 @@ def read_db(ctx: Context) -> Iterator[Record]:
                 # A whole session is read before any of it is written (see openai_agents).
                 params = {"session_id": row.get("id")}
                 rows = [dict(r) for r in conn.execute(SELECT_GOOSE_MESSAGES, params)]
-            except sqlite3.Error as exc:
+            except SQLITE_ERRORS as exc:
                 ctx.skip(number, f"session {source_id}: messages unreadable ({exc})")
                 continue
             yield Begin(

@@ -11,14 +11,13 @@ OpenAI-style ``tool_calls``, ``tool_call_id``) and the original JSON is kept in
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 from ..model import NewMessage, Usage
 from ._common import Begin, Context, Entry, Record, as_dict, as_str, usage_or_none
-from ._formats import Format, Head, open_readonly
+from ._formats import SQLITE_ERRORS, Format, Head, open_readonly
 
 __all__ = ["FORMAT", "SOURCE"]
 
@@ -79,19 +78,19 @@ def read(ctx: Context) -> Iterator[Record]:
     """Records of every session in the ``message_store`` table."""
     try:
         conn = open_readonly(ctx.path)
-    except sqlite3.Error as exc:
+    except SQLITE_ERRORS as exc:
         raise ctx.bad(0, f"cannot open the database read-only ({exc})") from None
     try:
         try:
             sessions = [row[0] for row in conn.execute(SELECT_LANGCHAIN_SESSIONS)]
-        except sqlite3.Error as exc:
+        except SQLITE_ERRORS as exc:
             raise ctx.bad(0, f"not a LangChain message store ({exc})") from None
         for number, session_id in enumerate(sessions, 1):
             try:
                 # A whole session is read before any of it is written (see openai_agents).
                 params = {"session_id": session_id}
                 rows = conn.execute(SELECT_LANGCHAIN_MESSAGES, params).fetchall()
-            except sqlite3.Error as exc:
+            except SQLITE_ERRORS as exc:
                 ctx.skip(number, f"session {session_id}: messages unreadable ({exc})")
                 continue
             key = f"{SOURCE}:{session_id}"

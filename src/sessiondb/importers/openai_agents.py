@@ -9,13 +9,12 @@ message ids are ``row-<id>`` (rows are never renumbered; ``pop_item`` deletes th
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
 
 from ..model import NewMessage
 from ._common import Begin, Context, Entry, Record, as_time
-from ._formats import Format, Head, open_readonly
+from ._formats import SQLITE_ERRORS, Format, Head, open_readonly
 
 __all__ = ["FORMAT", "SOURCE"]
 
@@ -37,19 +36,19 @@ def read(ctx: Context) -> Iterator[Record]:
     """Records of every session in the database."""
     try:
         conn = open_readonly(ctx.path)
-    except sqlite3.Error as exc:
+    except SQLITE_ERRORS as exc:
         raise ctx.bad(0, f"cannot open the database read-only ({exc})") from None
     try:
         try:
             sessions = conn.execute(SELECT_AGENT_SESSIONS).fetchall()
-        except sqlite3.Error as exc:
+        except SQLITE_ERRORS as exc:
             raise ctx.bad(0, f"not an Agents SDK database ({exc})") from None
         for number, (session_id, created) in enumerate(sessions, 1):
             try:
                 # A whole session is read before any of it is written: a corrupt page
                 # skips the session instead of leaving it half-imported.
                 rows = conn.execute(SELECT_AGENT_MESSAGES, {"session_id": session_id}).fetchall()
-            except sqlite3.Error as exc:
+            except SQLITE_ERRORS as exc:
                 ctx.skip(number, f"session {session_id}: messages unreadable ({exc})")
                 continue
             key = f"{SOURCE}:{session_id}"
