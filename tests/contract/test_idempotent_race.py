@@ -1,0 +1,73 @@
+"""Eight processes retrying the same appends at once: each message stored exactly once.
+
+This is what a fleet does when every worker replays the same turn (a retry after a
+timeout, an importer run twice in parallel): the explicit ids must win over the race,
+on every backend, with no gaps, duplicates or errors.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import time
+from typing import Any
+
+import sessiondb
+
+PROCESSES = 8
+TURNS = 25
+
+
+def _replayer(url: str, options: dict[str, Any], worker: int, start: Any, out: Any) -> None:
+    errors: list[str] = []
+    try:
+        with sessiondb.connect(url, **options) as db:
+            own = db.create_session(f"own-{worker}").id
+            start.wait(60)
+            for i in range(TURNS):
+                try:
+                    turn = [
+                        {"role": "user", "content": f"question {i}"},
+                        {"role": "assistant", "content": f"answer {i}"},
+                    ]
+                    stored = db.append("shared", turn, ids=[f"q{i}", f"a{i}"])
+                    if [m.id for m in stored] != [f"q{i}", f"a{i}"]:
+                        errors.append(f"turn {i}: got {[m.id for m in stored]}")
+                    db.append(own, {"role": "user", "content": str(i)})
+                except Exception as exc:  # report every failure to the parent
+                    errors.append(f"{type(exc).__name__}: {exc}")
+    except Exception as exc:
+        errors.append(f"{type(exc).__name__}: {exc}")
+    out.put((worker, errors))
+
+
+def test_processes_appending_the_same_ids_store_each_message_once(
+    store_factory: tuple[str, dict[str, Any]],
+) -> None:
+    url, options = store_factory
+    with sessiondb.connect(url, **options) as db:
+        db.create_session("shared")
+    ctx = mp.get_context("spawn")
+    start, out = ctx.Event(), ctx.Queue()
+    procs = [
+        ctx.Process(target=_replayer, args=(url, options, w, start, out)) for w in range(PROCESSES)
+    ]
+    for p in procs:
+        p.start()
+    time.sleep(1.0)  # most processes are connected: they then race from the first turn
+    start.set()
+    results = [out.get(timeout=180) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+        assert p.exitcode == 0
+    assert all(not errors for _, errors in results), results
+
+    with sessiondb.connect(url, **options) as db:
+        messages = db.messages("shared")
+        assert [m.seq for m in messages] == list(range(1, 2 * TURNS + 1))
+        expected_ids = [mid for i in range(TURNS) for mid in (f"q{i}", f"a{i}")]
+        assert [m.id for m in messages] == expected_ids  # once each, turns in order, whole
+        shared = db.get_session("shared")
+        assert shared.message_count == shared.last_seq == 2 * TURNS
+        for w in range(PROCESSES):
+            assert [m.seq for m in db.messages(f"own-{w}")] == list(range(1, TURNS + 1))
+        assert db.check() == []
