@@ -222,6 +222,10 @@ class PostgresCore(SQLCore):
                 name="sessiondb",
                 open=True,
             )
+            # Wait for the first connections: a request queued meanwhile would make the
+            # pool grow at once, and a single-threaded caller would then alternate
+            # between connections (and their prepared statements) for nothing.
+            pool.wait(timeout=self.pool_timeout)
         except psycopg.Error as exc:
             raise translate(exc, f"connecting to {_redact(self._url)}") from exc
         return pool
