@@ -314,27 +314,39 @@ class PostgresCore(SQLCore):
     def migrate(self) -> list[str]:
         if self.schema_version() == SCHEMA_VERSION:
             return []  # the common case: no lock taken
-        applied: list[str] = []
-        with self._write(f"migrating {self._where()}") as conn:
+        what = f"migrating {self._where()}"
+        with self._connection(what) as conn:
+            # A session-level lock, taken before the transaction: a process that waited
+            # here then starts a new transaction, which is when PostgreSQL applies the
+            # catalog changes the first process committed (a schema created meanwhile is
+            # otherwise invisible to the waiter's cached search_path).
             conn.execute(q.LOCK_MIGRATIONS, {"key": self._lock_key})
-            # Checked again under the lock: another process may have migrated meanwhile.
-            version = self._stored_version(conn)
-            if version > SCHEMA_VERSION:
-                raise self._too_new(version)
-            if self.schema is not None:
-                create = sql.SQL(q.CREATE_SCHEMA).format(schema=sql.Identifier(self.schema))
-                conn.execute(create)
-            conn.execute(q.CREATE_MIGRATIONS_TABLE)
-            for number, name, script in MIGRATIONS:
-                if number <= version:
-                    continue
-                # No parameters: psycopg sends the whole file as one simple query.
-                conn.execute(script.encode())
-                conn.execute(
-                    q.RECORD_MIGRATION,
-                    {"version": number, "name": name, "applied_at": now_micros()},
-                )
-                applied.append(name)
+            try:
+                with conn.transaction():
+                    return self._migrate_locked(conn)
+            finally:
+                if not conn.closed:
+                    conn.execute(q.UNLOCK_MIGRATIONS, {"key": self._lock_key})
+
+    def _migrate_locked(self, conn: psycopg.Connection[Any]) -> list[str]:
+        """Apply what is pending, inside the migration lock and a transaction."""
+        # Checked again under the lock: another process may have migrated meanwhile.
+        version = self._stored_version(conn)
+        if version > SCHEMA_VERSION:
+            raise self._too_new(version)
+        if self.schema is not None:
+            conn.execute(sql.SQL(q.CREATE_SCHEMA).format(schema=sql.Identifier(self.schema)))
+        conn.execute(q.CREATE_MIGRATIONS_TABLE)
+        applied: list[str] = []
+        for number, name, script in MIGRATIONS:
+            if number <= version:
+                continue
+            # No parameters: psycopg sends the whole file as one simple query.
+            conn.execute(script.encode())
+            conn.execute(
+                q.RECORD_MIGRATION, {"version": number, "name": name, "applied_at": now_micros()}
+            )
+            applied.append(name)
         return applied
 
     # ------------------------------------------------------------------ sessions

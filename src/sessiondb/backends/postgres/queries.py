@@ -34,9 +34,10 @@ CREATE TABLE IF NOT EXISTS _sessiondb_migrations (
 # Composed with psycopg.sql.Identifier, never with string formatting.
 CREATE_SCHEMA = "CREATE SCHEMA IF NOT EXISTS {schema}"
 
-# Held until the migrating transaction ends: concurrent first starts run one at a time
-# (CREATE TABLE IF NOT EXISTS alone can still collide on the catalog's unique index).
-LOCK_MIGRATIONS = "SELECT pg_advisory_xact_lock(%(key)s)"
+# Concurrent first starts migrate one at a time (CREATE TABLE IF NOT EXISTS alone can
+# still collide on the catalog's unique index). Session-level: see PostgresCore.migrate.
+LOCK_MIGRATIONS = "SELECT pg_advisory_lock(%(key)s)"
+UNLOCK_MIGRATIONS = "SELECT pg_advisory_unlock(%(key)s)"
 SELECT_SCHEMA_VERSION = "SELECT coalesce(max(version), 0) FROM _sessiondb_migrations"
 # Resolved through search_path, which the store sets to its schema only.
 HAS_MIGRATIONS_TABLE = "SELECT to_regclass('_sessiondb_migrations') IS NOT NULL"
