@@ -288,7 +288,7 @@ class PostgresCore(SQLCore):
         return f"{_redact(self._url)} (schema {self.schema or 'default'})"
 
     def _stored_version(self, conn: psycopg.Connection[Any]) -> int:
-        if not conn.execute(q.HAS_MIGRATIONS_TABLE).fetchone()[0]:  # type: ignore[index]
+        if not conn.execute(q.HAS_MIGRATIONS_TABLE, {"schema": self.schema}).fetchone()[0]:  # type: ignore[index]
             return 0
         return int(conn.execute(q.SELECT_SCHEMA_VERSION).fetchone()[0])  # type: ignore[index]
 
@@ -316,17 +316,18 @@ class PostgresCore(SQLCore):
             return []  # the common case: no lock taken
         what = f"migrating {self._where()}"
         with self._connection(what) as conn:
-            # A session-level lock, taken before the transaction: a process that waited
-            # here then starts a new transaction, which is when PostgreSQL applies the
-            # catalog changes the first process committed (a schema created meanwhile is
-            # otherwise invisible to the waiter's cached search_path).
-            conn.execute(q.LOCK_MIGRATIONS, {"key": self._lock_key})
-            try:
+            while True:
                 with conn.transaction():
-                    return self._migrate_locked(conn)
-            finally:
-                if not conn.closed:
-                    conn.execute(q.UNLOCK_MIGRATIONS, {"key": self._lock_key})
+                    got = conn.execute(q.TRY_LOCK_MIGRATIONS, {"key": self._lock_key}).fetchone()
+                    if got and got[0]:
+                        return self._migrate_locked(conn)
+                # Another process is migrating. Wait for it in a throwaway transaction,
+                # then retry in a new one: only a new transaction sees the catalog as
+                # that process left it (a schema created meanwhile stays invisible to a
+                # transaction that was already waiting). Transaction-scoped locks only,
+                # so this also works through a transaction-mode pooler.
+                with conn.transaction():
+                    conn.execute(q.LOCK_MIGRATIONS, {"key": self._lock_key})
 
     def _migrate_locked(self, conn: psycopg.Connection[Any]) -> list[str]:
         """Apply what is pending, inside the migration lock and a transaction."""

@@ -35,12 +35,19 @@ CREATE TABLE IF NOT EXISTS _sessiondb_migrations (
 CREATE_SCHEMA = "CREATE SCHEMA IF NOT EXISTS {schema}"
 
 # Concurrent first starts migrate one at a time (CREATE TABLE IF NOT EXISTS alone can
-# still collide on the catalog's unique index). Session-level: see PostgresCore.migrate.
-LOCK_MIGRATIONS = "SELECT pg_advisory_lock(%(key)s)"
-UNLOCK_MIGRATIONS = "SELECT pg_advisory_unlock(%(key)s)"
+# still collide on the catalog's unique index). Held until the transaction ends.
+TRY_LOCK_MIGRATIONS = "SELECT pg_try_advisory_xact_lock(%(key)s)"
+LOCK_MIGRATIONS = "SELECT pg_advisory_xact_lock(%(key)s)"
 SELECT_SCHEMA_VERSION = "SELECT coalesce(max(version), 0) FROM _sessiondb_migrations"
-# Resolved through search_path, which the store sets to its schema only.
-HAS_MIGRATIONS_TABLE = "SELECT to_regclass('_sessiondb_migrations') IS NOT NULL"
+# Reads the catalogs rather than to_regclass(): locking pg_class makes the backend apply
+# catalog changes other sessions committed (a schema another process just created), and
+# the scan sees them, so the answer is current even mid-transaction.
+HAS_MIGRATIONS_TABLE = """
+SELECT EXISTS (
+    SELECT 1 FROM pg_catalog.pg_class c
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relname = '_sessiondb_migrations'
+      AND n.nspname = coalesce(%(schema)s::text, current_schema()))"""
 RECORD_MIGRATION = (
     "INSERT INTO _sessiondb_migrations (version, name, applied_at) "
     "VALUES (%(version)s, %(name)s, %(applied_at)s)"
