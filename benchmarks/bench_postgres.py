@@ -26,6 +26,7 @@ import os
 import secrets
 import statistics
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from typing import Any
@@ -193,6 +194,19 @@ def bench_latency(url: str, rounds: int, session_size: int, durable: bool) -> di
     return out
 
 
+def bench_sqlite(rounds: int, session_size: int) -> dict[str, float]:
+    """The same two latencies on the embedded backend, for the scaling guide."""
+    with tempfile.TemporaryDirectory() as tmp, sessiondb.connect(f"{tmp}/s.db") as db:
+        db.create_session("one")
+        db.create_session("big")
+        for start in range(0, session_size, 500):
+            db.append("big", [ITEM] * min(500, session_size - start))
+        append, last = _interleaved_us(
+            lambda n: db.append("one", ITEM), lambda n: db.messages("big", last=50), rounds
+        )
+    return {"append_us": append, "last50_us": last}
+
+
 def _writer(url: str, schema: str, sid: str, count: int, start: Any, out: Any) -> None:
     with sessiondb.connect(url, schema=schema, migrate=False) as db:
         db.ensure_session(sid)
@@ -257,6 +271,11 @@ def main() -> None:
             f"{lat['last50_sessiondb_us']:7.0f} µs   ratio "
             f"{lat['last50_sessiondb_us'] / lat['last50_raw_us']:.2f}x (target <= 2x)"
         )
+    sq = bench_sqlite(rounds, 10_000)
+    print(
+        f"-- for scale, SQLite (WAL, synchronous=NORMAL) on this machine: single append "
+        f"{sq['append_us']:.0f} µs, last 50 of 10,000 {sq['last50_us']:.0f} µs"
+    )
     print(f"-- throughput, {count} appends per process, durable commits")
     for procs in (1, 4, 8):
         own = bench_throughput(url, procs, count, shared=False)

@@ -139,6 +139,7 @@ class PostgresCore(SQLCore):
         pool_min_size: int = 1,
         pool_max_size: int = 10,
         pool_timeout: float = 30.0,
+        prepare_threshold: int | None = 5,
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
         migrate: bool = True,
     ) -> None:
@@ -159,6 +160,7 @@ class PostgresCore(SQLCore):
         self.pool_min_size = pool_min_size
         self.pool_max_size = pool_max_size
         self.pool_timeout = pool_timeout
+        self.prepare_threshold = prepare_threshold
         self.max_message_bytes = max_message_bytes
         self._closed = False
         # One advisory-lock key per schema: migrations of different schemas don't queue.
@@ -201,7 +203,9 @@ class PostgresCore(SQLCore):
                 self._pool.close()
 
     def _open_pool(self) -> ConnectionPool[Any]:
-        kwargs: dict[str, Any] = {"autocommit": True}
+        # prepare_threshold=None turns server-side prepared statements off, for poolers
+        # that cannot keep them (pgbouncer in transaction mode before 1.21).
+        kwargs: dict[str, Any] = {"autocommit": True, "prepare_threshold": self.prepare_threshold}
         if self.schema is not None:
             # Only our schema: tables resolve there and nowhere else, so two apps sharing
             # a database with different schemas never see each other's rows. Appended to
