@@ -10,6 +10,7 @@ import sys
 import textwrap
 import threading
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +23,7 @@ from sessiondb import (
     NotFound,
     SchemaTooNew,
     SessionDBError,
+    Usage,
 )
 
 from ..conftest import drop_schema
@@ -423,3 +425,59 @@ def test_the_short_postgres_scheme_also_names_the_missing_extra() -> None:
         [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
     )
     assert "MISSING" in done.stdout and "sessiondb[postgres]" in done.stdout, done.stderr
+
+
+# ---------------------------------------------------------------------- docs/scaling.md
+
+
+def _copy_example() -> str:
+    guide = (Path(__file__).parents[2] / "docs" / "scaling.md").read_text("utf-8")
+    section = guide.split("### Copying an existing SQLite file into PostgreSQL", 1)[1]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+@pytest.mark.postgres
+def test_the_scaling_guides_copy_example_copies_sqlite_into_postgres_idempotently(
+    pg_schema: tuple[str, str], tmp_path: Path
+) -> None:
+    url, schema = pg_schema
+    source = tmp_path / "agents.db"
+    with sessiondb.connect(source) as db:
+        db.create_session("root", agent="coder", metadata={"k": 1})
+        db.append("root", {"role": "user", "content": "the build is red"})
+        for i in range(3):
+            db.create_session(f"sub{i}", parent_id="root", relation="subagent")
+            db.append(
+                f"sub{i}",
+                [{"role": "user", "content": f"task {i}"}, {"role": "assistant", "content": "ok"}],
+                usage=Usage(input_tokens=10, output_tokens=5),
+            )
+        db.create_session("empty")
+    script = tmp_path / "copy_to_postgres.py"
+    script.write_text(_copy_example(), "utf-8")
+    for _ in range(2):  # the second run must change nothing
+        done = subprocess.run(
+            [sys.executable, str(script), str(source), url, schema],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+    with sessiondb.connect(source) as a, sessiondb.connect(url, schema=schema) as b:
+        originals = a.list_sessions().items
+        assert len(b.list_sessions().items) == len(originals) == 5
+        for s in originals:
+            t = b.get_session(s.id)
+            assert (t.parent_id, t.relation, t.metadata, t.usage, t.preview) == (
+                s.parent_id,
+                s.relation,
+                s.metadata,
+                s.usage,
+                s.preview,
+            )
+            assert t.message_count == s.message_count
+            mine, theirs = a.messages(s.id), b.messages(s.id)
+            assert [(m.id, m.seq, m.item, m.created_at) for m in mine] == [
+                (m.id, m.seq, m.item, m.created_at) for m in theirs
+            ]
