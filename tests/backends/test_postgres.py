@@ -17,6 +17,7 @@ import pytest
 
 import sessiondb
 from sessiondb import (
+    BackendError,
     ConnectionLost,
     InvalidInput,
     MissingDependency,
@@ -481,3 +482,24 @@ def test_the_scaling_guides_copy_example_copies_sqlite_into_postgres_idempotentl
             assert [(m.id, m.seq, m.item, m.created_at) for m in mine] == [
                 (m.id, m.seq, m.item, m.created_at) for m in theirs
             ]
+
+
+@pytest.mark.postgres
+def test_a_read_only_server_serves_reads_and_refuses_writes_with_backend_error(
+    pg_schema: tuple[str, str],
+) -> None:
+    # default_transaction_read_only behaves like a hot-standby replica for our purposes.
+    url, schema = pg_schema
+    with sessiondb.connect(url, schema=schema) as db:
+        sid = db.create_session().id
+        db.append(sid, {"role": "user", "content": "written on the primary"})
+    replica_url = _with_params(url, options="-c%20default_transaction_read_only%3Don")
+    with sessiondb.connect(replica_url, schema=schema) as replica:
+        assert [m.text for m in replica.messages(sid)] == ["written on the primary"]
+        assert replica.get_session(sid).message_count == 1
+        with pytest.raises(BackendError) as caught:
+            replica.append(sid, {"role": "user", "content": "misrouted"})
+        assert not isinstance(caught.value, ConnectionLost)
+        assert "read-only" in str(caught.value)
+    with sessiondb.connect(url, schema=schema) as db:
+        assert db.get_session(sid).message_count == 1
