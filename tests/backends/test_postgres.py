@@ -245,7 +245,7 @@ def test_connection_killed_mid_append_raises_connection_lost_and_writes_nothing(
 
 @pytest.mark.postgres
 def test_an_unreachable_server_raises_connection_lost(pg_schema: tuple[str, str]) -> None:
-    with pytest.raises(ConnectionLost):
+    with pytest.raises(ConnectionLost, match=r"cannot connect .*127\.0\.0\.1.*refused"):
         sessiondb.connect(
             "postgresql://postgres@127.0.0.1:1/postgres?connect_timeout=1", pool_timeout=1.0
         )

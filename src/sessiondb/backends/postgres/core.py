@@ -29,7 +29,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..._base import check_limit, decode_cursor, encode_cursor, merge_metadata
 from ...errors import (
@@ -101,6 +101,16 @@ def translate(exc: psycopg.Error, what: str) -> SessionDBError:
     if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
         return ConnectionLost(f"{what}: lost the connection to PostgreSQL ({message})")
     return BackendError(f"{what}: {message}")
+
+
+def _scalar(
+    conn: psycopg.Connection[Any], sql: str, params: Mapping[str, Any] | None = None
+) -> Any:
+    """The first column of the first row of ``sql`` (a statement that returns one row)."""
+    row = conn.execute(sql, params).fetchone()
+    if row is None:
+        raise BackendError(f"expected one row from: {sql.strip()[:80]}")
+    return row[0]
 
 
 def _check_idle(conn: psycopg.Connection[Any]) -> None:
@@ -230,9 +240,24 @@ class PostgresCore(SQLCore):
             # pool grow at once, and a single-threaded caller would then alternate
             # between connections (and their prepared statements) for nothing.
             pool.wait(timeout=self.pool_timeout)
+        except PoolTimeout as exc:
+            # The pool only says it timed out (the cause went to its log): one direct
+            # attempt gives the caller the server's or the network's actual reason.
+            raise ConnectionLost(
+                f"cannot connect to {_redact(self._url)} within {self.pool_timeout:g} s: "
+                f"{self._connect_error() or exc}"
+            ) from exc
         except psycopg.Error as exc:
             raise translate(exc, f"connecting to {_redact(self._url)}") from exc
         return pool
+
+    def _connect_error(self) -> str | None:
+        """Why a direct connection fails now (None if it succeeds)."""
+        try:
+            psycopg.connect(self._url, connect_timeout=max(1, int(self.pool_timeout))).close()
+        except psycopg.Error as exc:
+            return " ".join(str(exc).split())
+        return None
 
     def _get_pool(self) -> ConnectionPool[Any]:
         if self._closed:
@@ -292,9 +317,9 @@ class PostgresCore(SQLCore):
         return f"{_redact(self._url)} (schema {self.schema or 'default'})"
 
     def _stored_version(self, conn: psycopg.Connection[Any]) -> int:
-        if not conn.execute(q.HAS_MIGRATIONS_TABLE, {"schema": self.schema}).fetchone()[0]:  # type: ignore[index]
+        if not _scalar(conn, q.HAS_MIGRATIONS_TABLE, {"schema": self.schema}):
             return 0
-        return int(conn.execute(q.SELECT_SCHEMA_VERSION).fetchone()[0])  # type: ignore[index]
+        return int(_scalar(conn, q.SELECT_SCHEMA_VERSION))
 
     def _too_new(self, version: int) -> SchemaTooNew:
         return SchemaTooNew(
@@ -322,8 +347,7 @@ class PostgresCore(SQLCore):
         with self._connection(what) as conn:
             while True:
                 with conn.transaction():
-                    got = conn.execute(q.TRY_LOCK_MIGRATIONS, {"key": self._lock_key}).fetchone()
-                    if got and got[0]:
+                    if _scalar(conn, q.TRY_LOCK_MIGRATIONS, {"key": self._lock_key}):
                         return self._migrate_locked(conn)
                 # Another process is migrating. Wait for it in a throwaway transaction,
                 # then retry in a new one: only a new transaction sees the catalog as
@@ -651,12 +675,12 @@ class PostgresCore(SQLCore):
 
     def info(self) -> dict[str, Any]:
         with self._read(f"reading {self._where()}") as conn:
-            sessions = conn.execute(q.COUNT_SESSIONS).fetchone()[0]  # type: ignore[index]
-            messages = conn.execute(q.COUNT_MESSAGES).fetchone()[0]  # type: ignore[index]
-            tool_calls = conn.execute(q.COUNT_TOOL_CALLS).fetchone()[0]  # type: ignore[index]
-            size = conn.execute(q.SELECT_SIZE).fetchone()[0]  # type: ignore[index]
-            version = conn.execute(q.SELECT_SERVER_VERSION).fetchone()[0]  # type: ignore[index]
-            schema = conn.execute(q.SELECT_CURRENT_SCHEMA).fetchone()[0]  # type: ignore[index]
+            sessions = _scalar(conn, q.COUNT_SESSIONS)
+            messages = _scalar(conn, q.COUNT_MESSAGES)
+            tool_calls = _scalar(conn, q.COUNT_TOOL_CALLS)
+            size = _scalar(conn, q.SELECT_SIZE)
+            version = _scalar(conn, q.SELECT_SERVER_VERSION)
+            schema = _scalar(conn, q.SELECT_CURRENT_SCHEMA)
         pool = self._get_pool().get_stats()
         return {
             "backend": "postgresql",
