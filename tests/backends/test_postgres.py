@@ -503,3 +503,22 @@ def test_a_read_only_server_serves_reads_and_refuses_writes_with_backend_error(
         assert "read-only" in str(caught.value)
     with sessiondb.connect(url, schema=schema) as db:
         assert db.get_session(sid).message_count == 1
+
+
+@pytest.mark.postgres
+def test_a_lock_timeout_is_a_backend_error_not_a_lost_connection(
+    pg_schema: tuple[str, str],
+) -> None:
+    # psycopg files lock timeouts and deadlocks under OperationalError, like a dropped
+    # connection; the store must tell them apart (the connection is fine).
+    url, schema = pg_schema
+    impatient = _with_params(url, options="-c%20lock_timeout%3D200")
+    with sessiondb.connect(impatient, schema=schema) as db:
+        sid = db.create_session().id
+        with psycopg.connect(url) as locker:
+            locker.execute(f'SELECT 1 FROM "{schema}".sessions WHERE id = %s FOR UPDATE', (sid,))
+            with pytest.raises(BackendError, match="lock timeout") as caught:
+                db.append(sid, {"role": "user", "content": "blocked"})
+            assert not isinstance(caught.value, ConnectionLost)
+            locker.rollback()
+        assert db.append(sid, {"role": "user", "content": "free"})[0].seq == 1

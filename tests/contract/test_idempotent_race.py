@@ -1,13 +1,17 @@
-"""Eight processes retrying the same appends at once: each message stored exactly once.
+"""Races a single-writer SQLite never sees but a server does, on every backend.
+
+Eight processes retrying the same appends at once: each message stored exactly once.
 
 This is what a fleet does when every worker replays the same turn (a retry after a
 timeout, an importer run twice in parallel): the explicit ids must win over the race,
-on every backend, with no gaps, duplicates or errors.
+on every backend, with no gaps, duplicates or errors. Two re-parentings at once must not
+close a cycle between them.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
+import threading
 import time
 from typing import Any
 
@@ -71,3 +75,35 @@ def test_processes_appending_the_same_ids_store_each_message_once(
         for w in range(PROCESSES):
             assert [m.seq for m in db.messages(f"own-{w}")] == list(range(1, TURNS + 1))
         assert db.check() == []
+
+
+def _reparent(
+    store: sessiondb.Store, child: str, parent: str, barrier: Any, outcomes: list[str]
+) -> None:
+    barrier.wait()
+    try:
+        store.update_session(child, parent_id=parent, relation="subagent")
+        outcomes.append("ok")
+    except sessiondb.InvalidInput:
+        outcomes.append("refused")
+
+
+def test_concurrent_reparenting_never_creates_a_cycle(store: sessiondb.Store) -> None:
+    for pair in range(15):
+        a = store.create_session(f"a{pair}").id
+        b = store.create_session(f"b{pair}").id
+        barrier = threading.Barrier(2)
+        outcomes: list[str] = []
+        threads = [
+            threading.Thread(target=_reparent, args=(store, a, b, barrier, outcomes)),
+            threading.Thread(target=_reparent, args=(store, b, a, barrier, outcomes)),
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(30)
+        # Exactly one link wins (a -> b or b -> a), never both, and no error but the
+        # refusal of the cycle.
+        assert sorted(outcomes) == ["ok", "refused"], outcomes
+        parents = {store.get_session(a).parent_id, store.get_session(b).parent_id}
+        assert None in parents

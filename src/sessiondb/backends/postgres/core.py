@@ -83,24 +83,38 @@ MIGRATIONS = _migrations()
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
+# SQLSTATEs after which the session is gone: connection exceptions (class 08), the
+# server shutting down or terminating us (57P01/02/03/05), an idle-in-transaction timeout,
+# too many connections. Client-side failures (socket closed, pool timeout) carry none.
+_CONNECTION_GONE = ("57P01", "57P02", "57P03", "57P05", "25P03", "53300")
+
+
 def translate(exc: psycopg.Error, what: str) -> SessionDBError:
     """The sessiondb error for a driver error raised while doing ``what``."""
-    message = str(exc).strip() or type(exc).__name__
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    state = exc.sqlstate
     if isinstance(exc, pg_errors.UniqueViolation):
         return AlreadyExists(f"{what}: already stored ({message})")
     if isinstance(exc, pg_errors.ForeignKeyViolation):
         return NotFound(f"{what}: a referenced session does not exist ({message})")
-    if isinstance(exc, pg_errors.DiskFull | pg_errors.OutOfMemory):
-        return StorageFull(f"{what}: the server is out of space ({message})")
+    if isinstance(exc, pg_errors.DiskFull):
+        return StorageFull(f"{what}: the server's disk is full ({message})")
     if isinstance(exc, pg_errors.DataError):
         return InvalidInput(f"{what}: the database refused a value ({message})")
-    if isinstance(exc, pg_errors.QueryCanceled):
-        return BackendError(f"{what}: the statement was cancelled ({message})")
-    # Connection failures, server shutdown or pg_terminate_backend, pool timeouts, and
-    # use of a connection that already broke: the operation did not commit.
-    if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
+    if isinstance(exc, psycopg.InterfaceError) or (
+        isinstance(exc, psycopg.OperationalError)
+        and (state is None or state.startswith("08") or state in _CONNECTION_GONE)
+    ):
         return ConnectionLost(f"{what}: lost the connection to PostgreSQL ({message})")
+    # Deadlocks, serialization failures, lock or statement timeouts, read-only
+    # transactions...: the server is there, this operation failed and did not commit.
     return BackendError(f"{what}: {message}")
+
+
+def _advisory_key(label: str) -> int:
+    """A stable signed 64-bit key for pg_advisory_*lock, derived from ``label``."""
+    digest = hashlib.blake2b(label.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
 
 
 def _scalar(
@@ -173,9 +187,9 @@ class PostgresCore(SQLCore):
         self.prepare_threshold = prepare_threshold
         self.max_message_bytes = max_message_bytes
         self._closed = False
-        # One advisory-lock key per schema: migrations of different schemas don't queue.
-        digest = hashlib.blake2b(f"sessiondb:{schema or ''}".encode(), digest_size=8).digest()
-        self._lock_key = int.from_bytes(digest, "big", signed=True)
+        # Advisory-lock keys per schema: stores of different schemas never queue.
+        self._lock_key = _advisory_key(f"sessiondb:{schema or ''}")
+        self._lineage_key = _advisory_key(f"sessiondb-lineage:{schema or ''}")
         self._pid = os.getpid()
         self._abandoned: list[ConnectionPool[Any]] = []
         self._pool = self._open_pool()
@@ -485,6 +499,11 @@ class PostgresCore(SQLCore):
         if metadata is not UNSET:
             check_metadata("metadata", metadata)
         with self._write(f"updating session {session_id!r}") as conn:
+            if parent_id is not UNSET and parent_id is not None:
+                # Re-parentings queue on one lock, taken before any row lock: two of
+                # them checking for cycles at once could each pass and close a loop
+                # (a -> b, b -> a), or deadlock on each other's rows.
+                conn.execute(q.LOCK_LINEAGE, {"key": self._lineage_key})
             row = conn.execute(q.SELECT_SESSION_FOR_UPDATE, {"id": session_id}).fetchone()
             if row is None:
                 raise NotFound(f"no session {session_id!r}")

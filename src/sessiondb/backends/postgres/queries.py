@@ -84,6 +84,9 @@ WITH RECURSIVE subtree(id) AS (
 )
 SELECT id FROM subtree"""
 
+# Serialises changes of parent_id (held until commit); see PostgresCore.update_session.
+LOCK_LINEAGE = "SELECT pg_advisory_xact_lock(%(key)s)"
+
 DETACH_CHILDREN = "UPDATE sessions SET parent_id = NULL WHERE parent_id = %(id)s"
 
 DELETE_SESSION = "DELETE FROM sessions WHERE id = %(id)s"
