@@ -107,3 +107,31 @@ def test_concurrent_reparenting_never_creates_a_cycle(store: sessiondb.Store) ->
         assert sorted(outcomes) == ["ok", "refused"], outcomes
         parents = {store.get_session(a).parent_id, store.get_session(b).parent_id}
         assert None in parents
+
+
+def _create_children(store: sessiondb.Store, parent: str, barrier: Any, out: list[str]) -> None:
+    barrier.wait()
+    for _ in range(10):
+        try:
+            out.append(store.create_session(parent_id=parent, relation="subagent").id)
+        except sessiondb.NotFound:
+            return  # the parent is gone: later children are refused too
+
+
+def test_a_subtree_deleted_while_children_are_created_leaves_no_orphans(
+    store: sessiondb.Store,
+) -> None:
+    for round_ in range(5):
+        root = store.create_session(f"root{round_}").id
+        mid = store.create_session(f"mid{round_}", parent_id=root, relation="subagent").id
+        barrier = threading.Barrier(2)
+        created: list[str] = []
+        creator = threading.Thread(target=_create_children, args=(store, mid, barrier, created))
+        creator.start()
+        barrier.wait()
+        store.delete_session(root, recursive=True)
+        creator.join(30)
+        # Every child created under mid either went with the subtree or was refused;
+        # none survives as an orphan root.
+        survivors = {s.id for s in store.list_sessions(limit=1000)}
+        assert not survivors & set(created), (created, survivors)

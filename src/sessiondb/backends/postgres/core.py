@@ -441,6 +441,10 @@ class PostgresCore(SQLCore):
         what = f"creating session {fields.id!r}"
         try:
             with self._write(what) as conn:
+                if fields.parent_id is not None:
+                    # A recursive delete of the parent's tree must see this child or
+                    # make it fail; both take the lineage lock (see update_session).
+                    conn.execute(q.LOCK_LINEAGE, {"key": self._lineage_key})
                 if conn.execute(q.SESSION_EXISTS, {"id": fields.id}).fetchone():
                     raise AlreadyExists(f"session {fields.id!r} already exists")
                 if (
@@ -537,6 +541,8 @@ class PostgresCore(SQLCore):
 
     def delete_session(self, session_id: str, *, recursive: bool = False) -> int:
         with self._write(f"deleting session {session_id!r}") as conn:
+            if recursive:
+                conn.execute(q.LOCK_LINEAGE, {"key": self._lineage_key})
             if not conn.execute(q.LOCK_SESSION, {"id": session_id}).fetchone():
                 raise NotFound(f"no session {session_id!r}")
             if recursive:

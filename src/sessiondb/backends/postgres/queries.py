@@ -84,7 +84,8 @@ WITH RECURSIVE subtree(id) AS (
 )
 SELECT id FROM subtree"""
 
-# Serialises changes of parent_id (held until commit); see PostgresCore.update_session.
+# Serialises changes to the session tree (held until commit): re-parenting, creating a
+# child, deleting a subtree. See PostgresCore.update_session.
 LOCK_LINEAGE = "SELECT pg_advisory_xact_lock(%(key)s)"
 
 DETACH_CHILDREN = "UPDATE sessions SET parent_id = NULL WHERE parent_id = %(id)s"
