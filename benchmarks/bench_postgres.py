@@ -235,6 +235,11 @@ def bench_latency(url: str, rounds: int, session_size: int, durable: bool) -> di
                         ],
                     )
             raw.autocommit = True  # a read needs no transaction
+            # Fresh statistics for both, as autovacuum would have by now in production:
+            # otherwise the planner may read 10,000 rows to return 50 on one side only.
+            raw.execute("ANALYZE sessions, messages")  # each in its own schema (search_path)
+            same.execute("ANALYZE sessions, messages")
+            same.commit()
 
             def raw_last(_: int) -> list[dict[str, Any]]:
                 rows = raw.execute(RAW_LAST, {"sid": "big"}).fetchall()

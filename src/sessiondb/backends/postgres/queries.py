@@ -174,7 +174,7 @@ WHERE session_id = %(session_id)s AND seq > %(after_seq)s AND seq < %(before_seq
 ORDER BY seq
 LIMIT %(limit)s"""
 
-# The newest %(limit)s of the range, read backwards from the end (the caller reverses).
+# The newest LIMIT of the range, read backwards from the end (the caller reverses).
 SELECT_MESSAGES_LAST = f"""
 SELECT {MESSAGE_COLUMNS} FROM messages
 WHERE session_id = %(session_id)s AND seq > %(after_seq)s AND seq < %(before_seq)s
@@ -195,7 +195,6 @@ ORDER BY requested_at, session_id, request_seq
 LIMIT %(limit)s"""
 
 # -- maintenance --------------------------------------------------------------------
-
 
 # Sessions whose stored counters disagree with a recount of their messages.
 SELECT_COUNTER_MISMATCHES = """
