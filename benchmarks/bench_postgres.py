@@ -311,16 +311,22 @@ def bench_throughput(url: str, processes: int, count: int, shared: bool) -> floa
         _drop(url, schema)
 
 
+def _redact_options(url: str) -> str:
+    options = conninfo_to_dict(url).get("options")
+    return f"options {options}" if options else "server defaults: durable commits"
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer rounds")
     parser.add_argument("--latency-only", action="store_true", help="skip the process runs")
+    parser.add_argument("--throughput-only", action="store_true", help="only the process runs")
     args = parser.parse_args()
     url = os.environ.get("SESSIONDB_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
     rounds = 200 if args.quick else 1000
     count = 200 if args.quick else 1000
     print(f"python {sys.version.split()[0]}, psycopg {psycopg.__version__}, cpus {os.cpu_count()}")
-    for durable in (True, False):
+    for durable in () if args.throughput_only else (True, False):
         lat = bench_latency(url, rounds, 10_000, durable)
         label = "durable commits" if durable else "synchronous_commit=off"
         print(f"-- latency, median of {rounds} interleaved samples, {label}")
@@ -339,14 +345,15 @@ def main() -> None:
             f"{lat['last50_sessiondb_us']:7.0f} µs   ratio "
             f"{lat['last50_sessiondb_us'] / lat['last50_raw_us']:.2f}x (target <= 2x)"
         )
-    sq = bench_sqlite(rounds, 10_000)
-    print(
-        f"-- for scale, SQLite (WAL, synchronous=NORMAL) on this machine: single append "
-        f"{sq['append_us']:.0f} µs, last 50 of 10,000 {sq['last50_us']:.0f} µs"
-    )
+    if not args.throughput_only:
+        sq = bench_sqlite(rounds, 10_000)
+        print(
+            f"-- for scale, SQLite (WAL, synchronous=NORMAL) on this machine: single append "
+            f"{sq['append_us']:.0f} µs, last 50 of 10,000 {sq['last50_us']:.0f} µs"
+        )
     if args.latency_only:
         return
-    print(f"-- throughput, {count} appends per process, durable commits")
+    print(f"-- throughput, {count} appends per process ({_redact_options(url)})")
     for procs in (1, 4, 8):
         own = bench_throughput(url, procs, count, shared=False)
         one = bench_throughput(url, procs, count, shared=True)
