@@ -3,10 +3,11 @@ fleets of agents on many machines. Needs the ``postgres`` extra."""
 
 from __future__ import annotations
 
-from .core import SCHEMA_VERSION, PostgresCore
+from .core import SCHEMA_VERSION
+from .history import PostgresHistory
 
 
-class PostgresStore(PostgresCore):
+class PostgresStore(PostgresHistory):
     """A sessiondb Store on a PostgreSQL database. See ``sessiondb.store.Store``.
 
     Options: ``schema`` (tables live there, created if missing; default: the server's

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from .core import SCHEMA_VERSION, SQLiteCore
+from .core import SCHEMA_VERSION
+from .history import SQLiteHistory
 
 
-class SQLiteStore(SQLiteCore):
+class SQLiteStore(SQLiteHistory):
     """A sessiondb Store on one SQLite file. See ``sessiondb.store.Store``."""
 
 
