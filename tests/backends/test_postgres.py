@@ -31,6 +31,10 @@ from ..conftest import drop_schema
 
 psycopg = pytest.importorskip("psycopg")
 
+from sessiondb.backends.postgres.core import MIGRATIONS, SCHEMA_VERSION  # noqa: E402
+
+ALL_MIGRATIONS = [name for _, name, _ in MIGRATIONS]
+
 
 def _with_params(url: str, **params: str) -> str:
     sep = "&" if "?" in url else "?"
@@ -88,11 +92,11 @@ def test_concurrent_first_starts_migrate_exactly_once(pg_schema: tuple[str, str]
     for p in procs:
         p.join(timeout=30)
     assert all(r[0] == "ok" for r in results), results
-    assert all(r[2] == 2 for r in results)
+    assert all(r[2] == SCHEMA_VERSION for r in results)
     appliers = [r[1] for r in results if r[1]]
-    assert appliers == [["0001_initial.sql", "0002_compaction.sql"]]
+    assert appliers == [ALL_MIGRATIONS]
     rows = _admin(url, f'SELECT version FROM "{schema}"._sessiondb_migrations ORDER BY 1')
-    assert rows == [(1,), (2,)]
+    assert rows == [(n,) for n in range(1, SCHEMA_VERSION + 1)]
 
 
 @pytest.mark.postgres
@@ -102,8 +106,8 @@ def test_open_without_migrating_lists_pending_then_migrates_once(
     url, schema = pg_schema
     with sessiondb.connect(url, schema=schema, migrate=False) as db:
         assert db.schema_version() == 0
-        assert db.pending_migrations() == ["0001_initial.sql", "0002_compaction.sql"]
-        assert db.migrate() == ["0001_initial.sql", "0002_compaction.sql"]
+        assert db.pending_migrations() == ALL_MIGRATIONS
+        assert db.migrate() == ALL_MIGRATIONS
         assert db.migrate() == []
         assert db.pending_migrations() == []
         assert db.create_session("after").id == "after"
@@ -342,7 +346,11 @@ def test_info_and_vacuum_describe_and_compact_the_schema(pg_schema: tuple[str, s
         db.vacuum()
         info = db.info()
         assert info["backend"] == "postgresql"
-        assert (info["sessions"], info["messages"], info["schema_version"]) == (1, 20, 2)
+        assert (info["sessions"], info["messages"], info["schema_version"]) == (
+            1,
+            20,
+            SCHEMA_VERSION,
+        )
         assert info["size_bytes"] > 0
         assert info["server_version"]
 
