@@ -530,3 +530,19 @@ def test_a_lock_timeout_is_a_backend_error_not_a_lost_connection(
             assert not isinstance(caught.value, ConnectionLost)
             locker.rollback()
         assert db.append(sid, {"role": "user", "content": "free"})[0].seq == 1
+
+
+@pytest.mark.postgres
+def test_max_message_bytes_refuses_larger_items_and_writes_nothing(
+    pg_schema: tuple[str, str],
+) -> None:
+    url, schema = pg_schema
+    with sessiondb.connect(url, schema=schema, max_message_bytes=200) as db:
+        sid = db.create_session().id
+        db.append(sid, {"role": "user", "content": "small"})
+        with pytest.raises(InvalidInput, match="items\\[1\\]"):
+            db.append(
+                sid,
+                [{"role": "user", "content": "fits"}, {"role": "user", "content": "x" * 500}],
+            )
+        assert [m.text for m in db.messages(sid)] == ["small"]
