@@ -13,7 +13,8 @@ class PostgresStore(PostgresHistory, PostgresItems):
 
     Options: ``schema`` (tables live there, created if missing; default: the server's
     search_path), ``pool_min_size``/``pool_max_size``/``pool_timeout`` (the connection
-    pool), ``max_message_bytes``, ``migrate`` (False opens without migrating).
+    pool), ``prepare_threshold`` (psycopg's; None behind pgbouncer in transaction mode
+    before 1.21), ``max_message_bytes``, ``migrate`` (False opens without migrating).
     """
 
 
