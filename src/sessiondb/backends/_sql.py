@@ -150,6 +150,10 @@ class SQLCore(BaseStore):
 
     # ------------------------------------------------------------------ append
 
+    def _insert_messages(self, conn: Any, rows: list[dict[str, Any]]) -> None:
+        """Insert the message rows of one append (a backend may batch them its own way)."""
+        _execute_all(conn, self.queries.INSERT_MESSAGE, rows)
+
     def _append_locked(
         self,
         conn: Any,
@@ -202,7 +206,7 @@ class SQLCore(BaseStore):
             params = {"id": session_id, "metadata": merge_metadata(current, metadata_patch)}
             conn.execute(q.UPDATE_METADATA, params)
         rows, calls, results = message_rows(session_id, new, first_seq)
-        _execute_all(conn, q.INSERT_MESSAGE, rows)
+        self._insert_messages(conn, rows)
         _execute_all(conn, q.INSERT_TOOL_CALL, calls)
         _execute_all(conn, q.COMPLETE_TOOL_CALL, results)
         stored = {p.id: new_message(session_id, p, r) for p, r in zip(new, rows, strict=True)}

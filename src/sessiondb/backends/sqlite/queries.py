@@ -98,6 +98,20 @@ VALUES (:session_id, :seq, :id, :role, :item, :text, :tool_text, :search_text,
         :output_tokens, :cache_read_tokens, :cache_write_tokens, :reasoning_tokens,
         :cost_usd, :visible_to_model, :visible_to_user, :metadata)"""
 
+# A batch of messages goes through a per-connection TEMP table and one INSERT ... SELECT:
+# FTS5 (fed by the messages_fts_insert trigger) writes its pending index data at every
+# statement, so executemany's one INSERT per row wrote one index segment per message.
+_STAGED_COLUMNS = """session_id, seq, id, role, item, text, tool_text, search_text,
+    tool_call_id, has_tool_calls, created_at, model, input_tokens, output_tokens,
+    cache_read_tokens, cache_write_tokens, reasoning_tokens, cost_usd, visible_to_model,
+    visible_to_user, metadata"""
+CREATE_STAGED_MESSAGES = f"CREATE TEMP TABLE IF NOT EXISTS staged_messages ({_STAGED_COLUMNS})"
+STAGE_MESSAGE = INSERT_MESSAGE.replace("INSERT INTO messages", "INSERT INTO temp.staged_messages")
+INSERT_STAGED_MESSAGES = f"""
+INSERT INTO main.messages ({_STAGED_COLUMNS})
+SELECT {_STAGED_COLUMNS} FROM temp.staged_messages ORDER BY rowid"""
+CLEAR_STAGED_MESSAGES = "DELETE FROM temp.staged_messages"
+
 INSERT_TOOL_CALL = """
 INSERT OR IGNORE INTO tool_calls (session_id, call_id, name, arguments, request_seq,
                                   requested_at)
