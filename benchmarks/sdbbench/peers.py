@@ -271,7 +271,8 @@ class GoogleADK(Subject):
     durability = "rollback journal, synchronous=FULL (default)"
     equivalent = "full"
     max_appends = 600
-    max_fill = 10_000
+    # No batch append: filling 10,000 events one by one takes minutes; 2,000 shows growth.
+    max_fill = 2_000
 
     def open(self, workdir: Path) -> None:
         from google.adk.sessions.sqlite_session_service import SqliteSessionService
