@@ -11,7 +11,6 @@ Shell completion comes from click: ``eval "$(_SESSIONDB_COMPLETE=bash_source ses
 
 from __future__ import annotations
 
-import sys
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
@@ -86,15 +85,24 @@ class SessionDBGroup(click.Group):
             if _debug(ctx):
                 raise
             raise click.ClickException(_one_line(str(exc) or type(exc).__name__)) from exc
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
         except BrokenPipeError:
-            # `sessiondb list --jsonl | head` closed the pipe: not an error worth a word.
-            sys.stderr.close()
-            ctx.exit(0)
+            # `sessiondb list --jsonl | head` closed the pipe: click's main() quiets it.
+            raise
         except OSError as exc:
             if _debug(ctx):
                 raise
             where = f" ({exc.filename})" if exc.filename else ""
             raise click.ClickException(f"{exc.strerror or exc}{where}") from exc
+        except Exception as exc:
+            # A bug, not a user error: still one line, with the way to see more.
+            if _debug(ctx):
+                raise
+            raise click.ClickException(
+                f"unexpected {type(exc).__name__}: {_one_line(str(exc))} "
+                "(run with --debug for the traceback)"
+            ) from exc
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return list(self.commands)  # in the order added: most used first, as in --help
