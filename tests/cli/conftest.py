@@ -45,7 +45,9 @@ class Cli:
             return f"{self.url}?schema={self.options['schema']}"
         return self.url
 
-    def run(self, *args: str, input: str | None = None, env: dict[str, str] | None = None) -> Result:
+    def run(
+        self, *args: str, input: str | None = None, env: dict[str, str] | None = None
+    ) -> Result:
         """``sessiondb --db URL ARGS...`` in-process (exceptions are kept on the result)."""
         runner = CliRunner()
         return runner.invoke(main, [*self.global_args, *args], input=input, env=env)

@@ -17,8 +17,9 @@ OLD = datetime.now(UTC) - timedelta(days=200)
 
 
 def old_session(db, session_id, *, parent_id=None, status="active"):
-    db.create_session(session_id, parent_id=parent_id, status=status,
-                      relation="subagent" if parent_id else None)
+    db.create_session(
+        session_id, parent_id=parent_id, status=status, relation="subagent" if parent_id else None
+    )
     db.append(session_id, [NewMessage({"role": "user", "content": "long ago"}, created_at=OLD)])
 
 
@@ -54,11 +55,14 @@ def test_schema_option_on_a_sqlite_url_is_a_usage_error(tmp_path):
 def test_doctor_reports_a_healthy_database(cli):
     cli.store().create_session("s")
     doc = json.loads(cli.ok("doctor", "--json").stdout)
-    assert doc["ok"] is True and doc["problems"] == []
-    assert doc["sessions"] == 1 and doc["pending_migrations"] == []
+    assert doc["ok"] is True
+    assert doc["problems"] == []
+    assert doc["sessions"] == 1
+    assert doc["pending_migrations"] == []
     assert doc["schema_version"] >= 2
     result = cli.ok("doctor")
-    assert "schema_version" in result.stdout and result.stderr.strip() == "ok"
+    assert "schema_version" in result.stdout
+    assert result.stderr.strip() == "ok"
 
 
 def test_doctor_exits_1_when_counters_disagree(tmp_path):
@@ -111,7 +115,8 @@ def test_a_database_from_a_newer_sessiondb_is_refused_with_one_line(cli, command
 def test_migrate_check_reports_nothing_pending_on_a_current_database(cli):
     cli.store()
     doc = json.loads(cli.ok("migrate", "--check", "--json").stdout)
-    assert doc["pending"] == [] and doc["schema_version"] >= 2
+    assert doc["pending"] == []
+    assert doc["schema_version"] >= 2
     assert json.loads(cli.ok("migrate", "--json").stdout)["applied"] == []
 
 
@@ -141,7 +146,9 @@ def test_prune_dry_run_lists_idle_sessions_and_deletes_nothing(cli):
     db.create_session("new")
     db.append("new", {"role": "user", "content": "today"})
     doc = json.loads(cli.ok("prune", "--older-than", "90d", "--dry-run", "--json").stdout)
-    assert doc["session_ids"] == ["old"] and doc["dry_run"] is True and doc["messages"] == 1
+    assert doc["session_ids"] == ["old"]
+    assert doc["dry_run"] is True
+    assert doc["messages"] == 1
     assert {s.id for s in cli.store().list_sessions().items} == {"old", "new"}
 
 

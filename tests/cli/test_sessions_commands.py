@@ -56,7 +56,8 @@ def test_list_shows_sessions_newest_first_with_full_ids(cli):
     first = db.create_session(title="older one")
     second = db.create_session(title="newer one")
     out = cli.ok("list").stdout
-    assert first.id in out and second.id in out
+    assert first.id in out
+    assert second.id in out
     assert out.index(second.id) < out.index(first.id)
     assert "newer one" in out
 
@@ -124,7 +125,8 @@ def test_show_folds_long_tool_results_unless_full(cli):
     turn[2] = {"role": "tool", "tool_call_id": "call_1", "content": "\n".join(map(str, range(50)))}
     db.append("s", turn)
     folded = cli.ok("show", "s").stdout
-    assert "more lines" in folded and "\n  49" not in folded
+    assert "more lines" in folded
+    assert "\n  49" not in folded
     assert "  49" in cli.ok("show", "s", "--full").stdout
 
 
@@ -135,7 +137,8 @@ def test_show_last_prints_only_the_newest_messages(cli):
     doc = json.loads(cli.ok("show", "s", "--json", "--last", "2").stdout)
     assert [m["seq"] for m in doc["messages"]] == [5, 6]
     out = cli.ok("show", "s", "--last", "2").stdout
-    assert "message number 5" in out and "message number 1" not in out
+    assert "message number 5" in out
+    assert "message number 1" not in out
     assert "4 earlier message(s)" in out
 
 
@@ -168,7 +171,9 @@ def test_show_prints_usage_per_turn(cli):
     db.create_session("s")
     db.append("s", [{"role": "assistant", "content": "hi"}], usage=Usage(1200, 34, cost_usd=0.5))
     out = cli.ok("show", "s").stdout
-    assert "in 1,200" in out and "out 34" in out and "$0.5000" in out
+    assert "in 1,200" in out
+    assert "out 34" in out
+    assert "$0.5000" in out
 
 
 def test_show_missing_session_is_one_error_line_exit_1(cli):
