@@ -1,4 +1,4 @@
-"""Retention: ``prune`` removes idle sessions with their subtrees, archives first, on every backend."""
+"""Retention: ``prune`` drops idle sessions with their subtrees, archiving first."""
 
 from __future__ import annotations
 
