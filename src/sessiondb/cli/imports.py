@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.progress import BarColumn, DownloadColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from .. import importers
 from ..model import ImportReport
@@ -85,19 +85,20 @@ def import_command(
     reports: list[tuple[str, ImportReport]] = []
     show_progress = not quiet and not as_json
     with Progress(
+        SpinnerColumn(),
         TextColumn("{task.description}"),
-        BarColumn(),
-        DownloadColumn(),
-        TimeRemainingColumn(),
+        TextColumn("{task.completed:,} messages"),
+        TimeElapsedColumn(),
         console=r.err_console(),
         transient=True,
         disable=not show_progress,
     ) as progress:
         for target_fmt, path in targets:
-            task = progress.add_task(f"importing {path.name}", total=_size(path) or None)
+            task = progress.add_task(f"importing {path.name}", total=None)
 
-            def advance(n: int, task: Any = task) -> None:
-                progress.update(task, completed=n)
+            def advance(added: int, task: Any = task) -> None:
+                # The importer reports the running count of messages added so far.
+                progress.update(task, completed=added)
 
             reports.append(
                 (str(path), store.import_path(path, format=target_fmt, progress=advance))

@@ -235,11 +235,17 @@ def usage_text(usage: Usage | None) -> str:
 def marker(message: Message) -> str | None:
     """A label for messages that are not plain turns: compaction summaries and the like."""
     meta = message.metadata
-    for key in ("compaction", "summary", "compacted"):
-        if meta.get(key):
-            return "summary" if key == "summary" else "compaction"
+    if meta.get("summary") is True:  # written by Store.compact
+        through = meta.get("replaces_through")
+        return "compaction summary" + (
+            f" (stands for #1–#{through})" if isinstance(through, int) else ""
+        )
+    # Importers keep the source tool's own flag under the tool's name, e.g. {"codex": {...}}.
+    for value in meta.values():
+        if isinstance(value, dict) and (value.get("compacted") or value.get("isCompactSummary")):
+            return "compaction summary"
     kind = message.item.get("type")
-    if isinstance(kind, str) and ("compact" in kind or kind == "summary"):
+    if isinstance(kind, str) and "compact" in kind:
         return kind
     return None
 
@@ -253,8 +259,17 @@ def transcript(
     statuses).
     """
     blocks: list[Any] = []
+    previous_hidden = False
     for m in messages:
         hidden = not m.visible_to_model
+        if previous_hidden and not hidden:
+            blocks.append(
+                Text(
+                    "──── compacted: the model no longer sees the messages above ────\n",
+                    style="magenta",
+                )
+            )
+        previous_hidden = hidden
         head = Text()
         head.append(f"#{m.seq} ", style="dim")
         head.append(m.role, style=ROLE_STYLES.get(m.role, "bold"))
