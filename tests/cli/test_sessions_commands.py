@@ -6,8 +6,10 @@ import json
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from click.testing import CliRunner
 
 from sessiondb import NewMessage, NotFound
+from sessiondb.cli import main
 from sessiondb.cli import sessions as sessions_module
 
 TOOL_TURN = [
@@ -281,3 +283,19 @@ def test_recover_with_a_bad_duration_is_a_usage_error(cli):
     result = cli.run("recover", "--idle", "soon")
     assert result.exit_code == 2
     assert "not a duration" in result.stderr
+
+
+def test_shell_completion_offers_session_ids_starting_with_what_was_typed(cli):
+    db = cli.store()
+    db.create_session("alpha-1", title="first")
+    db.create_session("alpha-2")
+    db.create_session("beta")
+    words = ["sessiondb", *cli.global_args, "show", "alp"]
+    env = {
+        "_SESSIONDB_COMPLETE": "bash_complete",
+        "COMP_WORDS": " ".join(words),
+        "COMP_CWORD": str(len(words) - 1),
+    }
+    result = CliRunner().invoke(main, [], env=env, prog_name="sessiondb")
+    offered = {line.split(",", 1)[1] for line in result.stdout.splitlines()}
+    assert offered == {"alpha-1", "alpha-2"}
