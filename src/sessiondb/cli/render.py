@@ -94,12 +94,34 @@ def err_console() -> Console:
     return Console(stderr=True, highlight=False, emoji=False)
 
 
-def jsonable(value: Any) -> Any:
-    """``value`` as plain JSON data: dataclasses to dicts (field order), datetimes to ISO."""
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: jsonable(getattr(value, f.name)) for f in dataclasses.fields(value)}
+def _field_names(cls: type) -> tuple[str, ...]:
+    names = _FIELDS.get(cls)
+    if names is None:
+        names = _FIELDS[cls] = tuple(f.name for f in dataclasses.fields(cls))
+    return names
+
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+_PLAIN = (str, int, float, bool, type(None))
+
+
+def _default(value: Any) -> Any:
+    """json.dumps hook: one level of a dataclass or a datetime (json recurses itself)."""
     if isinstance(value, datetime):
         return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {name: getattr(value, name) for name in _field_names(type(value))}
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def jsonable(value: Any) -> Any:
+    """``value`` as plain JSON data: dataclasses to dicts (field order), datetimes to ISO."""
+    if isinstance(value, _PLAIN):
+        return value
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return {name: jsonable(getattr(value, name)) for name in _field_names(type(value))}
     if isinstance(value, Mapping):
         return {str(k): jsonable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):
@@ -109,13 +131,15 @@ def jsonable(value: Any) -> Any:
 
 def emit_json(document: Any) -> None:
     """Print one JSON document (indented, keys in a fixed order)."""
-    click.echo(json.dumps(jsonable(document), ensure_ascii=False, indent=2))
+    click.echo(json.dumps(document, ensure_ascii=False, indent=2, default=_default))
 
 
 def emit_jsonl(items: Iterable[Any]) -> None:
-    """Print one compact JSON document per line, flushing as it goes (streams)."""
-    for item in items:
-        click.echo(json.dumps(jsonable(item), ensure_ascii=False, separators=(",", ":")))
+    """Print one compact JSON document per line; one write per call (callers pass pages)."""
+    encode = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=_default).encode
+    lines = [encode(item) for item in items]
+    if lines:
+        click.echo("\n".join(lines))
 
 
 def when(value: datetime | None) -> str:
