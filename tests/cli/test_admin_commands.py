@@ -97,7 +97,7 @@ def make_newer(cli):
             conn.execute(
                 sql.SQL(
                     "INSERT INTO {}._sessiondb_migrations (version, name, applied_at) "
-                    "VALUES (999, '0999_future.sql', now())"
+                    "VALUES (999, '0999_future.sql', 0)"
                 ).format(sql.Identifier(cli.options["schema"]))
             )
 
