@@ -39,6 +39,11 @@ def test_path_prints_db_from_option_then_environment(tmp_path):
     assert not (tmp_path / "env.db").exists()  # path does not open the database
 
 
+def test_path_hides_a_password_in_the_url():
+    result = CliRunner().invoke(main, ["--db", "postgresql://me:s3cret@db:5432/x?schema=a", "path"])
+    assert result.stdout == "postgresql://me:***@db:5432/x?schema=a\n"
+
+
 def test_unknown_command_and_bad_url_exit_with_the_right_status(tmp_path):
     runner = CliRunner()
     assert runner.invoke(main, ["frobnicate"]).exit_code == 2
