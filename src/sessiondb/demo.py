@@ -14,6 +14,8 @@ import sys
 from importlib.resources import as_file, files
 from pathlib import Path
 
+import click
+
 from . import connect
 
 DEFAULT_DB = Path(".sessiondb-demo") / "sessions.db"
@@ -25,7 +27,11 @@ def _run(args: list[str]) -> None:
     from .cli import main
 
     print(f"\n$ sessiondb {shlex.join(args)}", flush=True)
-    main.main(args, prog_name="sessiondb", standalone_mode=False)
+    try:
+        main.main(args, prog_name="sessiondb", standalone_mode=False)
+    except click.ClickException as exc:
+        exc.show()  # the same one line the command prints on its own
+        sys.exit(exc.exit_code)
     sys.stdout.flush()
 
 

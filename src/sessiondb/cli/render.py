@@ -67,7 +67,7 @@ STATUS_STYLES = {
 # Private-use characters mark search matches: they cannot collide with transcript text
 # the way "[" and "]" would, and are turned into highlighting before printing.
 HIGHLIGHT = ("\ue000", "\ue001")
-FOLD_CHARS = 160
+FOLD_CHARS = 120
 PIPE_WIDTH = 160
 # Below this width the list drops its agent, tokens and cost columns.
 NARROW = 110
@@ -181,35 +181,55 @@ def status_text(status: str) -> Text:
 
 
 def session_table(sessions: Sequence[Session], *, header: bool = True, width: int = 200) -> Table:
-    """The ``list`` table: one row per session; fewer columns when ``width`` is narrow."""
+    """The ``list`` table: one row per session, laid out for ``width`` columns.
+
+    Ids are never shortened (they are what ``show ID`` takes) and the small columns keep
+    their width; the title gets what is left. Narrow terminals lose agent, tokens, cost.
+    """
     wide = width >= NARROW
-    table = Table(box=box.SIMPLE_HEAD, show_edge=False, show_header=header, pad_edge=False)
-    # Full ids, never shortened: they are what `show ID` takes.
-    longest = max((len(s.id) for s in sessions), default=2)
-    table.add_column("id", no_wrap=True, min_width=min(36, longest))
-    table.add_column(
-        "title", overflow="ellipsis", no_wrap=True, ratio=1, min_width=12 if wide else 1
-    )
-    if wide:
-        table.add_column("agent", overflow="ellipsis", no_wrap=True, max_width=14)
-    table.add_column("status", no_wrap=True)
-    table.add_column("msgs", justify="right", no_wrap=True)
-    if wide:
-        table.add_column("tokens", justify="right", no_wrap=True)
-        table.add_column("cost", justify="right", no_wrap=True)
-    table.add_column("updated", no_wrap=True, min_width=16)
+    rows = []
     for s in sessions:
+        cells = {
+            "id": s.id,
+            "agent": s.agent or "",
+            "status": s.status,
+            "msgs": str(s.message_count),
+            "tokens": tokens(s.usage),
+            "cost": cost(s.usage),
+            "updated": when(s.updated_at) if wide else s.updated_at.strftime("%m-%d %H:%M"),
+        }
+        rows.append((s, cells))
+    names = ["id", "agent", "status", "msgs", "tokens", "cost", "updated"]
+    if not wide:
+        names = ["id", "status", "msgs", "updated"]
+    sizes = {n: max([len(n), *(len(c[n]) for _, c in rows)]) for n in names}
+    sizes["agent"] = min(sizes.get("agent", 0), 14)
+    gaps = 3 * len(names)  # padding and separator between each pair of columns
+    title_width = min(60, width - sum(sizes[n] for n in names) - gaps)
+    show_title = title_width >= 6  # else a very narrow terminal: ids matter more
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False, show_header=header, pad_edge=False)
+    for name in names:
+        right = name in ("msgs", "tokens", "cost")
+        table.add_column(
+            name,
+            justify="right" if right else "left",
+            no_wrap=True,
+            min_width=sizes[name],
+            max_width=sizes[name] if name == "agent" else None,
+            overflow="ellipsis",
+        )
+        if name == "id" and show_title:
+            table.add_column("title", no_wrap=True, width=title_width, overflow="ellipsis")
+    for s, cells in rows:
         title = Text(one_line(s.title or s.preview or "", 80))
         if s.parent_id:
             title = Text("↳ ", style="dim") + title
-        cells: list[Any] = [s.id, title]
-        if wide:
-            cells.append(s.agent or "")
-        cells += [status_text(s.status), str(s.message_count)]
-        if wide:
-            cells += [tokens(s.usage), cost(s.usage)]
-        cells.append(when(s.updated_at))
-        table.add_row(*cells)
+        values: list[Any] = []
+        for name in names:
+            values.append(status_text(s.status) if name == "status" else cells[name])
+            if name == "id" and show_title:
+                values.append(title)
+        table.add_row(*values)
     return table
 
 
