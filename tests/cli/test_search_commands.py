@@ -67,7 +67,7 @@ def test_search_sessions_groups_hits_by_session(cli):
 
 def test_a_query_that_cannot_match_is_an_error(cli):
     seed(cli)
-    result = cli.run("search", "-Paris")
+    result = cli.run("search", "--", "-Paris")
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: ")
 

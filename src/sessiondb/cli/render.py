@@ -388,7 +388,7 @@ def hits_table(hits: Sequence[SearchHit]) -> Table:
     table.add_column("session", overflow="fold", no_wrap=True)
     table.add_column("#", justify="right")
     table.add_column("role")
-    table.add_column("title", overflow="ellipsis", max_width=30)
+    table.add_column("title", overflow="ellipsis", no_wrap=True, max_width=30)
     table.add_column("match", ratio=1)
     for hit in hits:
         table.add_row(
@@ -404,7 +404,7 @@ def hits_table(hits: Sequence[SearchHit]) -> Table:
 def session_hits_table(hits: Sequence[SessionHit]) -> Table:
     table = Table(box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False)
     table.add_column("session", overflow="fold", no_wrap=True)
-    table.add_column("title", overflow="ellipsis", max_width=30)
+    table.add_column("title", overflow="ellipsis", no_wrap=True, max_width=30)
     table.add_column("hits", justify="right")
     table.add_column("best match", ratio=1)
     for hit in hits:
