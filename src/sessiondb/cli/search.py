@@ -64,6 +64,7 @@ def search_command(
     """Full-text search over messages, best matches first.
 
     QUERY: words (all must match), "a phrase", -excluded, OR between alternatives.
+    A query that starts with a dash goes after --: sessiondb search -- '-draft report'
     """
     opening, sep, closing = marks.partition(",")
     if not sep:
