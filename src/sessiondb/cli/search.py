@@ -63,7 +63,7 @@ def search_command(
 ) -> None:
     """Full-text search over messages, best matches first.
 
-    QUERY: words (all must match), "a phrase", -excluded, OR between alternatives.
+    QUERY: words (all must match), "a phrase", -excluded, a OR b, prefix*.
     A query that starts with a dash goes after --: sessiondb search -- '-draft report'
     """
     opening, sep, closing = marks.partition(",")
