@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from .core import SCHEMA_VERSION, SQLiteCore
+from .core import SCHEMA_VERSION
+from .history import SQLiteHistory
+from .items import SQLiteItems
 
 
-class SQLiteStore(SQLiteCore):
+class SQLiteStore(SQLiteHistory, SQLiteItems):
     """A sessiondb Store on one SQLite file. See ``sessiondb.store.Store``."""
 
 
