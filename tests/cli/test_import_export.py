@@ -19,10 +19,36 @@ def test_import_without_paths_is_a_usage_error(cli):
     assert cli.run("import").exit_code == 2
 
 
-def test_import_dry_run_lists_and_imports_nothing(cli):
+def test_import_dry_run_lists_each_transcript_with_its_format_and_imports_nothing(cli):
     doc = json.loads(cli.ok("import", str(SAMPLES), "--dry-run", "--json").stdout)
-    assert doc[0]["path"] == str(SAMPLES)
+    assert sorted((Path(item["path"]).parent.name, item["format"]) for item in doc) == [
+        ("claude_code", "claude_code"),
+        ("claude_code", "claude_code"),
+        ("codex", "codex"),
+        ("nanobot", "nanobot"),
+    ]
     assert cli.store().list_sessions().items == []
+
+
+def test_import_discover_finds_the_tools_default_locations(cli, tmp_path):
+    home = tmp_path / "home"
+    sessions = home / ".codex" / "sessions" / "2026" / "06" / "05"
+    sessions.mkdir(parents=True)
+    sample = SAMPLES / "codex" / "agent-history_real_codex-0.135.0_session-01.jsonl"
+    (sessions / "rollout-1.jsonl").write_bytes(sample.read_bytes())
+    env = {"HOME": str(home), "CODEX_HOME": None, "CLAUDE_CONFIG_DIR": None, "XDG_DATA_HOME": None}
+    listed = cli.run("import", "--discover", "--dry-run", "--json", env=env)
+    assert listed.exit_code == 0, listed.output
+    assert f"found codex: {home / '.codex' / 'sessions'}" in listed.stderr
+    assert [item["format"] for item in json.loads(listed.stdout)] == ["codex"]
+    assert cli.store().list_sessions().items == []
+    imported = cli.run("import", "--discover", "--json", env=env)
+    assert json.loads(imported.stdout)[0]["sessions_created"] == 1
+    assert len(cli.store().list_sessions().items) == 1
+
+
+def test_import_with_an_unknown_format_is_a_usage_error(cli):
+    assert cli.run("import", str(SAMPLES), "--format", "wordperfect").exit_code == 2
 
 
 def test_import_reports_a_summary_and_is_idempotent(cli):

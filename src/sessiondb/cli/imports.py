@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Any
 
 import click
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from .. import importers
+from ..importers import FORMATS, detect_format
+from ..importers import discover as find_default_locations
 from ..model import ImportReport
 from . import App, fail, pass_app
 from . import render as r
@@ -19,31 +19,28 @@ EXPORT_FORMATS = ("jsonl", "markdown", "openai")
 EXTENSIONS = {"jsonl": ".jsonl", "markdown": ".md", "openai": ".json"}
 
 
-def _size(path: Path) -> int:
-    """Bytes under ``path`` (a file or a directory tree), for the progress bar's total."""
-    if path.is_file():
-        return path.stat().st_size
-    total = 0
-    for folder, _, files in os.walk(path):
-        for name in files:
-            try:
-                total += (Path(folder) / name).stat().st_size
-            except OSError:
-                continue  # vanished or unreadable: the importer will report it
-    return total
+def _transcripts(path: Path, fmt: str | None) -> list[dict[str, Any]]:
+    """What importing ``path`` would read: each file with its (given or detected) format.
 
-
-def _discovered() -> list[tuple[str, Path]]:
-    """(format, path) of the agent tools' default locations found on this machine."""
-    discover = getattr(importers, "discover", None)
-    if discover is None:
-        fail("--discover is not available in this version of sessiondb")
-    return [(str(fmt), Path(path)) for fmt, path in discover()]
+    Only files whose format is recognized are listed, as the importer would skip the rest.
+    """
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    found = []
+    for file in files:
+        name = fmt or detect_format(file)
+        if name is not None:
+            found.append({"path": str(file), "format": name, "bytes": file.stat().st_size})
+    return found
 
 
 @click.command("import")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
-@click.option("--format", "fmt", help="Transcript format (default: detected from content).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(sorted(FORMATS)),
+    help="Transcript format (default: detected from each file's content).",
+)
 @click.option("--discover", is_flag=True, help="Find the agent tools' files on this machine.")
 @click.option("--dry-run", is_flag=True, help="Only list what would be imported.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
@@ -64,22 +61,28 @@ def import_command(
     """
     targets: list[tuple[str | None, Path]] = [(fmt, p) for p in paths]
     if discover:
-        found = _discovered()
+        found = [(str(name), Path(path)) for name, path in find_default_locations()]
         for found_fmt, path in found:
             click.echo(f"found {found_fmt}: {path}", err=True)
-        targets.extend((fmt or found_fmt, path) for found_fmt, path in found)
+        # The location's format is only a hint: each file's own content decides.
+        targets.extend((fmt, path) for _, path in found)
+        if not found:
+            click.echo("No agent transcripts found in the default locations.", err=True)
+            if not paths:
+                return
     if not targets:
         raise click.UsageError("give PATH... or --discover")
     for _, path in targets:
         if not path.exists():
             fail(f"no such file or directory ({path})")
     if dry_run:
-        listing = [{"path": str(path), "format": f, "bytes": _size(path)} for f, path in targets]
+        listing = [item for f, path in targets for item in _transcripts(path, f)]
         if as_json:
             r.emit_json(listing)
         else:
             for item in listing:
-                click.echo(f"{item['path']}\t{item['format'] or 'auto'}\t{item['bytes']} bytes")
+                click.echo(f"{item['path']}\t{item['format']}\t{item['bytes']} bytes")
+            click.echo(f"{len(listing)} file(s) would be imported", err=True)
         return
     store = app.store()
     reports: list[tuple[str, ImportReport]] = []
