@@ -125,24 +125,28 @@ def test_migrate_check_reports_nothing_pending_on_a_current_database(cli):
     assert json.loads(cli.ok("migrate", "--json").stdout)["applied"] == []
 
 
-def test_migrate_upgrades_an_old_sqlite_database_and_check_only_reports(tmp_path):
-    path = tmp_path / "old.db"
-    connect(path).close()
-    with sqlite3.connect(path) as raw:  # roll the bookkeeping back to version 1
-        raw.execute("DELETE FROM _sessiondb_migrations WHERE version > 1")
-        raw.execute("ALTER TABLE sessions DROP COLUMN compaction_count")
-        raw.execute("ALTER TABLE sessions DROP COLUMN compacted_at")
-        raw.execute("ALTER TABLE messages DROP COLUMN forked_from")
-    raw.close()
+def test_migrate_check_only_reports_and_migrate_applies_every_pending_migration(tmp_path):
+    path = tmp_path / "empty.db"
+    sqlite3.connect(path).close()  # an empty database file: every migration is pending
     runner = CliRunner()
     check = runner.invoke(main, ["--db", str(path), "migrate", "--check"])
     assert check.exit_code == 1
-    assert check.stdout.split()[0] == "0002_compaction.sql"
-    assert runner.invoke(main, ["--db", str(path), "migrate", "--check"]).exit_code == 1
+    pending = check.stdout.split()
+    assert pending[0] == "0001_initial.sql"
+    assert runner.invoke(main, ["--db", str(path), "migrate", "--check"]).stdout.split() == pending
     applied = runner.invoke(main, ["--db", str(path), "migrate", "--json"])
     assert applied.exit_code == 0
-    assert any("0002" in name for name in json.loads(applied.stdout)["applied"])
+    assert json.loads(applied.stdout)["applied"] == pending
     assert runner.invoke(main, ["--db", str(path), "migrate", "--check"]).exit_code == 0
+    assert runner.invoke(main, ["--db", str(path), "new"]).exit_code == 0
+
+
+def test_doctor_on_an_unmigrated_database_names_the_pending_migrations(tmp_path):
+    path = tmp_path / "empty.db"
+    sqlite3.connect(path).close()
+    result = CliRunner().invoke(main, ["--db", str(path), "doctor", "--json"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["pending_migrations"][0] == "0001_initial.sql"
 
 
 def test_prune_dry_run_lists_idle_sessions_and_deletes_nothing(cli):
