@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 from .core import SCHEMA_VERSION, SQLiteCore
+from .lineage import SQLiteLineage
+from .search import SQLiteSearch
+from .stats import SQLiteStats
 
 
-class SQLiteStore(SQLiteCore):
+class SQLiteStore(SQLiteSearch, SQLiteLineage, SQLiteStats, SQLiteCore):
     """A sessiondb Store on one SQLite file. See ``sessiondb.store.Store``."""
 
 

@@ -1,0 +1,6 @@
+-- v3: search, lineage and stats.
+-- Time filters of search and stats, and stats' time groups, read messages by time.
+CREATE INDEX messages_created ON messages (created_at);
+-- Children of a session, oldest first (lineage); the partial index of v1 has no order.
+CREATE INDEX sessions_parent_created ON sessions (parent_id, created_at, id)
+    WHERE parent_id IS NOT NULL;
