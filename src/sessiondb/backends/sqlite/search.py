@@ -69,8 +69,14 @@ class SQLiteSearch(SQLiteCore):
                 prefetch = params["limit"] * _PREFETCH_FACTOR
                 rows = conn.execute(sq.SEARCH_MESSAGES_TOP, {**params, "prefetch": prefetch})
                 found = rows.fetchall()
-                complete = params["include_hidden"] or (found and found[0][10] < prefetch)
-                if len(found) >= params["limit"] or complete:
+                if not found:
+                    complete = bool(params["include_hidden"])
+                else:
+                    fetched, floor = found[0][10], found[0][11]
+                    complete = fetched < prefetch or (
+                        len(found) >= params["limit"] and found[-1][9] > floor
+                    )
+                if complete:
                     return hits_page(request, found)
             found = conn.execute(sq.SEARCH_MESSAGES, params).fetchall()
         return hits_page(request, found)

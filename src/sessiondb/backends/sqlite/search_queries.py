@@ -46,9 +46,10 @@ ORDER BY hits.rank DESC, m.created_at DESC, m.session_id DESC, m.seq DESC
 LIMIT :limit"""
 
 # The fast path for an unfiltered search: rank inside FTS5 alone, take the best
-# :prefetch, then join. ``fetched`` tells whether the prefetch was full; the caller
-# falls back to SEARCH_MESSAGES when hidden messages dropped from a full prefetch leave
-# less than a page.
+# :prefetch, then join. ``fetched`` and ``floor`` (the lowest rank fetched) tell the
+# caller whether the page is surely right: it falls back to SEARCH_MESSAGES when a full
+# prefetch left less than a page (hidden messages dropped) or its last row ties with
+# rows the prefetch may have cut (same rank, older).
 SEARCH_MESSAGES_TOP = f"""
 WITH hits AS (
     SELECT rid, rank FROM (
@@ -60,7 +61,8 @@ WITH hits AS (
     LIMIT :prefetch
 )
 SELECT m.session_id, m.seq, m.role, m.text, m.tool_text, m.created_at, m.id,
-       s.title, s.agent, hits.rank, (SELECT count(*) FROM hits) AS fetched
+       s.title, s.agent, hits.rank,
+       (SELECT count(*) FROM hits) AS fetched, (SELECT min(rank) FROM hits) AS floor
 FROM hits
 JOIN messages m ON m.rowid = hits.rid
 JOIN sessions s ON s.id = m.session_id
@@ -123,20 +125,34 @@ WITH RECURSIVE subtree(id) AS (
 SELECT {S_SESSION_COLUMNS} FROM subtree JOIN sessions s ON s.id = subtree.id
 ORDER BY s.created_at, s.id"""
 
-# Usage of every message first written in the subtree: fork copies (forked_from set)
-# are spend of the session they were copied from, counted there.
+# What the subtree's sessions spent, each message's usage counted once: the sessions'
+# own totals (which are never reduced when messages are deleted, the money being spent)
+# minus the usage of the fork copies they hold (forked_from set), which is spend of the
+# session they were copied from. Without forks it is the sum of the sessions' usage.
 SUM_SUBTREE_USAGE = """
 WITH RECURSIVE subtree(id) AS (
     SELECT id FROM sessions WHERE id = :id
     UNION
     SELECT s.id FROM sessions s JOIN subtree t ON s.parent_id = t.id
+),
+copied AS (
+    SELECT coalesce(sum(m.input_tokens), 0) AS input_tokens,
+           coalesce(sum(m.output_tokens), 0) AS output_tokens,
+           coalesce(sum(m.cache_read_tokens), 0) AS cache_read_tokens,
+           coalesce(sum(m.cache_write_tokens), 0) AS cache_write_tokens,
+           coalesce(sum(m.reasoning_tokens), 0) AS reasoning_tokens,
+           coalesce(sum(m.cost_usd), 0.0) AS cost_usd
+    FROM subtree JOIN messages m ON m.session_id = subtree.id
+    WHERE m.forked_from IS NOT NULL
 )
-SELECT (SELECT count(*) FROM subtree),
-       coalesce(sum(m.input_tokens), 0), coalesce(sum(m.output_tokens), 0),
-       coalesce(sum(m.cache_read_tokens), 0), coalesce(sum(m.cache_write_tokens), 0),
-       coalesce(sum(m.reasoning_tokens), 0), coalesce(sum(m.cost_usd), 0.0)
-FROM subtree JOIN messages m ON m.session_id = subtree.id
-WHERE m.forked_from IS NULL"""
+SELECT count(*),
+       max(0, coalesce(sum(s.input_tokens), 0) - c.input_tokens),
+       max(0, coalesce(sum(s.output_tokens), 0) - c.output_tokens),
+       max(0, coalesce(sum(s.cache_read_tokens), 0) - c.cache_read_tokens),
+       max(0, coalesce(sum(s.cache_write_tokens), 0) - c.cache_write_tokens),
+       max(0, coalesce(sum(s.reasoning_tokens), 0) - c.reasoning_tokens),
+       max(0.0, coalesce(sum(s.cost_usd), 0.0) - c.cost_usd)
+FROM subtree JOIN sessions s ON s.id = subtree.id CROSS JOIN copied c"""
 
 # -- stats --------------------------------------------------------------------------
 
