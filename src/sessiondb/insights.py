@@ -191,7 +191,18 @@ def totals(row: Sequence[Any] | None) -> Totals:
     cache write, reasoning, cost)."""
     if row is None:
         return Totals()
-    return Totals(*(int(v or 0) for v in row[:8]), cost_usd=float(row[8] or 0.0))
+    ints = [int(v or 0) for v in row[:8]]
+    return Totals(
+        sessions=ints[0],
+        messages=ints[1],
+        tool_calls=ints[2],
+        input_tokens=ints[3],
+        output_tokens=ints[4],
+        cache_read_tokens=ints[5],
+        cache_write_tokens=ints[6],
+        reasoning_tokens=ints[7],
+        cost_usd=float(row[8] or 0.0),
+    )
 
 
 def build_stats(

@@ -76,7 +76,7 @@ _TOKEN = re.compile(
     f"(?=[^\\W_])[{_UNSPACED_CLASS}]|(?:(?![{_UNSPACED_CLASS}])[^\\W_]|[{_PRIVATE_CLASS}])+"
 )
 _ASCII_TOKEN = re.compile(r"[A-Za-z0-9]+")
-_LONG_ASCII_TOKEN = re.compile(r"[A-Za-z0-9]{%d,}" % (MAX_TOKEN_LENGTH + 1))
+_LONG_ASCII_TOKEN = re.compile(f"[A-Za-z0-9]{{{MAX_TOKEN_LENGTH + 1},}}")
 
 
 @lru_cache(maxsize=1)
@@ -116,7 +116,8 @@ def _fold(text: str) -> str:
             parts[index] = unicodedata.normalize("NFKC", part)
         elif part and not part.isascii():
             parts[index] = marks.sub("", unicodedata.normalize("NFKD", part).lower())
-    return "".join(parts).lower()
+    # unicode61 folds final sigma into sigma; so do we, so a word matches either way.
+    return "".join(parts).lower().replace("ς", "σ")
 
 
 def tokenize(text: str) -> list[str]:
@@ -138,9 +139,10 @@ def index_document(text: str, tool_text: str | None) -> str | None:
     if text.isascii() and tool.isascii():
         size = len(text) + len(tool)
         # A document of n characters has at most (n + 1) / 2 tokens.
-        short = size < 2 * MAX_INDEXED_TOKENS or len(tokenize(text)) + len(
-            tokenize(tool)
-        ) <= MAX_INDEXED_TOKENS
+        short = (
+            size < 2 * MAX_INDEXED_TOKENS
+            or len(tokenize(text)) + len(tokenize(tool)) <= MAX_INDEXED_TOKENS
+        )
         if short and (
             size <= MAX_TOKEN_LENGTH
             or not (_LONG_ASCII_TOKEN.search(text) or _LONG_ASCII_TOKEN.search(tool))

@@ -19,8 +19,7 @@ class Family:
 
 
 def spend(store: Store, family: Family, name: str, tokens: int, cost: float) -> None:
-    usage = Usage(input_tokens=tokens, output_tokens=tokens // 2, reasoning_tokens=1,
-                  cost_usd=cost)
+    usage = Usage(input_tokens=tokens, output_tokens=tokens // 2, reasoning_tokens=1, cost_usd=cost)
     store.append(
         family.ids[name],
         [{"role": "user", "content": f"task {name}"}, {"role": "assistant", "content": "done"}],
@@ -71,8 +70,13 @@ def total(usages: list[Usage]) -> Usage:
 
 
 def assert_usage_equal(actual: Usage, expected: Usage) -> None:
-    for name in ("input_tokens", "output_tokens", "cache_read_tokens", "cache_write_tokens",
-                 "reasoning_tokens"):
+    for name in (
+        "input_tokens",
+        "output_tokens",
+        "cache_read_tokens",
+        "cache_write_tokens",
+        "reasoning_tokens",
+    ):
         assert (getattr(actual, name) or 0) == (getattr(expected, name) or 0), name
     assert (actual.cost_usd or 0.0) == pytest.approx(expected.cost_usd or 0.0)
 
@@ -97,8 +101,7 @@ def test_tree_holds_the_whole_subtree_with_relations_status_and_usage(store: Sto
     family = build(store, with_forks=False)
     tree = store.tree(family.ids["root"])
     shape = {
-        node.session.title: [child.session.title for child in node.children]
-        for node in tree.walk()
+        node.session.title: [child.session.title for child in node.children] for node in tree.walk()
     }
     assert shape == {
         "root": ["sub1", "cont2"],
@@ -123,9 +126,7 @@ def test_tree_usage_without_forks_is_the_sum_of_the_sessions_usage(store: Store)
     own = [store.get_session(i).usage for i in family.ids.values()]
     assert_usage_equal(store.tree_usage(family.ids["root"]), total(own))
     sub = ["sub1", "sub1a", "sub1a_deep"]
-    assert_usage_equal(
-        store.tree_usage(family.ids["sub1"]), total([family.spent[n] for n in sub])
-    )
+    assert_usage_equal(store.tree_usage(family.ids["sub1"]), total([family.spent[n] for n in sub]))
     assert_usage_equal(store.tree_usage(family.ids["sub1a_deep"]), family.spent["sub1a_deep"])
 
 

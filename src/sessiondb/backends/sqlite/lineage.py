@@ -43,4 +43,11 @@ class SQLiteLineage(SQLiteCore):
         found, *sums = rows[0]
         if not found:
             raise NotFound(f"no session {session_id!r}")
-        return Usage(*(int(v) for v in sums[:5]), cost_usd=float(sums[5]))
+        return Usage(
+            input_tokens=int(sums[0]),
+            output_tokens=int(sums[1]),
+            cache_read_tokens=int(sums[2]),
+            cache_write_tokens=int(sums[3]),
+            reasoning_tokens=int(sums[4]),
+            cost_usd=float(sums[5]),
+        )
