@@ -330,8 +330,32 @@ def _word_spans(text: str) -> list[tuple[int, int, list[str]]]:
     return [(m.start(), m.end(), tokenize(m.group())) for m in _raw_word().finditer(text)]
 
 
+@lru_cache(maxsize=64)
+def _ascii_finder(whole: frozenset[str], prefixes: tuple[str, ...]) -> re.Pattern[str] | None:
+    """A regex finding the matching words of an ASCII text, or None (nothing ASCII)."""
+    words = [re.escape(w) for w in sorted(whole) if w.isascii()]
+    words += [re.escape(p) + "[A-Za-z0-9]*" for p in prefixes if p.isascii()]
+    if not words:
+        return None
+    return re.compile(
+        "(?<![A-Za-z0-9])(?:" + "|".join(words) + ")(?![A-Za-z0-9])", re.IGNORECASE
+    )
+
+
 def _matches(text: str, whole: frozenset[str], prefixes: tuple[str, ...]) -> list[tuple[int, int]]:
     """Spans of the words of ``text`` that match; neighbours not parted by a space merged."""
+    if text.isascii():
+        # The common case, without tokenizing the whole text in Python.
+        finder = _ascii_finder(whole, prefixes)
+        found = [] if finder is None else [m.span() for m in finder.finditer(text)]
+        merged: list[tuple[int, int]] = []
+        for start, end in found:
+            gap = text[merged[-1][1] : start] if merged else " "
+            if not any(c.isspace() or c.isalnum() for c in gap):
+                merged[-1] = (merged[-1][0], end)
+            else:
+                merged.append((start, end))
+        return merged
     spans: list[tuple[int, int]] = []
     previous = -2
     for index, (start, end, tokens) in enumerate(_word_spans(text)):

@@ -64,21 +64,22 @@ class SQLiteSearch(SQLiteCore):
             params[name] is not None
             for name in ("session_id", "agent", "source", "user_id", "role", "tool", "status")
         ) or (params["since"] is not None or params["until"] is not None)
-        with self._read("searching messages") as conn:
-            if not filtered:
-                prefetch = params["limit"] * _PREFETCH_FACTOR
-                rows = conn.execute(sq.SEARCH_MESSAGES_TOP, {**params, "prefetch": prefetch})
-                found = rows.fetchall()
-                if not found:
-                    complete = bool(params["include_hidden"])
-                else:
-                    fetched, floor = found[0][10], found[0][11]
-                    complete = fetched < prefetch or (
-                        len(found) >= params["limit"] and found[-1][9] > floor
-                    )
-                if complete:
-                    return hits_page(request, found)
-            found = conn.execute(sq.SEARCH_MESSAGES, params).fetchall()
+        # One statement is one consistent snapshot: no explicit transaction needed.
+        if not filtered:
+            prefetch = params["limit"] * _PREFETCH_FACTOR
+            found = self._query(
+                "searching messages", sq.SEARCH_MESSAGES_TOP, {**params, "prefetch": prefetch}
+            )
+            if not found:
+                complete = bool(params["include_hidden"])
+            else:
+                fetched, floor = found[0][10], found[0][11]
+                complete = fetched < prefetch or (
+                    len(found) >= params["limit"] and found[-1][9] > floor
+                )
+            if complete:
+                return hits_page(request, found)
+        found = self._query("searching messages", sq.SEARCH_MESSAGES, params)
         return hits_page(request, found)
 
     def sessions_matching(

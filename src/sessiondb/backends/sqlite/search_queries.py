@@ -45,11 +45,12 @@ WHERE {_MESSAGE_FILTERS}
 ORDER BY hits.rank DESC, m.created_at DESC, m.session_id DESC, m.seq DESC
 LIMIT :limit"""
 
-# The fast path for an unfiltered search: rank inside FTS5 alone, take the best
-# :prefetch, then join. ``fetched`` and ``floor`` (the lowest rank fetched) tell the
-# caller whether the page is surely right: it falls back to SEARCH_MESSAGES when a full
-# prefetch left less than a page (hidden messages dropped) or its last row ties with
-# rows the prefetch may have cut (same rank, older).
+# The fast path for an unfiltered search: rank inside FTS5 alone, keep the best
+# :prefetch (as the raw FTS5 query would), then join only those. ``fetched`` and
+# ``floor`` (the lowest rank kept) tell the caller whether the page is surely right; it
+# falls back to SEARCH_MESSAGES when hidden messages left less than a page of a full
+# prefetch, or when the page reaches ``floor``: rows tied with it may have been cut
+# (and ties go to the newest message, which FTS5 does not know).
 SEARCH_MESSAGES_TOP = f"""
 WITH hits AS (
     SELECT rid, rank FROM (
