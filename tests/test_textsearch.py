@@ -11,6 +11,7 @@ from sessiondb.textsearch import (
     Query,
     Term,
     index_document,
+    index_token,
     make_snippet,
     parse_query,
     to_fts5,
@@ -39,8 +40,15 @@ def test_unspaced_scripts_give_one_token_per_character() -> None:
 
 def test_plain_ascii_documents_are_indexed_as_they_are() -> None:
     assert index_document("hello world", "read_file {}") is None
-    assert index_document("数据", None) == "数 据\n"
     assert index_document("café", "x_y") == "cafe\nx y"
+
+
+def test_non_ascii_tokens_are_indexed_as_ascii_words() -> None:
+    assert index_token("abc") == "abc"
+    assert index_token("数") == "zqe695b0"
+    assert index_document("数据 ok", None) == "zqe695b0 zqe68dae ok\n"
+    # A prefix of a word is a prefix of its indexed form.
+    assert index_token("привет").startswith(index_token("прив"))
 
 
 def test_huge_documents_and_words_are_cut_the_same_way_for_every_backend() -> None:
@@ -63,6 +71,8 @@ def test_queries_compile_to_quoted_tokens_only() -> None:
     q = parse_query('src/app.py OR "a b" c* -d')
     assert to_fts5(q) == '(("src" + "app" + "py" OR "a" + "b") AND ("c" *)) NOT ("d")'
     assert to_tsquery(q) == "(('src' <-> 'app' <-> 'py') | ('a' <-> 'b')) & (('c':*)) & !('d')"
+    assert to_fts5(parse_query("数*")) == '("zqe695b0" *)'
+    assert to_tsquery(parse_query("数*")) == "(('zqe695b0':*))"
 
 
 @pytest.mark.parametrize(
@@ -90,7 +100,7 @@ def test_queries_without_a_word_to_find_are_invalid(query: str) -> None:
 
 
 def test_too_long_words_and_queries_are_invalid() -> None:
-    with pytest.raises(InvalidInput, match="longer"):
+    with pytest.raises(InvalidInput, match="too long to"):
         parse_query("x" * (MAX_TOKEN_LENGTH + 1))
     with pytest.raises(InvalidInput, match="too long"):
         parse_query("w " * 500)

@@ -10,13 +10,16 @@ document and of a query are cut here, in Python, once:
   token of its own, so a CJK query is a phrase of consecutive characters: substring
   search of any length.
 
-For a plain ASCII document this is exactly what SQLite's ``unicode61`` tokenizer does,
-so the text is indexed as it is (stored once). Any other document is indexed as its
-token stream (``index_document``), which both SQLite and PostgreSQL's ``simple`` parser
-split back into the same tokens. A document is indexed up to ``MAX_INDEXED_TOKENS`` tokens
-(PostgreSQL cannot record word positions beyond 16,383), and tokens longer than
-``MAX_TOKEN_LENGTH`` characters are not indexed (PostgreSQL cannot hold them); both
-backends see the same cut.
+The backends' own tokenizers (SQLite's ``unicode61`` with Unicode 6.1 tables,
+PostgreSQL's parser with the server's locale) disagree on many non-ASCII characters, so
+they are only ever shown ASCII words: a token with a non-ASCII character is indexed and
+searched as ``zq`` + the hex of its UTF-8 (``index_token``; a prefix of a word is still a
+prefix of its hex). A plain ASCII document is indexed as it is (the text is stored once):
+both backends cut it into runs of ``[a-z0-9]`` after lower-casing, as ``tokenize`` does.
+Any other document is indexed as its token stream (``index_document``). A document is
+indexed up to ``MAX_INDEXED_TOKENS`` tokens (PostgreSQL cannot record word positions
+beyond 16,383), and indexed tokens longer than ``MAX_TOKEN_LENGTH`` characters are left
+out (PostgreSQL cannot hold words over 2,047 bytes); both backends see the same cut.
 
 The query language (``parse_query``), as in web search::
 
@@ -47,6 +50,7 @@ __all__ = [
     "Query",
     "Term",
     "index_document",
+    "index_token",
     "make_snippet",
     "parse_query",
     "split_unspaced",
@@ -56,7 +60,7 @@ __all__ = [
 ]
 
 MAX_INDEXED_TOKENS = 16_383  # PostgreSQL's largest word position
-MAX_TOKEN_LENGTH = 500  # characters; PostgreSQL's limit is 2,047 bytes per word
+MAX_TOKEN_LENGTH = 1_000  # characters of an indexed token; PostgreSQL takes 2,047 bytes
 MAX_QUERY_TERMS = 200
 MAX_QUERY_TOKENS = 1_000
 SNIPPET_CHARS = 160
@@ -69,12 +73,9 @@ _UNSPACED_CLASS = (
     "\U00020000-\U0002ffff\U00030000-\U0003134f"
 )
 _UNSPACED = re.compile(f"([{_UNSPACED_CLASS}])")
-# Private-use characters are token characters for unicode61 too.
-_PRIVATE_CLASS = "\ue000-\uf8ff\U000f0000-\U0010fffd"
 # A token: one unspaced letter, or a run of other letters/digits (underscore excluded).
-_TOKEN = re.compile(
-    f"(?=[^\\W_])[{_UNSPACED_CLASS}]|(?:(?![{_UNSPACED_CLASS}])[^\\W_]|[{_PRIVATE_CLASS}])+"
-)
+# (Private-use characters separate: PostgreSQL's parser does not take them as letters.)
+_TOKEN = re.compile(f"(?=[^\\W_])[{_UNSPACED_CLASS}]|(?:(?![{_UNSPACED_CLASS}])[^\\W_])+")
 _ASCII_TOKEN = re.compile(r"[A-Za-z0-9]+")
 _LONG_ASCII_TOKEN = re.compile(f"[A-Za-z0-9]{{{MAX_TOKEN_LENGTH + 1},}}")
 
@@ -91,9 +92,7 @@ def _marks() -> re.Pattern[str]:
 def _raw_word() -> re.Pattern[str]:
     """A word of the original text: a run of letters, digits and marks, or one CJK char."""
     marks = _marks().pattern[1:-2]  # the class body of [...]+
-    return re.compile(
-        f"[{_UNSPACED_CLASS}]|(?:(?![{_UNSPACED_CLASS}])[^\\W_]|[{marks}{_PRIVATE_CLASS}])+"
-    )
+    return re.compile(f"[{_UNSPACED_CLASS}]|(?:(?![{_UNSPACED_CLASS}])[^\\W_]|[{marks}])+")
 
 
 def split_unspaced(text: str) -> str:
@@ -116,7 +115,7 @@ def _fold(text: str) -> str:
             parts[index] = unicodedata.normalize("NFKC", part)
         elif part and not part.isascii():
             parts[index] = marks.sub("", unicodedata.normalize("NFKD", part).lower())
-    # unicode61 folds final sigma into sigma; so do we, so a word matches either way.
+    # Final sigma is a sigma: a word matches in either form.
     return "".join(parts).lower().replace("ς", "σ")
 
 
@@ -127,13 +126,19 @@ def tokenize(text: str) -> list[str]:
     return _TOKEN.findall(_fold(text))
 
 
+def index_token(token: str) -> str:
+    """The indexed form of a token: itself when ASCII, else ``zq`` + its UTF-8 in hex."""
+    if token.isascii():
+        return token
+    return "zq" + token.encode("utf-8").hex()
+
+
 def index_document(text: str, tool_text: str | None) -> str | None:
     """The document to index when it differs from ``text + "\\n" + tool_text``, else None.
 
     Backends index ``coalesce(search_text, text || '\\n' || coalesce(tool_text, ''))``.
     Plain ASCII documents of normal size are indexed as they are (None: the text is stored
-    once); anything else is indexed as its token stream, which every backend's tokenizer
-    splits into exactly these tokens.
+    once); anything else is indexed as its stream of ``index_token`` tokens.
     """
     tool = tool_text or ""
     if text.isascii() and tool.isascii():
@@ -151,7 +156,8 @@ def index_document(text: str, tool_text: str | None) -> str | None:
     budget = MAX_INDEXED_TOKENS
     lines = []
     for part in (text, tool):
-        tokens = [t for t in tokenize(part) if len(t) <= MAX_TOKEN_LENGTH][:budget]
+        indexed = (index_token(t) for t in tokenize(part))
+        tokens = [t for t in indexed if len(t) <= MAX_TOKEN_LENGTH][:budget]
         budget -= len(tokens)
         lines.append(" ".join(tokens))
     return "\n".join(lines)
@@ -238,8 +244,8 @@ def parse_query(query: str) -> Query:
     """Parse what a user typed into a ``Query``.
 
     Raises InvalidInput when nothing could be searched for: an empty query (or one of
-    punctuation only), a query of only exclusions, a word longer than
-    ``MAX_TOKEN_LENGTH`` characters, or more than ``MAX_QUERY_TERMS`` terms.
+    punctuation only), a query of only exclusions, a word too long to be indexed
+    (``MAX_TOKEN_LENGTH``), or more than ``MAX_QUERY_TERMS`` terms.
     """
     if not isinstance(query, str):
         raise InvalidInput(f"query: expected a string, got {type(query).__name__}")
@@ -258,11 +264,8 @@ def parse_query(query: str) -> Query:
         if not tokens:
             continue
         for token in tokens:
-            if len(token) > MAX_TOKEN_LENGTH:
-                raise InvalidInput(
-                    f"query: a word is longer than {MAX_TOKEN_LENGTH} characters "
-                    "and cannot match anything"
-                )
+            if len(index_token(token)) > MAX_TOKEN_LENGTH:
+                raise InvalidInput("query: a word is too long to have been indexed")
         token_count += len(tokens)
         term = Term(tuple(tokens), prefix)
         if negated:
@@ -288,9 +291,9 @@ def parse_query(query: str) -> Query:
 
 
 def _fts5_term(term: Term) -> str:
-    # Tokens hold only letters and digits, so quoting cannot be broken out of; the
+    # Indexed tokens hold only [a-z0-9], so quoting cannot be broken out of; the
     # doubling of '"' is belt and braces.
-    quoted = " + ".join('"' + t.replace('"', '""') + '"' for t in term.tokens)
+    quoted = " + ".join('"' + index_token(t).replace('"', '""') + '"' for t in term.tokens)
     return quoted + " *" if term.prefix else quoted
 
 
@@ -305,7 +308,9 @@ def to_fts5(query: Query) -> str:
 
 
 def _ts_term(term: Term) -> str:
-    words = ["'" + t.replace("\\", "\\\\").replace("'", "''") + "'" for t in term.tokens]
+    words = [
+        "'" + index_token(t).replace("\\", "\\\\").replace("'", "''") + "'" for t in term.tokens
+    ]
     if term.prefix:
         words[-1] += ":*"
     return "(" + " <-> ".join(words) + ")"
@@ -337,9 +342,7 @@ def _ascii_finder(whole: frozenset[str], prefixes: tuple[str, ...]) -> re.Patter
     words += [re.escape(p) + "[A-Za-z0-9]*" for p in prefixes if p.isascii()]
     if not words:
         return None
-    return re.compile(
-        "(?<![A-Za-z0-9])(?:" + "|".join(words) + ")(?![A-Za-z0-9])", re.IGNORECASE
-    )
+    return re.compile("(?<![A-Za-z0-9])(?:" + "|".join(words) + ")(?![A-Za-z0-9])", re.IGNORECASE)
 
 
 def _matches(text: str, whole: frozenset[str], prefixes: tuple[str, ...]) -> list[tuple[int, int]]:

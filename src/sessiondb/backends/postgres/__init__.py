@@ -4,9 +4,12 @@ fleets of agents on many machines. Needs the ``postgres`` extra."""
 from __future__ import annotations
 
 from .core import SCHEMA_VERSION, PostgresCore
+from .lineage import PostgresLineage
+from .search import PostgresSearch
+from .stats import PostgresStats
 
 
-class PostgresStore(PostgresCore):
+class PostgresStore(PostgresSearch, PostgresLineage, PostgresStats, PostgresCore):
     """A sessiondb Store on a PostgreSQL database. See ``sessiondb.store.Store``.
 
     Options: ``schema`` (tables live there, created if missing; default: the server's

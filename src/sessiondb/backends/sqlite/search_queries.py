@@ -195,9 +195,10 @@ _GROUP_KEYS = {
 }
 
 # One statement per grouping; the key expressions are fixed here, never user input.
+# A missing key (no model, no agent...) is the group "".
 STATS_GROUPS = {
     name: f"""
-SELECT {key} AS key, {_TOTAL_COLUMNS}
+SELECT coalesce({key}, '') AS key, {_TOTAL_COLUMNS}
 FROM messages m JOIN sessions s ON s.id = m.session_id
 WHERE {_STATS_FILTERS}
 GROUP BY key ORDER BY key"""
