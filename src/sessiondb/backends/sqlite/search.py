@@ -79,7 +79,8 @@ class SQLiteSearch(SQLiteCore):
                 )
             if complete:
                 return hits_page(request, found)
-        found = self._query("searching messages", sq.SEARCH_MESSAGES, params)
+        statement = sq.SEARCH_MESSAGES if session_id is None else sq.SEARCH_SESSION_MESSAGES
+        found = self._query("searching messages", statement, params)
         return hits_page(request, found)
 
     def sessions_matching(

@@ -45,6 +45,29 @@ WHERE {_MESSAGE_FILTERS}
 ORDER BY hits.rank DESC, m.created_at DESC, m.session_id DESC, m.seq DESC
 LIMIT :limit"""
 
+# One session's hits: FTS5 reads only the rowid range the session's messages span
+# (one cursor, so bm25's statistics are computed once), rather than every match in the
+# database.
+SEARCH_SESSION_MESSAGES = f"""
+WITH hits AS (
+    SELECT rowid AS rid, -bm25(messages_fts) AS rank
+    FROM messages_fts
+    WHERE messages_fts MATCH :match
+      AND rowid >= (SELECT min(rowid) FROM messages WHERE session_id = :session_id)
+      AND rowid <= (SELECT max(rowid) FROM messages WHERE session_id = :session_id)
+)
+SELECT m.session_id, m.seq, m.role, m.text, m.tool_text, m.created_at, m.id,
+       s.title, s.agent, hits.rank
+FROM hits
+JOIN messages m ON m.rowid = hits.rid
+JOIN sessions s ON s.id = m.session_id
+WHERE {_MESSAGE_FILTERS}
+  AND (:cursor_rank IS NULL OR hits.rank < :cursor_rank OR (hits.rank = :cursor_rank
+       AND (m.created_at, m.session_id, m.seq)
+           < (:cursor_created, :cursor_session, :cursor_seq)))
+ORDER BY hits.rank DESC, m.created_at DESC, m.session_id DESC, m.seq DESC
+LIMIT :limit"""
+
 # The fast path for an unfiltered search: rank inside FTS5 alone, keep the best
 # :prefetch (as the raw FTS5 query would), then join only those. ``fetched`` and
 # ``floor`` (the lowest rank kept) tell the caller whether the page is surely right; it
