@@ -233,3 +233,19 @@ def test_a_window_with_no_messages_gives_zero_totals(busy: Store) -> None:
 def test_an_unknown_grouping_is_invalid_input(busy: Store) -> None:
     with pytest.raises(InvalidInput, match="group_by"):
         busy.stats(group_by="hour")  # type: ignore[arg-type]
+
+
+def test_messages_copied_by_fork_are_not_counted_again(busy: Store) -> None:
+    fork = getattr(busy, "fork", None)
+    if fork is None:
+        pytest.skip("fork is not on this branch yet")
+    before = busy.stats(group_by="tool")
+    for s in busy.list_sessions(limit=100):
+        if s.message_count:
+            fork(s.id)
+    after = busy.stats(group_by="tool")
+    same(after.totals, before.totals)
+    assert [k for k, _ in after.groups] == [k for k, _ in before.groups]
+    for (_, a), (_, b) in zip(after.groups, before.groups, strict=True):
+        same(a, b)
+    assert after.tools == before.tools
