@@ -176,8 +176,13 @@ def bench_postgres(url: str, messages: int, runs: int) -> None:
             "SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = %s",
             (schema, "messages"),
         ).fetchone()
+        if exists:
+            count = conn.execute(f'SELECT count(*) FROM "{schema}".messages').fetchone()
+            if count is None or count[0] < messages:  # an interrupted build: start again
+                conn.execute(f'DROP SCHEMA "{schema}" CASCADE')
+                exists = None
     with sessiondb.connect(url, schema=schema) as store:
-        if not exists or store.info()["messages"] < messages:
+        if not exists:
             print(f"building PostgreSQL schema {schema} (once)...", file=sys.stderr)
             build(store, messages)
         with psycopg.connect(url, autocommit=True) as conn:
@@ -206,8 +211,15 @@ def main() -> None:
         bench_sqlite(1_000_000, args.runs)
     url = os.environ.get("SESSIONDB_TEST_POSTGRES")
     if url:
+        print("\nPostgreSQL", file=sys.stderr)
         bench_postgres(url, 50_000, args.runs)
-        bench_tree(url, args.runs, schema="bench_tree")
+        import psycopg
+
+        try:
+            bench_tree(url, args.runs, schema="bench_search_tree")
+        finally:
+            with psycopg.connect(url, autocommit=True) as conn:
+                conn.execute("DROP SCHEMA IF EXISTS bench_search_tree CASCADE")
 
 
 if __name__ == "__main__":

@@ -64,6 +64,7 @@ MAX_TOKEN_LENGTH = 1_000  # characters of an indexed token; PostgreSQL takes 2,0
 MAX_QUERY_TERMS = 200
 MAX_QUERY_TOKENS = 1_000
 SNIPPET_CHARS = 160
+SNIPPET_SCAN_CHARS = 100_000  # matches further into a message are not looked for
 
 # Scripts written without spaces between words: CJK ideographs, kana, Hangul syllables,
 # Thai, Lao, Khmer, Myanmar.
@@ -381,11 +382,15 @@ def make_snippet(
 ) -> str:
     """About ``size`` characters of the message around its best match, matches marked.
 
-    Looks in ``text`` first, then in ``tool_text`` (tool names and arguments); with no
-    visible match (e.g. a phrase only matched across both), the start of the text.
-    Whitespace is collapsed; "…" marks a cut.
+    Looks in ``text`` first, then in ``tool_text`` (tool names and arguments), each up to
+    ``SNIPPET_SCAN_CHARS`` characters; with no visible match there (e.g. a phrase only
+    matched across both), the start of the text. Whitespace is collapsed; "…" marks a cut.
     """
     whole, prefixes = query.highlight_terms()
+    # A snippet comes from the start of a long message (a tool result can be megabytes):
+    # looking further would cost time for every hit shown.
+    text = text[:SNIPPET_SCAN_CHARS]
+    tool_text = tool_text[:SNIPPET_SCAN_CHARS] if tool_text else tool_text
     source = text
     spans = _matches(text, whole, prefixes)
     if not spans and tool_text:
