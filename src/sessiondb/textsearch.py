@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -336,41 +337,56 @@ def _word_spans(text: str) -> list[tuple[int, int, list[str]]]:
     return [(m.start(), m.end(), tokenize(m.group())) for m in _raw_word().finditer(text)]
 
 
+_SLOW_SCAN_CHARS = 5_000
+
+
 @lru_cache(maxsize=64)
-def _ascii_finder(whole: frozenset[str], prefixes: tuple[str, ...]) -> re.Pattern[str] | None:
-    """A regex finding the matching words of an ASCII text, or None (nothing ASCII)."""
-    words = [re.escape(w) for w in sorted(whole) if w.isascii()]
-    words += [re.escape(p) + "[A-Za-z0-9]*" for p in prefixes if p.isascii()]
+def _finder(whole: frozenset[str], prefixes: tuple[str, ...]) -> re.Pattern[str] | None:
+    """A regex finding the words of a text that match as written (case aside), or None.
+
+    Exact for ASCII text; for other text it finds words written without diacritics or
+    compatibility forms, and unspaced characters anywhere.
+    """
+    words = []
+    for word in sorted(whole):
+        if len(word) == 1 and _UNSPACED.fullmatch(word):
+            words.append(re.escape(word))
+        else:
+            words.append(r"(?<![^\W_])" + re.escape(word) + r"(?![^\W_])")
+    words += [r"(?<![^\W_])" + re.escape(p) + r"[^\W_]*" for p in prefixes]
     if not words:
         return None
-    return re.compile("(?<![A-Za-z0-9])(?:" + "|".join(words) + ")(?![A-Za-z0-9])", re.IGNORECASE)
+    return re.compile("|".join(words), re.IGNORECASE)
+
+
+def _merge(text: str, found: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Spans with neighbours not parted by a space or a word merged (src/app.py, 数据库)."""
+    merged: list[tuple[int, int]] = []
+    for start, end in found:
+        gap = text[merged[-1][1] : start] if merged else " "
+        if not any(c.isspace() or c.isalnum() for c in gap):
+            merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
 
 
 def _matches(text: str, whole: frozenset[str], prefixes: tuple[str, ...]) -> list[tuple[int, int]]:
-    """Spans of the words of ``text`` that match; neighbours not parted by a space merged."""
-    if text.isascii():
-        # The common case, without tokenizing the whole text in Python.
-        finder = _ascii_finder(whole, prefixes)
-        found = [] if finder is None else [m.span() for m in finder.finditer(text)]
-        merged: list[tuple[int, int]] = []
-        for start, end in found:
-            gap = text[merged[-1][1] : start] if merged else " "
-            if not any(c.isspace() or c.isalnum() for c in gap):
-                merged[-1] = (merged[-1][0], end)
-            else:
-                merged.append((start, end))
-        return merged
-    spans: list[tuple[int, int]] = []
-    previous = -2
-    for index, (start, end, tokens) in enumerate(_word_spans(text)):
-        if any(t in whole or t.startswith(prefixes) for t in tokens):
-            # One mark around src/app.py or 数据库, not one per part.
-            if previous == index - 1 and not any(c.isspace() for c in text[spans[-1][1] : start]):
-                spans[-1] = (spans[-1][0], end)
-            else:
-                spans.append((start, end))
-            previous = index
-    return spans
+    """Spans of the words of ``text`` that match the query's tokens."""
+    finder = _finder(whole, prefixes)
+    found = [] if finder is None else [m.span() for m in finder.finditer(text)]
+    if found or text.isascii():
+        return _merge(text, found)
+    # Folded forms only (café for cafe): word by word, in the start of the text only.
+    head = text[:_SLOW_SCAN_CHARS]
+    return _merge(
+        head,
+        (
+            (start, end)
+            for start, end, tokens in _word_spans(head)
+            if any(t in whole or t.startswith(prefixes) for t in tokens)
+        ),
+    )
 
 
 def make_snippet(
