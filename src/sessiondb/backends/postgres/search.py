@@ -4,7 +4,9 @@ so user input never reaches PostgreSQL's query syntax."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
+from typing import Any
 
 from ...insights import SearchRequest, hits_page, session_hits_page
 from ...model import Page, SearchHit, SessionHit
@@ -16,6 +18,15 @@ _SESSION_WIDTH = 25  # columns of SESSION_COLUMNS
 
 class PostgresSearch(PostgresCore):
     """``search`` and ``sessions_matching`` on PostgreSQL."""
+
+    def _search(self, what: str, statement: str, params: Mapping[str, Any]) -> list[Any]:
+        """Run a search statement, planned for its own parameters every time.
+
+        A prepared statement's generic plan cannot see which filters are NULL nor how
+        common the searched words are (measured 2.5x slower), so never prepare it.
+        """
+        with self._connection(what) as conn:
+            return conn.execute(statement, params, prepare=False).fetchall()
 
     def search(
         self,
@@ -54,7 +65,7 @@ class PostgresSearch(PostgresCore):
         )
         if request.limit == 0:
             return Page([])
-        rows = self._query("searching messages", sq.SEARCH_MESSAGES, request.params)
+        rows = self._search("searching messages", sq.SEARCH_MESSAGES, request.params)
         return hits_page(request, rows)
 
     def sessions_matching(
@@ -91,5 +102,5 @@ class PostgresSearch(PostgresCore):
         )
         if request.limit == 0:
             return Page([])
-        rows = self._query("searching sessions", sq.SEARCH_SESSIONS, request.params)
+        rows = self._search("searching sessions", sq.SEARCH_SESSIONS, request.params)
         return session_hits_page(request, rows, self._session, _SESSION_WIDTH)

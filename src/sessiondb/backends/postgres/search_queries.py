@@ -27,22 +27,31 @@ _MESSAGE_FILTERS = """
         WHERE t.session_id = m.session_id AND t.name = %(tool)s::text
           AND (t.request_seq = m.seq OR t.result_seq = m.seq)))"""
 
+# Ranks every match on narrow rows, then reads the text of the page's rows only.
 SEARCH_MESSAGES = f"""
 WITH hits AS (
-    SELECT m.session_id, m.seq, m.role, m.text, m.tool_text, m.created_at, m.id,
-           s.title, s.agent, ts_rank_cd(m.search_vector, q.query)::float8 AS rank
+    SELECT m.session_id, m.seq, m.created_at,
+           ts_rank_cd(m.search_vector, q.query)::float8 AS rank
     FROM (SELECT to_tsquery('simple', %(tsquery)s::text) AS query) q
     JOIN messages m ON m.search_vector @@ q.query
     JOIN sessions s ON s.id = m.session_id
     WHERE {_MESSAGE_FILTERS}
+),
+page AS (
+    SELECT * FROM hits
+    WHERE %(cursor_rank)s::float8 IS NULL OR rank < %(cursor_rank)s::float8
+       OR (rank = %(cursor_rank)s::float8
+           AND (created_at, session_id COLLATE "C", seq)
+               < (%(cursor_created)s::bigint, %(cursor_session)s::text, %(cursor_seq)s::bigint))
+    ORDER BY rank DESC, created_at DESC, session_id COLLATE "C" DESC, seq DESC
+    LIMIT %(limit)s
 )
-SELECT * FROM hits
-WHERE %(cursor_rank)s::float8 IS NULL OR rank < %(cursor_rank)s::float8
-   OR (rank = %(cursor_rank)s::float8
-       AND (created_at, session_id COLLATE "C", seq)
-           < (%(cursor_created)s::bigint, %(cursor_session)s::text, %(cursor_seq)s::bigint))
-ORDER BY rank DESC, created_at DESC, session_id COLLATE "C" DESC, seq DESC
-LIMIT %(limit)s"""
+SELECT p.session_id, p.seq, m.role, m.text, m.tool_text, p.created_at, m.id,
+       s.title, s.agent, p.rank
+FROM page p
+JOIN messages m ON m.session_id = p.session_id AND m.seq = p.seq
+JOIN sessions s ON s.id = p.session_id
+ORDER BY p.rank DESC, p.created_at DESC, p.session_id COLLATE "C" DESC, p.seq DESC"""
 
 SEARCH_SESSIONS = f"""
 WITH ranked AS (
