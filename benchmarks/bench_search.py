@@ -39,6 +39,7 @@ QUERIES = {
     "medium term": "w400",
     "common term": "w3",
     "two common terms": " ".join(COMMON),
+    "two 5% terms": "w30 w40",
     "phrase": '"w1 w2"',
     "prefix": "w2900*",
 }

@@ -65,7 +65,9 @@ class PostgresSearch(PostgresCore):
         )
         if request.limit == 0:
             return Page([])
-        rows = self._search("searching messages", sq.SEARCH_MESSAGES, request.params)
+        by_session = any(v is not None for v in (agent, source, user_id, status))
+        statement = sq.SEARCH_MESSAGES if by_session else sq.SEARCH_MESSAGES_ANY_SESSION
+        rows = self._search("searching messages", statement, request.params)
         return hits_page(request, rows)
 
     def sessions_matching(

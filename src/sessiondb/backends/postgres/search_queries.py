@@ -12,6 +12,18 @@ S_SESSION_COLUMNS = ", ".join("s." + c.strip() for c in SESSION_COLUMNS.split(",
 
 # -- search -------------------------------------------------------------------------
 
+# What the message itself decides (session filters are in _MESSAGE_FILTERS).
+_MESSAGE_ONLY_FILTERS = """
+      (%(session_id)s::text IS NULL OR m.session_id = %(session_id)s::text)
+  AND (%(role)s::text IS NULL OR m.role = %(role)s::text)
+  AND (%(since)s::bigint IS NULL OR m.created_at >= %(since)s::bigint)
+  AND (%(until)s::bigint IS NULL OR m.created_at < %(until)s::bigint)
+  AND (%(include_hidden)s::int = 1 OR m.visible_to_user = 1)
+  AND (%(tool)s::text IS NULL OR EXISTS (
+        SELECT 1 FROM tool_calls t
+        WHERE t.session_id = m.session_id AND t.name = %(tool)s::text
+          AND (t.request_seq = m.seq OR t.result_seq = m.seq)))"""
+
 _MESSAGE_FILTERS = """
       (%(session_id)s::text IS NULL OR m.session_id = %(session_id)s::text)
   AND (%(role)s::text IS NULL OR m.role = %(role)s::text)
@@ -36,6 +48,31 @@ WITH hits AS (
     JOIN messages m ON m.search_vector @@ q.query
     JOIN sessions s ON s.id = m.session_id
     WHERE {_MESSAGE_FILTERS}
+),
+page AS (
+    SELECT * FROM hits
+    WHERE %(cursor_rank)s::float8 IS NULL OR rank < %(cursor_rank)s::float8
+       OR (rank = %(cursor_rank)s::float8
+           AND (created_at, session_id COLLATE "C", seq)
+               < (%(cursor_created)s::bigint, %(cursor_session)s::text, %(cursor_seq)s::bigint))
+    ORDER BY rank DESC, created_at DESC, session_id COLLATE "C" DESC, seq DESC
+    LIMIT %(limit)s
+)
+SELECT p.session_id, p.seq, m.role, m.text, m.tool_text, p.created_at, m.id,
+       s.title, s.agent, p.rank
+FROM page p
+JOIN messages m ON m.session_id = p.session_id AND m.seq = p.seq
+JOIN sessions s ON s.id = p.session_id
+ORDER BY p.rank DESC, p.created_at DESC, p.session_id COLLATE "C" DESC, p.seq DESC"""
+
+# The same without session filters: matches are ranked without reading sessions.
+SEARCH_MESSAGES_ANY_SESSION = f"""
+WITH hits AS (
+    SELECT m.session_id, m.seq, m.created_at,
+           ts_rank_cd(m.search_vector, q.query)::float8 AS rank
+    FROM (SELECT to_tsquery('simple', %(tsquery)s::text) AS query) q
+    JOIN messages m ON m.search_vector @@ q.query
+    WHERE {_MESSAGE_ONLY_FILTERS}
 ),
 page AS (
     SELECT * FROM hits
