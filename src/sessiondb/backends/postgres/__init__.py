@@ -3,13 +3,14 @@ fleets of agents on many machines. Needs the ``postgres`` extra."""
 
 from __future__ import annotations
 
-from .core import SCHEMA_VERSION, PostgresCore
+from .core import SCHEMA_VERSION
+from .history import PostgresHistory
 from .lineage import PostgresLineage
 from .search import PostgresSearch
 from .stats import PostgresStats
 
 
-class PostgresStore(PostgresSearch, PostgresLineage, PostgresStats, PostgresCore):
+class PostgresStore(PostgresHistory, PostgresSearch, PostgresLineage, PostgresStats):
     """A sessiondb Store on a PostgreSQL database. See ``sessiondb.store.Store``.
 
     Options: ``schema`` (tables live there, created if missing; default: the server's

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from .core import SCHEMA_VERSION, SQLiteCore
+from .core import SCHEMA_VERSION
+from .history import SQLiteHistory
 from .lineage import SQLiteLineage
 from .search import SQLiteSearch
 from .stats import SQLiteStats
 
 
-class SQLiteStore(SQLiteSearch, SQLiteLineage, SQLiteStats, SQLiteCore):
+class SQLiteStore(SQLiteHistory, SQLiteSearch, SQLiteLineage, SQLiteStats):
     """A sessiondb Store on one SQLite file. See ``sessiondb.store.Store``."""
 
 

@@ -1,4 +1,4 @@
--- v3: search with exactly SQLite's tokens; indexes for search filters, lineage and stats.
+-- v4: search with exactly SQLite's tokens; indexes for search filters, lineage and stats.
 --
 -- The document is cut into tokens the way textsearch.tokenize (and SQLite's unicode61)
 -- does: search_text, when set, already is the token stream (non-ASCII or huge text);
@@ -6,8 +6,8 @@
 -- (translate, not lower(): independent of the database's locale). The 'simple' parser
 -- then sees only words and numbers separated by spaces, and keeps each as one lexeme;
 -- its own rules (paths, e-mail addresses, hyphenated words, tags) never come into play.
-DROP INDEX messages_search;
-ALTER TABLE messages DROP COLUMN search_vector;
+DROP INDEX IF EXISTS messages_search;
+ALTER TABLE messages DROP COLUMN IF EXISTS search_vector;
 ALTER TABLE messages ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (
     to_tsvector('simple'::regconfig, coalesce(
         search_text,
@@ -18,9 +18,9 @@ ALTER TABLE messages ADD COLUMN search_vector tsvector GENERATED ALWAYS AS (
 ) STORED;
 CREATE INDEX messages_search ON messages USING gin (search_vector);
 -- Time filters of search and stats, and stats' time groups, read messages by time.
-CREATE INDEX messages_created ON messages (created_at);
+CREATE INDEX IF NOT EXISTS messages_created ON messages (created_at);
 -- Children of a session, oldest first (lineage).
-CREATE INDEX sessions_parent_created ON sessions (parent_id, created_at, id)
+CREATE INDEX IF NOT EXISTS sessions_parent_created ON sessions (parent_id, created_at, id)
     WHERE parent_id IS NOT NULL;
 -- tree_usage subtracts the usage of fork copies: find them without reading every message.
-CREATE INDEX messages_forked ON messages (session_id) WHERE forked_from IS NOT NULL;
+CREATE INDEX IF NOT EXISTS messages_forked ON messages (session_id) WHERE forked_from IS NOT NULL;
