@@ -74,9 +74,17 @@ class SQLiteSearch(SQLiteCore):
                 complete = bool(params["include_hidden"])
             else:
                 fetched, floor = found[0][10], found[0][11]
-                complete = fetched < prefetch or (
-                    len(found) >= params["limit"] and found[-1][9] > floor
-                )
+                full = len(found) >= params["limit"]
+                complete = fetched < prefetch or (full and found[-1][9] > floor)
+                if not complete and full:
+                    # The page ends in a tie that the prefetch may have cut: take every
+                    # hit ranked at least that, ties included.
+                    found = self._query(
+                        "searching messages",
+                        sq.SEARCH_MESSAGES_FROM_FLOOR,
+                        {**params, "floor": floor},
+                    )
+                    return hits_page(request, found)
             if complete:
                 return hits_page(request, found)
         statement = sq.SEARCH_MESSAGES if session_id is None else sq.SEARCH_SESSION_MESSAGES

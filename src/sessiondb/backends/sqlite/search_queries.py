@@ -97,6 +97,28 @@ WHERE {_MESSAGE_FILTERS}
 ORDER BY hits.rank DESC, m.created_at DESC, m.session_id DESC, m.seq DESC
 LIMIT :limit"""
 
+# When the fast path's page ends in a tie with its lowest rank: every hit ranked at
+# least that (ties included), so the tie-break by time is applied to all of them.
+SEARCH_MESSAGES_FROM_FLOOR = f"""
+WITH hits AS (
+    SELECT rid, rank FROM (
+        SELECT rowid AS rid, -bm25(messages_fts) AS rank
+        FROM messages_fts WHERE messages_fts MATCH :match
+    )
+    WHERE rank >= :floor AND (:cursor_rank IS NULL OR rank <= :cursor_rank)
+)
+SELECT m.session_id, m.seq, m.role, m.text, m.tool_text, m.created_at, m.id,
+       s.title, s.agent, hits.rank
+FROM hits
+JOIN messages m ON m.rowid = hits.rid
+JOIN sessions s ON s.id = m.session_id
+WHERE {_MESSAGE_FILTERS}
+  AND (:cursor_rank IS NULL OR hits.rank < :cursor_rank OR (hits.rank = :cursor_rank
+       AND (m.created_at, m.session_id, m.seq)
+           < (:cursor_created, :cursor_session, :cursor_seq)))
+ORDER BY hits.rank DESC, m.created_at DESC, m.session_id DESC, m.seq DESC
+LIMIT :limit"""
+
 # Sessions by their best hit: rows are the session's columns, then best_seq, best_rank,
 # best_created_at, hits, and the best message's text and tool_text.
 SEARCH_SESSIONS = f"""
