@@ -50,13 +50,11 @@ def idle_sessions(store: Store, cutoff: datetime, status: str | None = None) -> 
 
 
 def _subtree(store: Store, root: Session) -> list[Session]:
-    """``root`` and all its descendants, parents before children."""
-    found = [root]
-    index = 0
-    while index < len(found):
-        found.extend(_all_sessions(store, parent_id=found[index].id))
-        index += 1
-    return found
+    """``root`` and all its descendants, parents before children (one ``tree`` call)."""
+    try:
+        return [node.session for node in store.tree(root.id).walk()]
+    except NotFound:
+        return []  # deleted by someone else since it was listed
 
 
 def _archive(store: Store, sessions: list[Session], archive_dir: Path) -> None:
