@@ -52,7 +52,7 @@ def demo(db: Path = DEFAULT_DB) -> None:
     # The longest conversation makes the best example of a transcript.
     busiest = max(sessions, key=lambda s: s.message_count)
     _run([*base, "show", busiest.id, "--last", "12"])
-    _run([*base, "search", SEARCH, "--limit", "5"])
+    _run([*base, "search", SEARCH, "--sessions"])  # hits grouped by session
     print(f"\nThe database is {db}; try `sessiondb --db {db} --help`.")
 
 
