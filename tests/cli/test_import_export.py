@@ -110,3 +110,22 @@ def test_export_of_a_missing_session_fails(cli):
     result = cli.run("export", "ghost")
     assert result.exit_code == 1
     assert "ghost" in result.stderr
+
+
+def test_import_of_a_file_that_is_no_transcript_reports_it_and_exits_1(cli, tmp_path):
+    junk = tmp_path / "notes.txt"
+    junk.write_text("just some notes\n", encoding="utf-8")
+    result = cli.run("import", str(junk))
+    assert result.exit_code == 1
+    assert f"failed {junk}:" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_export_into_a_missing_directory_is_one_error_line_naming_the_file(cli, tmp_path):
+    db = cli.store()
+    db.create_session("s")
+    target = tmp_path / "no" / "such" / "dir" / "s.jsonl"
+    result = cli.run("export", "s", "-o", str(target))
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: ")
+    assert str(target) in result.stderr
