@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from ..model import STATUSES, Message, Session, ToolCall
+from ..model import RELATIONS, STATUSES, Message, Session, ToolCall
 from ..store import Store
 from . import App, fail, pass_app
 from . import render as r
@@ -195,7 +195,7 @@ def _answered_calls(
 @click.option("--parent", "parent_id", help="Parent session id (for sub-agents).")
 @click.option(
     "--relation",
-    type=click.Choice(["subagent", "fork", "compaction", "continuation"]),
+    type=click.Choice(RELATIONS),
     help="Relation to --parent.",
 )
 @click.option("--metadata", type=JSON_OBJECT, help='JSON object, e.g. \'{"team": "infra"}\'.')
