@@ -1,0 +1,46 @@
+"""``sessiondb serve``: the HTTP API and web UI (needs the ``server`` extra)."""
+
+from __future__ import annotations
+
+import os
+
+import click
+
+from ..errors import SessionDBError
+
+__all__ = ["serve"]
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to bind.")
+@click.option("--port", default=8765, show_default=True, type=int, help="Port to listen on.")
+@click.option(
+    "--token",
+    "tokens",
+    multiple=True,
+    help="Require 'Authorization: Bearer TOKEN'. TOKEN alone grants everything; "
+    "TOKEN=tenant:ro|rw limits it to one tenant (user_id). Repeatable; "
+    "$SESSIONDB_TOKENS is added.",
+)
+@click.option(
+    "--insecure", is_flag=True, help="Allow a non-loopback --host without any token."
+)
+@click.pass_context
+def serve(
+    ctx: click.Context, host: str, port: int, tokens: tuple[str, ...], insecure: bool
+) -> None:
+    """Serve the REST API (/v1, schema at /openapi.json) and the web UI (/)."""
+    from ..server import Tokens, parse_tokens, run
+
+    obj = ctx.obj
+    url = None
+    if isinstance(obj, dict):
+        url = obj.get("db") or obj.get("url")
+    else:
+        url = getattr(obj, "db", None) or getattr(obj, "url", None)
+    url = url or os.environ.get("SESSIONDB_URL") or None
+    try:
+        table: Tokens = parse_tokens(*tokens)
+        run(url, host=host, port=port, tokens=table, insecure=insecure)
+    except SessionDBError as exc:
+        raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
