@@ -191,7 +191,9 @@ def _project_role(role_value: str, item: Mapping[str, Any]) -> Projection:
         name = _str(legacy.get("name"))
         calls.append(CallSpec(f"function:{name}", name, _arguments(legacy.get("arguments"))))
 
-    text = "\n".join(t for t in texts if t)
+    # Tool results carried inside content blocks (Anthropic, goose) are the message's
+    # text too: that is what a search for the tool's output must find.
+    text = "\n".join(t for t in [*texts, *(r.text for r in results)] if t)
     if role == "tool":
         call_id = item.get("tool_call_id") or item.get("toolCallId")
         if not call_id and role_value.lower() == "function":

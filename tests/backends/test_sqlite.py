@@ -1,0 +1,162 @@
+"""What only the SQLite backend does: pragmas, migrations from old files, URLs, locking."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import shutil
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import sessiondb
+from sessiondb import InvalidInput, SchemaTooNew
+from sessiondb.backends import default_path, resolve_url
+from sessiondb.backends.sqlite import SCHEMA_VERSION, SQLiteStore
+
+DATA = Path(__file__).parent / "data"
+
+
+def test_new_database_uses_wal_foreign_keys_and_incremental_vacuum(tmp_path: Path) -> None:
+    with sessiondb.connect(tmp_path / "a.db") as db:
+        db.create_session("x")
+    conn = sqlite3.connect(tmp_path / "a.db")
+    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # INCREMENTAL
+    conn.close()
+
+
+@pytest.mark.parametrize(("durability", "level"), [("normal", 1), ("full", 2)])
+def test_durability_maps_to_synchronous(tmp_path: Path, durability: str, level: int) -> None:
+    with SQLiteStore(tmp_path / "d.db", durability=durability) as db:  # type: ignore[arg-type]
+        assert db._conn().execute("PRAGMA synchronous").fetchone()[0] == level
+
+
+def test_unknown_durability_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(InvalidInput, match="durability"):
+        SQLiteStore(tmp_path / "d.db", durability="paranoid")  # type: ignore[arg-type]
+
+
+def test_v1_database_is_upgraded_in_place_keeping_its_data(tmp_path: Path) -> None:
+    path = tmp_path / "old.db"
+    shutil.copy(DATA / "v1.db", path)
+    with SQLiteStore(path, migrate=False) as db:
+        assert db.schema_version() == 1
+        assert db.pending_migrations() == ["0002_compaction.sql"]
+    with sessiondb.connect(path) as db:
+        assert db.schema_version() == SCHEMA_VERSION
+        assert db.pending_migrations() == []
+        s = db.get_session("v1-session")
+        assert (s.title, s.message_count, s.usage.output_tokens, s.compaction_count) == (
+            "Written by sessiondb v1",
+            2,
+            5,
+            0,
+        )
+        assert [m.item["content"] for m in db.messages("v1-session")] == [
+            "hello from v1",
+            "hi, v1 here",
+        ]
+        db.append("v1-session", {"role": "user", "content": "after upgrade"})
+        assert db.messages("v1-session", last=1)[0].seq == 3
+        assert db.check() == []
+        assert db.migrate() == []
+
+
+def test_database_from_a_newer_sessiondb_raises_and_is_left_unchanged(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    with sessiondb.connect(path) as db:
+        db.create_session("x")
+    conn = sqlite3.connect(path)
+    conn.execute("INSERT INTO _sessiondb_migrations VALUES (999, '0999_future.sql', 0)")
+    conn.commit()
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(SchemaTooNew, match="999"):
+        sessiondb.connect(path)
+    with pytest.raises(SchemaTooNew):
+        SQLiteStore(path, migrate=False)
+    assert path.read_bytes() == before
+
+
+def _open_and_write(path: str, worker: int, out: Any) -> None:
+    try:
+        with sessiondb.connect(path) as db:
+            db.ensure_session("shared")
+            db.append("shared", {"role": "user", "content": str(worker)})
+        out.put(None)
+    except Exception as exc:
+        out.put(f"{type(exc).__name__}: {exc}")
+
+
+def test_processes_opening_a_fresh_database_at_once_migrate_it_once(tmp_path: Path) -> None:
+    path = str(tmp_path / "fresh.db")
+    ctx = mp.get_context("spawn")
+    out = ctx.Queue()
+    procs = [ctx.Process(target=_open_and_write, args=(path, w, out)) for w in range(5)]
+    for p in procs:
+        p.start()
+    results = [out.get(timeout=60) for _ in procs]
+    for p in procs:
+        p.join(timeout=30)
+    assert results == [None] * 5
+    with sessiondb.connect(path) as db:
+        assert db.schema_version() == SCHEMA_VERSION
+        assert db.get_session("shared").message_count == 5
+    conn = sqlite3.connect(path)
+    assert (
+        conn.execute("SELECT count(*) FROM _sessiondb_migrations").fetchone()[0] == SCHEMA_VERSION
+    )
+    conn.close()
+
+
+def test_migration_numbers_have_no_gaps() -> None:
+    from sessiondb.backends.sqlite.core import MIGRATIONS
+
+    assert [number for number, _, _ in MIGRATIONS] == list(range(1, len(MIGRATIONS) + 1))
+
+
+def test_urls_and_paths_open_sqlite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with sessiondb.connect("sqlite:///rel.db") as db:
+        assert Path(db.url.removeprefix("sqlite:///")).name == "rel.db"
+    assert (tmp_path / "rel.db").exists()
+    with sessiondb.connect(f"sqlite:///{tmp_path / 'abs.db'}") as db:
+        db.create_session("x")
+    assert (tmp_path / "abs.db").exists()
+    monkeypatch.setenv("SESSIONDB_URL", str(tmp_path / "env.db"))
+    with sessiondb.connect() as db:
+        db.create_session("from-env")
+    assert (tmp_path / "env.db").exists()
+    with pytest.raises(InvalidInput, match="scheme"):
+        sessiondb.connect("mysql://nope")
+
+
+def test_default_path_is_in_the_user_data_dir(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SESSIONDB_URL", raising=False)
+    assert resolve_url(None) == str(default_path())
+    assert default_path().name == "sessions.db" and "sessiondb" in str(default_path())
+
+
+def test_full_database_raises_storage_full_and_keeps_data(tmp_path: Path) -> None:
+    path = tmp_path / "small.db"
+    with SQLiteStore(path) as db:
+        s = db.create_session()
+        db.append(s.id, {"role": "user", "content": "kept"})
+        conn = db._conn()
+        pages = conn.execute("PRAGMA page_count").fetchone()[0]
+        conn.execute(f"PRAGMA max_page_count = {pages + 2}")
+        with pytest.raises(sessiondb.StorageFull):  # noqa: PT012 - fill until full
+            for _ in range(100):
+                db.append(s.id, {"role": "user", "content": "x" * 20000})
+        count = db.get_session(s.id).message_count
+        assert [m.seq for m in db.messages(s.id)] == list(range(1, count + 1))
+        assert db.check() == []
+
+
+def test_closed_store_refuses_calls(tmp_path: Path) -> None:
+    db = sessiondb.connect(tmp_path / "c.db")
+    db.close()
+    with pytest.raises(sessiondb.SessionDBError, match="closed"):
+        db.create_session()

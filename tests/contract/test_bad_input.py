@@ -1,0 +1,139 @@
+"""Bad input raises InvalidInput naming the field, and writes nothing."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from sessiondb import InvalidInput, NewMessage, Store, Usage
+
+
+def assert_untouched(store: Store, sid: str) -> None:
+    s = store.get_session(sid)
+    assert s.message_count == 0 and s.last_seq == 0 and s.usage.output_tokens == 0
+    assert store.messages(sid) == []
+    assert store.tool_calls(sid) == []
+
+
+class Opaque:
+    pass
+
+
+BAD_ITEMS: list[tuple[str, Any, str]] = [
+    ("nul in content", {"role": "user", "content": "a\x00b"}, "NUL"),
+    ("nul in key", {"role": "user", "content": "x", "k\x00": 1}, "NUL"),
+    ("lone surrogate", {"role": "user", "content": "a\ud800b"}, "surrogate"),
+    ("not serializable", {"role": "user", "content": Opaque()}, "Opaque"),
+    ("nan", {"role": "user", "content": "x", "score": float("nan")}, "finite"),
+    ("inf", {"role": "user", "content": "x", "score": float("inf")}, "finite"),
+    ("non-string key", {"role": "user", "content": "x", "meta": {1: "a"}}, "key"),
+    ("no role or type", {"content": "orphan"}, "role"),
+    ("not a dict", ["role", "user"], "dict"),
+    ("a string", "hello", "dict"),
+]
+
+
+@pytest.mark.parametrize(("name", "item", "match"), BAD_ITEMS, ids=[b[0] for b in BAD_ITEMS])
+def test_bad_item_in_a_batch_raises_and_writes_nothing(
+    store: Store, name: str, item: Any, match: str
+) -> None:
+    s = store.create_session()
+    good = {"role": "user", "content": "fine"}
+    with pytest.raises(InvalidInput, match=match):
+        store.append(s.id, [good, item], usage=Usage(output_tokens=5))
+    assert_untouched(store, s.id)
+
+
+def test_deeply_nested_item_is_refused(store: Store) -> None:
+    s = store.create_session()
+    nested: Any = "leaf"
+    for _ in range(5000):
+        nested = [nested]
+    with pytest.raises(InvalidInput):
+        store.append(s.id, {"role": "user", "content": nested})
+    assert_untouched(store, s.id)
+
+
+def test_cyclic_item_is_refused(store: Store) -> None:
+    s = store.create_session()
+    item: dict[str, Any] = {"role": "user"}
+    item["self"] = item
+    with pytest.raises(InvalidInput):
+        store.append(s.id, item)
+    assert_untouched(store, s.id)
+
+
+def test_message_over_the_size_limit_is_refused(store_factory: tuple[str, dict[str, str]]) -> None:
+    import sessiondb
+
+    url, options = store_factory
+    with sessiondb.connect(url, max_message_bytes=1000, **options) as db:
+        s = db.create_session()
+        with pytest.raises(InvalidInput, match="maximum"):
+            db.append(s.id, {"role": "user", "content": "x" * 2000})
+        db.append(s.id, {"role": "user", "content": "x" * 500})
+        assert db.get_session(s.id).message_count == 1
+
+
+@pytest.mark.parametrize(
+    ("ids", "match"),
+    [(["same", "same"], "twice"), (["a"], "ids"), (["", "b"], "empty"), (["a\x00", "b"], "NUL")],
+)
+def test_bad_ids_are_refused(store: Store, ids: list[str], match: str) -> None:
+    s = store.create_session()
+    with pytest.raises(InvalidInput, match=match):
+        store.append(
+            s.id, [{"role": "user", "content": "1"}, {"role": "user", "content": "2"}], ids=ids
+        )
+    assert_untouched(store, s.id)
+
+
+def test_bad_usage_is_refused() -> None:
+    with pytest.raises(InvalidInput, match="input_tokens"):
+        Usage(input_tokens=-1)
+    with pytest.raises(InvalidInput, match="cost_usd"):
+        Usage(cost_usd=float("nan"))
+    with pytest.raises(InvalidInput, match="output_tokens"):
+        Usage(output_tokens=1.5)  # type: ignore[arg-type]
+
+
+def test_bad_new_message_metadata_is_refused(store: Store) -> None:
+    s = store.create_session()
+    with pytest.raises(InvalidInput, match="metadata"):
+        store.append(
+            s.id, NewMessage({"role": "user", "content": "x"}, metadata={"k": float("inf")})
+        )
+    assert_untouched(store, s.id)
+
+
+@pytest.mark.parametrize(
+    ("fields", "match"),
+    [
+        ({"status": "sleeping"}, "status"),
+        ({"relation": "cousin"}, "relation"),
+        ({"title": "a\x00"}, "title"),
+        ({"agent": "\udc80"}, "agent"),
+        ({"metadata": {"x": {1, 2}}}, "metadata"),
+        ({"metadata": ["not", "an", "object"]}, "metadata"),
+    ],
+)
+def test_bad_session_fields_are_refused_and_nothing_is_created(
+    store: Store, fields: dict[str, Any], match: str
+) -> None:
+    with pytest.raises(InvalidInput, match=match):
+        store.create_session("s", **fields)
+    assert store.list_sessions().items == []
+
+
+@pytest.mark.parametrize("sid", ["", "x" * 256, "nul\x00id"])
+def test_bad_session_ids_are_refused(store: Store, sid: str) -> None:
+    with pytest.raises(InvalidInput, match="id"):
+        store.create_session(sid)
+
+
+def test_bad_update_changes_nothing(store: Store) -> None:
+    s = store.create_session(title="t")
+    with pytest.raises(InvalidInput, match="status"):
+        store.update_session(s.id, title="changed", status="nope")
+    assert store.get_session(s.id).title == "t"

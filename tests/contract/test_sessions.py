@@ -1,0 +1,195 @@
+"""Sessions: create, get, update, delete, list, ensure, recover — on every backend."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from sessiondb import AlreadyExists, InvalidInput, NotFound, Store
+
+
+def test_create_session_returns_all_fields(store: Store) -> None:
+    s = store.create_session(
+        agent="coder",
+        source="telegram",
+        user_id="u1",
+        title="Fix the build",
+        working_dir="/src",
+        metadata={"chat_id": 42},
+    )
+    got = store.get_session(s.id)
+    assert got == s
+    assert (got.agent, got.source, got.user_id, got.title) == (
+        "coder",
+        "telegram",
+        "u1",
+        "Fix the build",
+    )
+    assert got.metadata == {"chat_id": 42}
+    assert got.status == "active"
+    assert got.message_count == 0 and got.last_seq == 0
+    assert got.created_at.tzinfo is not None and got.created_at.utcoffset() == timedelta(0)
+
+
+def test_generated_session_ids_are_time_sortable(store: Store) -> None:
+    ids = [store.create_session().id for _ in range(20)]
+    assert ids == sorted(ids)
+    assert len(set(ids)) == 20
+
+
+@pytest.mark.parametrize("sid", ["telegram:123", "20240101_1", "a" * 255, "ünïcode ✓", "x"])
+def test_caller_chosen_ids_are_kept(store: Store, sid: str) -> None:
+    assert store.create_session(sid).id == sid
+    assert store.get_session(sid).id == sid
+
+
+def test_creating_an_existing_id_raises_already_exists(store: Store) -> None:
+    store.create_session("dup")
+    with pytest.raises(AlreadyExists, match="dup"):
+        store.create_session("dup")
+
+
+def test_get_missing_session_raises_not_found_naming_it(store: Store) -> None:
+    with pytest.raises(NotFound, match="nope"):
+        store.get_session("nope")
+
+
+def test_create_with_missing_parent_raises_not_found_and_writes_nothing(store: Store) -> None:
+    with pytest.raises(NotFound, match="ghost"):
+        store.create_session("child", parent_id="ghost", relation="subagent")
+    assert store.list_sessions().items == []
+
+
+def test_update_session_is_partial_and_merges_metadata(store: Store) -> None:
+    s = store.create_session(title="old", agent="a", metadata={"keep": 1, "drop": 2})
+    u = store.update_session(
+        s.id, title="new", status="completed", metadata={"drop": None, "add": 3}
+    )
+    assert u.title == "new" and u.agent == "a" and u.status == "completed"
+    assert u.metadata == {"keep": 1, "add": 3}
+    assert store.get_session(s.id) == u
+
+
+def test_update_session_can_clear_a_field_with_none(store: Store) -> None:
+    s = store.create_session(title="t")
+    assert store.update_session(s.id, title=None).title is None
+
+
+def test_update_session_refuses_cycles_in_lineage(store: Store) -> None:
+    root = store.create_session("root")
+    child = store.create_session("child", parent_id=root.id, relation="subagent")
+    with pytest.raises(InvalidInput, match="parent_id"):
+        store.update_session(root.id, parent_id=child.id)
+    with pytest.raises(InvalidInput, match="parent_id"):
+        store.update_session(root.id, parent_id=root.id)
+
+
+def test_update_missing_session_raises_not_found(store: Store) -> None:
+    with pytest.raises(NotFound):
+        store.update_session("nope", title="x")
+
+
+def test_delete_session_removes_messages_and_detaches_children(store: Store) -> None:
+    parent = store.create_session("p")
+    child = store.create_session("c", parent_id=parent.id, relation="subagent")
+    store.append(parent.id, {"role": "user", "content": "hello"})
+    assert store.delete_session(parent.id) == 1
+    with pytest.raises(NotFound):
+        store.get_session(parent.id)
+    with pytest.raises(NotFound):
+        store.messages(parent.id)
+    survivor = store.get_session(child.id)
+    assert survivor.parent_id is None
+
+
+def test_delete_session_recursive_removes_the_subtree(store: Store) -> None:
+    store.create_session("r")
+    store.create_session("c1", parent_id="r", relation="subagent")
+    store.create_session("c2", parent_id="c1", relation="fork")
+    store.create_session("other")
+    assert store.delete_session("r", recursive=True) == 3
+    assert [s.id for s in store.list_sessions().items] == ["other"]
+
+
+def test_delete_missing_session_raises_not_found(store: Store) -> None:
+    with pytest.raises(NotFound):
+        store.delete_session("nope")
+
+
+def test_ensure_session_gets_or_creates(store: Store) -> None:
+    a = store.ensure_session("telegram:1", agent="bot")
+    b = store.ensure_session("telegram:1", agent="ignored")
+    assert a == b and b.agent == "bot"
+
+
+def test_list_sessions_newest_updated_first_with_stable_cursor(store: Store) -> None:
+    for i in range(7):
+        store.create_session(f"s{i}")
+    store.append("s2", {"role": "user", "content": "bump"})
+    seen: list[str] = []
+    cursor = None
+    while True:
+        page = store.list_sessions(limit=3, cursor=cursor)
+        seen.extend(s.id for s in page.items)
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert seen[0] == "s2"
+    assert sorted(seen) == [f"s{i}" for i in range(7)]
+    assert len(seen) == 7
+
+
+def test_list_sessions_filters_compose(store: Store) -> None:
+    store.create_session("a", agent="coder", source="cli", user_id="u1")
+    store.create_session("b", agent="coder", source="telegram", user_id="u2")
+    store.create_session("c", agent="writer", source="cli", user_id="u1", status="completed")
+    store.create_session("d", agent="coder", parent_id="a", relation="subagent", user_id="u1")
+    ids = lambda page: sorted(s.id for s in page.items)  # noqa: E731
+    assert ids(store.list_sessions(agent="coder")) == ["a", "b", "d"]
+    assert ids(store.list_sessions(agent="coder", source="cli")) == ["a"]
+    assert ids(store.list_sessions(user_id="u1", status="active")) == ["a", "d"]
+    assert ids(store.list_sessions(roots_only=True, agent="coder")) == ["a", "b"]
+    assert ids(store.list_sessions(parent_id="a")) == ["d"]
+    assert ids(store.list_sessions(status="completed")) == ["c"]
+
+
+def test_list_sessions_time_window(store: Store) -> None:
+    old = datetime(2020, 1, 1, tzinfo=UTC)
+    store.create_session("old", created_at=old)
+    store.create_session("new")
+    assert [s.id for s in store.list_sessions(until=datetime(2021, 1, 1, tzinfo=UTC))] == ["old"]
+    assert [s.id for s in store.list_sessions(since=datetime(2021, 1, 1, tzinfo=UTC))] == ["new"]
+
+
+@pytest.mark.parametrize("cursor", ["garbage", "", "W10", "eyJhIjogMX0"])
+def test_list_sessions_rejects_foreign_cursors(store: Store, cursor: str) -> None:
+    with pytest.raises(InvalidInput, match="cursor"):
+        store.list_sessions(cursor=cursor)
+
+
+def test_list_sessions_rejects_unknown_status(store: Store) -> None:
+    with pytest.raises(InvalidInput, match="status"):
+        store.list_sessions(status="sleeping")
+
+
+def test_recover_interrupted_marks_only_idle_active_sessions(store: Store) -> None:
+    long_ago = datetime.now(UTC) - timedelta(hours=3)
+    store.create_session("idle", created_at=long_ago)
+    store.create_session("done", created_at=long_ago, status="completed")
+    store.create_session("fresh")
+    assert store.recover_interrupted(timedelta(hours=1)) == ["idle"]
+    assert store.get_session("idle").status == "interrupted"
+    assert store.get_session("done").status == "completed"
+    assert store.get_session("fresh").status == "active"
+    assert store.recover_interrupted(timedelta(hours=1)) == []
+
+
+def test_store_is_a_context_manager(store_factory: tuple[str, dict[str, str]]) -> None:
+    import sessiondb
+
+    url, options = store_factory
+    with sessiondb.connect(url, **options) as db:
+        db.create_session("x")
+    with sessiondb.connect(url, **options) as db:
+        assert db.get_session("x").id == "x"
