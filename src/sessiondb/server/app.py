@@ -61,7 +61,9 @@ STATUS_CODES: dict[type[Exception], int] = {
 
 def _status_of(exc: Exception) -> int:
     if isinstance(exc, HTTPException):
-        return exc.status_code
+        # FastAPI answers an unparsable body (bad UTF-8, broken multipart) with 400: for
+        # us that is invalid input like any other.
+        return 422 if exc.status_code == 400 else exc.status_code
     for cls in type(exc).__mro__:
         if cls in STATUS_CODES:
             return STATUS_CODES[cls]
@@ -69,7 +71,7 @@ def _status_of(exc: Exception) -> int:
 
 
 def _name_of(exc: Exception, status: int) -> str:
-    if isinstance(exc, RequestValidationError):
+    if isinstance(exc, RequestValidationError) or status == 422:
         return "InvalidInput"
     if isinstance(exc, HTTPException):
         # Starlette's own 404/405...: name the status the way our classes are named.
