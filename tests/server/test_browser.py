@@ -173,7 +173,7 @@ def test_search_hit_links_to_the_message(page, server):
 
 
 def test_lineage_tree_shows_children(page, server):
-    base, tools_id = server
+    base, _ = server
     page.goto(f"{base}/sessions/sub")
     page.get_by_role("link", name="Lineage tree").click()
     page.wait_for_url("**/tree")

@@ -22,9 +22,7 @@ __all__ = ["serve"]
     "TOKEN=tenant:ro|rw limits it to one tenant (user_id). Repeatable; "
     "$SESSIONDB_TOKENS is added.",
 )
-@click.option(
-    "--insecure", is_flag=True, help="Allow a non-loopback --host without any token."
-)
+@click.option("--insecure", is_flag=True, help="Allow a non-loopback --host without any token.")
 @click.pass_context
 def serve(
     ctx: click.Context, host: str, port: int, tokens: tuple[str, ...], insecure: bool

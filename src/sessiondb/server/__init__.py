@@ -89,7 +89,9 @@ def run(
         shown = f"[{host}]" if ":" in host else host
         print(f"sessiondb: serving {store.url} at http://{shown}:{port}/", file=sys.stderr)
         if table:
-            print(f"sessiondb: {len(table)} token(s); requests need a bearer token", file=sys.stderr)
+            print(
+                f"sessiondb: {len(table)} token(s); requests need a bearer token", file=sys.stderr
+            )
         uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
     finally:
         store.close()

@@ -193,7 +193,9 @@ async def events(
     request: Request,
     db: Caller,
     after_seq: Annotated[int | None, Query(ge=0)] = None,
-    timeout: Annotated[float, Query(gt=0, le=3600)] = 300.0,
+    max_seconds: Annotated[
+        float, Query(alias="timeout", gt=0, le=3600, description="Seconds until the stream ends")
+    ] = 300.0,
 ) -> StreamingResponse:
     """Server-Sent Events: each new message of the session as ``event: message`` (id =
     seq), starting after ``after_seq`` (or the ``Last-Event-ID`` header, else now).
@@ -205,7 +207,7 @@ async def events(
         start = int(header) if header.isdigit() else session.last_seq
     interval: float = request.app.state.sse_interval
     loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
+    deadline = loop.time() + max_seconds
 
     async def stream() -> AsyncIterator[str]:
         seen = start
@@ -280,9 +282,7 @@ async def tree(session_id: str, db: Caller) -> dict[str, Any]:
     return s.tree_out(db.prune(await db.db.tree(session_id)))
 
 
-@router.get(
-    "/sessions/{session_id}/ancestors", response_model=list[s.SessionOut], tags=["lineage"]
-)
+@router.get("/sessions/{session_id}/ancestors", response_model=list[s.SessionOut], tags=["lineage"])
 async def ancestors(session_id: str, db: Caller) -> list[dict[str, Any]]:
     """Parent, grandparent, ... root (only those the caller may see)."""
     await db.session(session_id)

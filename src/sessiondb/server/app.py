@@ -18,8 +18,9 @@ from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
 from starlette.exceptions import HTTPException
-from starlette.responses import Response
+from starlette.responses import RedirectResponse, Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .. import __version__
@@ -102,10 +103,8 @@ async def error_response(request: Request, exc: Exception) -> Response:
         headers = {**(headers or {}), **exc.headers}  # type: ignore[attr-defined]
     if _wants_html(request):
         if status == 401 and request.method == "GET":
-            from starlette.responses import RedirectResponse
-
             return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
-        templates = request.app.state.templates
+        templates: Jinja2Templates = request.app.state.templates
         return templates.TemplateResponse(
             request,
             "error.html",
@@ -229,8 +228,6 @@ def create_app(
     ``max_body_bytes``: larger request bodies get 413. ``sse_interval``: seconds between
     polls of the event stream. Raises InvalidInput for a malformed token spec.
     """
-    from fastapi.templating import Jinja2Templates
-
     from . import api, web
 
     app = FastAPI(

@@ -69,7 +69,7 @@ def column_chart(
     out.append(_legend(series, left))
     for i, label in enumerate(labels):
         x = left + i * slot + (slot - bar_w) / 2
-        y = top + plot_h
+        y = float(top + plot_h)
         for s, (name, values) in enumerate(series):
             h = plot_h * values[i] / peak
             y -= h

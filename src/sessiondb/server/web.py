@@ -17,7 +17,7 @@ from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
 from ..errors import InvalidInput
-from ..model import Message, Session, Stats, Totals, TreeNode
+from ..model import Message, Session, Stats, Totals
 from . import charts
 from .auth import COOKIE_NAME
 from .deps import Caller
@@ -66,9 +66,7 @@ def _pretty_json(text: str | None) -> str:
 
 def _marked(snippet: str) -> Markup:
     """A snippet with the private-use hit markers turned into <mark>, everything escaped."""
-    return Markup(
-        escape(snippet).replace(_MARK[0], "<mark>").replace(_MARK[1], "</mark>")
-    )
+    return Markup(escape(snippet).replace(_MARK[0], "<mark>").replace(_MARK[1], "</mark>"))
 
 
 def _render(request: Request, name: str, db: Caller | None, **context: Any) -> HTMLResponse:
@@ -141,9 +139,7 @@ async def session_rows(
     """The next rows of the session list (fetched by app.js for infinite scroll)."""
     filters = _filters(status, agent, source, roots_only)
     sessions, next_cursor = await _session_page(db, filters, cursor)
-    return _render(
-        request, "_session_rows.html", db, sessions=sessions, next_cursor=next_cursor
-    )
+    return _render(request, "_session_rows.html", db, sessions=sessions, next_cursor=next_cursor)
 
 
 @router.get("/sessions/{session_id}", response_class=_HTML)
