@@ -52,8 +52,13 @@ _EXPORT_TYPES = {
 }
 
 
-def _page(page: Page[Any], out: Any) -> dict[str, Any]:
-    return {"items": [out(item) for item in page.items], "next_cursor": page.next_cursor}
+def _page(page: Page[Any], out: Any) -> s.FastJSON:
+    return s.FastJSON(
+        {"items": [out(item) for item in page.items], "next_cursor": page.next_cursor}
+    )
+
+
+EMPTY_PAGE: dict[str, Any] = {"items": [], "next_cursor": None}
 
 
 # ---------------------------------------------------------------------------- sessions
@@ -83,11 +88,11 @@ async def list_sessions(
     until: datetime | None = None,
     limit: Limit = 50,
     cursor: Cursor = None,
-) -> dict[str, Any]:
+) -> Response:
     """Sessions newest-updated first; pass ``next_cursor`` back as ``cursor``."""
     possible, user_id = db.user_filter(user_id)
     if not possible:
-        return {"items": [], "next_cursor": None}
+        return s.FastJSON(EMPTY_PAGE)
     page = await db.db.list_sessions(
         status=status,
         agent=agent,
@@ -104,9 +109,9 @@ async def list_sessions(
 
 
 @router.get("/sessions/{session_id}", response_model=s.SessionOut, tags=["sessions"])
-async def get_session(session_id: str, db: Caller) -> dict[str, Any]:
+async def get_session(session_id: str, db: Caller) -> Response:
     """One session with its counters and usage."""
-    return s.session_out(await db.session(session_id))
+    return s.FastJSON(s.session_out(await db.session(session_id)))
 
 
 @router.patch("/sessions/{session_id}", response_model=s.SessionOut, tags=["sessions"])
@@ -144,7 +149,7 @@ async def delete_session(session_id: str, db: Caller, recursive: bool = False) -
     response_model=s.MessageList,
     tags=["messages"],
 )
-async def append(session_id: str, body: s.AppendIn, db: Caller) -> dict[str, Any]:
+async def append(session_id: str, body: s.AppendIn, db: Caller) -> Response:
     """Append items in one transaction; returns the stored messages (already stored ids
     come back as stored). 409 when ``expect_last_seq`` is stale."""
     await db.session(session_id)
@@ -157,7 +162,7 @@ async def append(session_id: str, body: s.AppendIn, db: Caller) -> dict[str, Any
         expect_last_seq=body.expect_last_seq,
         session_metadata=body.session_metadata,
     )
-    return {"messages": [s.message_out(m) for m in stored]}
+    return s.FastJSON({"messages": [s.message_out(m) for m in stored]}, status_code=201)
 
 
 @router.get("/sessions/{session_id}/messages", response_model=s.MessageList, tags=["messages"])
@@ -168,13 +173,13 @@ async def messages(
     before_seq: Annotated[int | None, Query(ge=0)] = None,
     last: Annotated[int | None, Query(ge=0, le=10_000)] = None,
     limit: Annotated[int | None, Query(ge=0, le=10_000)] = None,
-) -> dict[str, Any]:
+) -> Response:
     """Messages oldest first; ``last=K`` gives the K newest, ``limit=N`` the N oldest."""
     await db.session(session_id)
     found = await db.db.messages(
         session_id, after_seq=after_seq, before_seq=before_seq, last=last, limit=limit
     )
-    return {"messages": [s.message_out(m) for m in found]}
+    return s.FastJSON({"messages": [s.message_out(m) for m in found]})
 
 
 def _sse(event: str, data: str, event_id: int | None = None) -> str:
@@ -311,11 +316,11 @@ async def search(
     include_hidden: bool = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
     cursor: Cursor = None,
-) -> dict[str, Any]:
+) -> Response:
     """Full-text search over messages, best first; snippets mark hits with ``[...]``."""
     possible, user_id = db.user_filter(user_id)
     if not possible:
-        return {"items": [], "next_cursor": None}
+        return s.FastJSON(EMPTY_PAGE)
     if session_id is not None:
         await db.session(session_id)
     page = await db.db.search(
@@ -349,11 +354,11 @@ async def search_sessions(
     include_hidden: bool = False,
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
     cursor: Cursor = None,
-) -> dict[str, Any]:
+) -> Response:
     """Sessions ranked by their best hit, with hit counts."""
     possible, user_id = db.user_filter(user_id)
     if not possible:
-        return {"items": [], "next_cursor": None}
+        return s.FastJSON(EMPTY_PAGE)
     page = await db.db.sessions_matching(
         q,
         agent=agent,
