@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import threading
 
 from .conftest import TOOL_TURN, append, new_session
 
@@ -203,3 +204,22 @@ def test_event_stream_resumes_from_last_event_id(make_client):
         text = "".join(response.iter_text())
     assert "id: 3\n" in text
     assert "id: 2\n" not in text
+
+
+def test_event_stream_delivers_messages_appended_while_it_is_open(make_client, store):
+    client = make_client(sse_interval=0.05)
+    sid = new_session(client)["id"]
+    append(client, sid, [{"role": "user", "content": "before"}])
+    timer = threading.Timer(
+        0.3, lambda: store.append(sid, {"role": "assistant", "content": "live"})
+    )
+    timer.start()
+    try:
+        with client.stream(
+            "GET", f"/v1/sessions/{sid}/events", params={"timeout": 1.5}
+        ) as response:
+            text = "".join(response.iter_text())
+    finally:
+        timer.join()
+    assert '"text":"live"' in text.replace(" ", "")
+    assert "before" not in text

@@ -130,3 +130,13 @@ def test_serving_a_public_address_without_a_token_is_refused(monkeypatch):
     assert not is_loopback("0.0.0.0")
     with pytest.raises(InvalidInput, match="without a token"):
         run("unused.db", host="0.0.0.0", port=1)
+
+
+def test_serve_command_refuses_a_public_host_without_a_token(monkeypatch):
+    click_testing = pytest.importorskip("click.testing")
+    from sessiondb.cli.serve import serve
+
+    monkeypatch.delenv("SESSIONDB_TOKENS", raising=False)
+    result = click_testing.CliRunner().invoke(serve, ["--host", "0.0.0.0", "--port", "1"])
+    assert result.exit_code == 1
+    assert "without a token" in result.output
