@@ -1,15 +1,18 @@
-"""The PostgreSQL backend (psycopg 3 + psycopg_pool). Filled in by the PostgreSQL issue."""
+"""The PostgreSQL backend (psycopg 3 + psycopg_pool): the same contract as SQLite, for
+fleets of agents on many machines. Needs the ``postgres`` extra."""
 
 from __future__ import annotations
 
-from typing import Any
+from .core import SCHEMA_VERSION, PostgresCore
 
 
-class PostgresStore:
-    """Placeholder until the PostgreSQL backend lands."""
+class PostgresStore(PostgresCore):
+    """A sessiondb Store on a PostgreSQL database. See ``sessiondb.store.Store``.
 
-    def __init__(self, url: str, **options: Any) -> None:
-        raise NotImplementedError("the PostgreSQL backend is not implemented yet")
+    Options: ``schema`` (tables live there, created if missing; default: the server's
+    search_path), ``pool_min_size``/``pool_max_size``/``pool_timeout`` (the connection
+    pool), ``max_message_bytes``, ``migrate`` (False opens without migrating).
+    """
 
 
-__all__ = ["PostgresStore"]
+__all__ = ["SCHEMA_VERSION", "PostgresStore"]

@@ -10,7 +10,6 @@ transaction that reads first and then writes can do at once.
 from __future__ import annotations
 
 import contextlib
-import json
 import os
 import random
 import sqlite3
@@ -24,20 +23,14 @@ from pathlib import Path
 from typing import Any, Literal
 
 from ..._base import (
-    BaseStore,
-    PreparedMessage,
     check_limit,
     decode_cursor,
     encode_cursor,
     merge_metadata,
-    message_rows,
-    new_message,
-    summarize_batch,
 )
 from ...errors import (
     AlreadyExists,
     BackendError,
-    Conflict,
     InvalidInput,
     NotFound,
     SchemaTooNew,
@@ -58,12 +51,12 @@ from ...model import (
     check_metadata,
     check_text,
     dump_json,
-    from_micros,
     now_micros,
     to_micros,
     to_utc,
 )
 from ...store import UNSET, AppendInput
+from .._sql import SQLCore
 from . import queries as q
 
 Durability = Literal["normal", "full"]
@@ -112,8 +105,10 @@ def translate(exc: sqlite3.Error, what: str) -> SessionDBError:
     return BackendError(f"{what}: {message}")
 
 
-class SQLiteCore(BaseStore):
+class SQLiteCore(SQLCore):
     """Connections, transactions and the core of the Store contract on SQLite."""
+
+    queries = q
 
     def __init__(
         self,
@@ -323,94 +318,6 @@ class SQLiteCore(BaseStore):
             return self._stored_version(self._conn())
         except sqlite3.Error as exc:
             raise translate(exc, f"reading the schema version of {self.path}") from exc
-
-    # ------------------------------------------------------------------ row mapping
-
-    @staticmethod
-    def _session(row: Sequence[Any]) -> Session:
-        usage = Usage(
-            input_tokens=row[16],
-            output_tokens=row[17],
-            cache_read_tokens=row[18],
-            cache_write_tokens=row[19],
-            reasoning_tokens=row[20],
-            cost_usd=row[21],
-        )
-        return Session(
-            id=row[0],
-            title=row[1],
-            agent=row[2],
-            model=row[3],
-            source=row[4],
-            user_id=row[5],
-            working_dir=row[6],
-            parent_id=row[7],
-            relation=row[8],
-            status=row[9],
-            metadata=json.loads(row[10]),
-            created_at=from_micros(row[11]),
-            updated_at=from_micros(row[12]),
-            last_message_at=None if row[13] is None else from_micros(row[13]),
-            message_count=row[14],
-            last_seq=row[15],
-            usage=usage,
-            preview=row[22],
-            compaction_count=row[23],
-            compacted_at=None if row[24] is None else from_micros(row[24]),
-        )
-
-    @staticmethod
-    def _tool_call(row: Sequence[Any]) -> ToolCall:
-        duration = None
-        if row[9] is not None and row[8] is not None:
-            duration = max(0, (row[9] - row[8]) // 1000)
-        return ToolCall(
-            session_id=row[0],
-            call_id=row[1],
-            name=row[2],
-            arguments=row[3],
-            request_seq=row[4],
-            result_seq=row[5],
-            result_text=row[6],
-            status=row[7],
-            duration_ms=duration,
-        )
-
-    @staticmethod
-    def _message(row: Sequence[Any], calls: list[ToolCall]) -> Message:
-        usage = None
-        if any(row[i] is not None for i in range(10, 16)):
-            usage = Usage(row[10], row[11], row[12], row[13], row[14], row[15])
-        return Message(
-            session_id=row[0],
-            seq=row[1],
-            id=row[2],
-            role=row[3],
-            item=json.loads(row[4]),
-            text=row[5],
-            tool_call_id=row[6],
-            tool_calls=calls,
-            created_at=from_micros(row[8]),
-            model=row[9],
-            usage=usage,
-            visible_to_model=bool(row[16]),
-            visible_to_user=bool(row[17]),
-            metadata=json.loads(row[18]),
-        )
-
-    def _messages_from_rows(self, conn: sqlite3.Connection, rows: list[Any]) -> list[Message]:
-        """Messages for rows of MESSAGE_COLUMNS, with their tool calls (one extra query)."""
-        calls: dict[int, list[ToolCall]] = {}
-        with_calls = [row[1] for row in rows if row[7]]
-        if with_calls:
-            params = {
-                "session_id": rows[0][0],
-                "first_seq": min(with_calls),
-                "last_seq": max(with_calls),
-            }
-            for call_row in conn.execute(q.SELECT_TOOL_CALLS_FOR_SEQS, params):
-                calls.setdefault(call_row[4], []).append(self._tool_call(call_row))
-        return [self._message(row, calls.get(row[1], [])) for row in rows]
 
     # ------------------------------------------------------------------ sessions
 
@@ -626,58 +533,6 @@ class SQLiteCore(BaseStore):
             return []
         with self._write(f"appending to session {session_id!r}") as conn:
             return self._append_locked(conn, session_id, prepared, expect_last_seq, patch)
-
-    def _append_locked(
-        self,
-        conn: sqlite3.Connection,
-        session_id: str,
-        prepared: list[PreparedMessage],
-        expect_last_seq: int | None,
-        metadata_patch: Mapping[str, Any] | None = None,
-    ) -> list[Message]:
-        """Append inside an open write transaction; shared by append and history writes."""
-        existing: dict[str, Message] = {}
-        explicit = [p.id for p in prepared if p.explicit_id]
-        if explicit:
-            found = conn.execute(
-                q.SELECT_MESSAGES_BY_IDS, {"session_id": session_id, "ids": json.dumps(explicit)}
-            ).fetchall()
-            if found:
-                found.sort(key=lambda r: r[1])
-                existing = {m.id: m for m in self._messages_from_rows(conn, found)}
-        new = [p for p in prepared if p.id not in existing] if existing else prepared
-        if not new:
-            return [existing[p.id] for p in prepared]
-        summary = summarize_batch(new)
-        # One statement reserves the seq range and updates every counter; the row lock
-        # it takes (the whole database, on SQLite) serialises writers of the session.
-        row = conn.execute(
-            q.RESERVE_SEQS, {"id": session_id, "added": len(new), **summary}
-        ).fetchone()
-        if row is None:
-            raise NotFound(f"no session {session_id!r}")
-        first_seq = row[0] - len(new) + 1
-        actual = first_seq - 1
-        if expect_last_seq is not None and expect_last_seq != actual:
-            raise Conflict(
-                f"session {session_id!r}: expected last seq {expect_last_seq}, found {actual}",
-                expected=expect_last_seq,
-                actual=actual,
-            )
-        if metadata_patch:
-            current = json.loads(conn.execute(q.SELECT_METADATA, {"id": session_id}).fetchone()[0])
-            params = {"id": session_id, "metadata": merge_metadata(current, metadata_patch)}
-            conn.execute(q.UPDATE_METADATA, params)
-        rows, calls, results = message_rows(session_id, new, first_seq)
-        conn.executemany(q.INSERT_MESSAGE, rows)
-        if calls:
-            conn.executemany(q.INSERT_TOOL_CALL, calls)
-        if results:
-            conn.executemany(q.COMPLETE_TOOL_CALL, results)
-        stored = {p.id: new_message(session_id, p, r) for p, r in zip(new, rows, strict=True)}
-        if not existing:
-            return list(stored.values())
-        return [existing[p.id] if p.id in existing else stored[p.id] for p in prepared]
 
     # ------------------------------------------------------------------ reads
 

@@ -129,6 +129,9 @@ UPDATE sessions SET
 WHERE id = :id
 RETURNING last_seq"""
 
+# BEGIN IMMEDIATE already holds the database's write lock: this only checks existence.
+LOCK_SESSION = "SELECT 1 FROM sessions WHERE id = :id"
+
 SELECT_METADATA = "SELECT metadata FROM sessions WHERE id = :id"
 UPDATE_METADATA = "UPDATE sessions SET metadata = :metadata WHERE id = :id"
 

@@ -1,0 +1,652 @@
+"""PostgreSQL backend, core: the pool, transactions, migrations, sessions and append.
+
+Concurrency model: a ``psycopg_pool.ConnectionPool`` hands each call its own connection,
+so one store is safe to share between threads; many processes on many hosts may write
+the same database. Connections run in autocommit mode and every write is an explicit
+transaction. Appends to one session are serialised by the session row's lock (taken by
+the ``RESERVE_SEQS`` UPDATE, or first by ``LOCK_SESSION``): seqs come from the row, never
+from a sequence object, so a rolled-back append leaves no gap. Writers of different
+sessions never wait for each other.
+
+Every psycopg error is translated into the sessiondb error tree where it happens.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import re
+import select
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from datetime import datetime, timedelta
+from importlib import resources
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+from psycopg import errors as pg_errors
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict
+from psycopg_pool import ConnectionPool
+
+from ..._base import check_limit, decode_cursor, encode_cursor, merge_metadata
+from ...errors import (
+    AlreadyExists,
+    BackendError,
+    ConnectionLost,
+    InvalidInput,
+    NotFound,
+    SchemaTooNew,
+    SessionDBError,
+    StorageFull,
+)
+from ...model import (
+    DEFAULT_MAX_MESSAGE_BYTES,
+    RELATIONS,
+    STATUSES,
+    Message,
+    Page,
+    Session,
+    ToolCall,
+    Usage,
+    check_choice,
+    check_id,
+    check_metadata,
+    check_text,
+    dump_json,
+    now_micros,
+    to_micros,
+    to_utc,
+)
+from ...store import UNSET, AppendInput
+from .._sql import SQLCore
+from . import queries as q
+
+_FAR_FUTURE = 1 << 62
+# Unquoted PostgreSQL identifiers: what search_path and CREATE SCHEMA accept as written.
+_SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
+
+
+def _migrations() -> list[tuple[int, str, str]]:
+    """(version, name, sql) of every migration file, in order."""
+    folder = resources.files(__package__).joinpath("migrations")
+    found = []
+    for entry in folder.iterdir():
+        if entry.name.endswith(".sql"):
+            found.append((int(entry.name.split("_", 1)[0]), entry.name, entry.read_text("utf-8")))
+    return sorted(found)
+
+
+MIGRATIONS = _migrations()
+SCHEMA_VERSION = MIGRATIONS[-1][0]
+
+
+def translate(exc: psycopg.Error, what: str) -> SessionDBError:
+    """The sessiondb error for a driver error raised while doing ``what``."""
+    message = str(exc).strip() or type(exc).__name__
+    if isinstance(exc, pg_errors.UniqueViolation):
+        return AlreadyExists(f"{what}: already stored ({message})")
+    if isinstance(exc, pg_errors.ForeignKeyViolation):
+        return NotFound(f"{what}: a referenced session does not exist ({message})")
+    if isinstance(exc, pg_errors.DiskFull | pg_errors.OutOfMemory):
+        return StorageFull(f"{what}: the server is out of space ({message})")
+    if isinstance(exc, pg_errors.DataError):
+        return InvalidInput(f"{what}: the database refused a value ({message})")
+    if isinstance(exc, pg_errors.QueryCanceled):
+        return BackendError(f"{what}: the statement was cancelled ({message})")
+    # Connection failures, server shutdown or pg_terminate_backend, pool timeouts, and
+    # use of a connection that already broke: the operation did not commit.
+    if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
+        return ConnectionLost(f"{what}: lost the connection to PostgreSQL ({message})")
+    return BackendError(f"{what}: {message}")
+
+
+def _check_idle(conn: psycopg.Connection[Any]) -> None:
+    """Pool check run on every checkout; raises if ``conn`` is dead, so the pool replaces it.
+
+    An idle connection has nothing to read unless the server sent something unasked —
+    typically its goodbye after a restart or pg_terminate_backend. Only then do we pay a
+    round trip to find out, so the common path costs one poll() and no network.
+    """
+    if conn.closed:
+        raise psycopg.OperationalError("the connection is closed")
+    readable, _, _ = select.select([conn.fileno()], [], [], 0)
+    if readable:
+        ConnectionPool.check_connection(conn)
+
+
+def _redact(url: str) -> str:
+    """``url`` with its password replaced by ``***`` (for repr and info)."""
+    parts = urlsplit(url)
+    if parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+class PostgresCore(SQLCore):
+    """The pool, transactions and the core of the Store contract on PostgreSQL."""
+
+    queries = q
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        schema: str | None = None,
+        pool_min_size: int = 1,
+        pool_max_size: int = 10,
+        pool_timeout: float = 30.0,
+        max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
+        migrate: bool = True,
+    ) -> None:
+        if schema is not None and not (isinstance(schema, str) and _SCHEMA_NAME.fullmatch(schema)):
+            raise InvalidInput(
+                f"schema: {schema!r} is not a lowercase identifier (letters, digits, _)"
+            )
+        if isinstance(pool_min_size, bool) or not isinstance(pool_min_size, int):
+            raise InvalidInput(f"pool_min_size: expected an integer, got {pool_min_size!r}")
+        if not isinstance(pool_max_size, int) or not 1 <= pool_min_size <= pool_max_size:
+            raise InvalidInput(
+                f"pool sizes: expected 1 <= pool_min_size <= pool_max_size, got "
+                f"{pool_min_size}, {pool_max_size}"
+            )
+        self._url = url.replace("postgresql+psycopg://", "postgresql://", 1)
+        self._given_url = url
+        self.schema = schema
+        self.pool_min_size = pool_min_size
+        self.pool_max_size = pool_max_size
+        self.pool_timeout = pool_timeout
+        self.max_message_bytes = max_message_bytes
+        self._closed = False
+        # One advisory-lock key per schema: migrations of different schemas don't queue.
+        digest = hashlib.blake2b(f"sessiondb:{schema or ''}".encode(), digest_size=8).digest()
+        self._lock_key = int.from_bytes(digest, "big", signed=True)
+        self._pid = os.getpid()
+        self._abandoned: list[ConnectionPool[Any]] = []
+        self._pool = self._open_pool()
+        try:
+            if migrate:
+                self.migrate()
+            else:
+                self._check_not_too_new()
+        except BaseException:
+            self.close()
+            raise
+
+    # ------------------------------------------------------------------ plumbing
+
+    @property
+    def url(self) -> str:
+        return self._given_url
+
+    def __enter__(self) -> PostgresCore:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        schema = f", schema={self.schema!r}" if self.schema else ""
+        return f"{type(self).__name__}({_redact(self._given_url)!r}{schema})"
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if os.getpid() == self._pid:
+            with contextlib.suppress(Exception):
+                self._pool.close()
+
+    def _open_pool(self) -> ConnectionPool[Any]:
+        kwargs: dict[str, Any] = {"autocommit": True}
+        if self.schema is not None:
+            # Only our schema: tables resolve there and nowhere else, so two apps sharing
+            # a database with different schemas never see each other's rows. Appended to
+            # any options the URL gives (e.g. ?options=-c%20synchronous_commit%3Doff).
+            try:
+                given = conninfo_to_dict(self._url).get("options") or ""
+            except psycopg.Error as exc:
+                raise InvalidInput(f"url: {_redact(self._url)!r} is not valid ({exc})") from exc
+            kwargs["options"] = f"{given} -c search_path={self.schema}".strip()
+        try:
+            pool: ConnectionPool[Any] = ConnectionPool(
+                self._url,
+                kwargs=kwargs,
+                min_size=self.pool_min_size,
+                max_size=self.pool_max_size,
+                timeout=self.pool_timeout,
+                check=_check_idle,
+                name="sessiondb",
+                open=True,
+            )
+        except psycopg.Error as exc:
+            raise translate(exc, f"connecting to {_redact(self._url)}") from exc
+        return pool
+
+    def _get_pool(self) -> ConnectionPool[Any]:
+        if self._closed:
+            raise SessionDBError(f"the store for {_redact(self._given_url)} is closed")
+        if os.getpid() != self._pid:
+            # A forked child must not use (or close) the parent's sockets: keep the old
+            # pool referenced so it is never finalised here, and open a fresh one.
+            self._pid = os.getpid()
+            self._abandoned.append(self._pool)
+            self._pool = self._open_pool()
+        return self._pool
+
+    @contextmanager
+    def _connection(self, what: str) -> Iterator[psycopg.Connection[Any]]:
+        """A pooled autocommit connection; driver errors become sessiondb errors."""
+        pool = self._get_pool()
+        try:
+            with pool.connection() as conn:
+                yield conn
+        except psycopg.Error as exc:
+            raise translate(exc, what) from exc
+
+    @contextmanager
+    def _write(self, what: str) -> Iterator[psycopg.Connection[Any]]:
+        """One read-committed write transaction, committed when the block ends."""
+        with self._connection(what) as conn, conn.transaction():
+            yield conn
+
+    @contextmanager
+    def _read(self, what: str) -> Iterator[psycopg.Connection[Any]]:
+        """A read-only snapshot: every statement inside sees the same committed state."""
+        with self._connection(what) as conn:
+            # Client-side settings, sent with the BEGIN: no extra round trip.
+            conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
+            conn.read_only = True
+            try:
+                with conn.transaction():
+                    yield conn
+            finally:
+                with contextlib.suppress(psycopg.Error):
+                    conn.isolation_level = None
+                    conn.read_only = None
+
+    def _query(
+        self, what: str, sql: str, params: Mapping[str, Any] | Sequence[Any] = ()
+    ) -> list[Any]:
+        """Run one read statement outside any explicit transaction."""
+        with self._connection(what) as conn:
+            return conn.execute(sql, params or None).fetchall()
+
+    def _id_list(self, ids: list[str]) -> Any:
+        return ids  # a text[] for "= ANY(%(ids)s)"
+
+    # ------------------------------------------------------------------ migrations
+
+    def _where(self) -> str:
+        return f"{_redact(self._url)} (schema {self.schema or 'default'})"
+
+    def _stored_version(self, conn: psycopg.Connection[Any]) -> int:
+        if not conn.execute(q.HAS_MIGRATIONS_TABLE).fetchone()[0]:  # type: ignore[index]
+            return 0
+        return int(conn.execute(q.SELECT_SCHEMA_VERSION).fetchone()[0])  # type: ignore[index]
+
+    def _too_new(self, version: int) -> SchemaTooNew:
+        return SchemaTooNew(
+            f"{self._where()} has schema version {version}; this sessiondb knows up to "
+            f"{SCHEMA_VERSION}. Upgrade sessiondb; the database was not changed."
+        )
+
+    def _check_not_too_new(self) -> None:
+        version = self.schema_version()
+        if version > SCHEMA_VERSION:
+            raise self._too_new(version)
+
+    def schema_version(self) -> int:
+        with self._connection(f"reading the schema version of {self._where()}") as conn:
+            return self._stored_version(conn)
+
+    def pending_migrations(self) -> list[str]:
+        version = self.schema_version()
+        return [name for number, name, _ in MIGRATIONS if number > version]
+
+    def migrate(self) -> list[str]:
+        if self.schema_version() == SCHEMA_VERSION:
+            return []  # the common case: no lock taken
+        applied: list[str] = []
+        with self._write(f"migrating {self._where()}") as conn:
+            conn.execute(q.LOCK_MIGRATIONS, {"key": self._lock_key})
+            # Checked again under the lock: another process may have migrated meanwhile.
+            version = self._stored_version(conn)
+            if version > SCHEMA_VERSION:
+                raise self._too_new(version)
+            if self.schema is not None:
+                create = sql.SQL(q.CREATE_SCHEMA).format(schema=sql.Identifier(self.schema))
+                conn.execute(create)
+            conn.execute(q.CREATE_MIGRATIONS_TABLE)
+            for number, name, script in MIGRATIONS:
+                if number <= version:
+                    continue
+                # No parameters: psycopg sends the whole file as one simple query.
+                conn.execute(script.encode())
+                conn.execute(
+                    q.RECORD_MIGRATION,
+                    {"version": number, "name": name, "applied_at": now_micros()},
+                )
+                applied.append(name)
+        return applied
+
+    # ------------------------------------------------------------------ sessions
+
+    def create_session(
+        self,
+        id: str | None = None,
+        *,
+        title: str | None = None,
+        agent: str | None = None,
+        model: str | None = None,
+        source: str | None = None,
+        user_id: str | None = None,
+        working_dir: str | None = None,
+        parent_id: str | None = None,
+        relation: str | None = None,
+        status: str = "active",
+        metadata: Mapping[str, Any] | None = None,
+        created_at: datetime | None = None,
+    ) -> Session:
+        fields = self._session_fields(
+            id,
+            title=title,
+            agent=agent,
+            model=model,
+            source=source,
+            user_id=user_id,
+            working_dir=working_dir,
+            parent_id=parent_id,
+            relation=relation,
+            status=status,
+            metadata=metadata,
+            created_at=created_at,
+        )
+        params = {
+            "id": fields.id,
+            "title": fields.title,
+            "agent": fields.agent,
+            "model": fields.model,
+            "source": fields.source,
+            "user_id": fields.user_id,
+            "working_dir": fields.working_dir,
+            "parent_id": fields.parent_id,
+            "relation": fields.relation,
+            "status": fields.status,
+            "metadata": fields.metadata_json,
+            "created_at": fields.created_at,
+        }
+        what = f"creating session {fields.id!r}"
+        try:
+            with self._write(what) as conn:
+                if conn.execute(q.SESSION_EXISTS, {"id": fields.id}).fetchone():
+                    raise AlreadyExists(f"session {fields.id!r} already exists")
+                if (
+                    fields.parent_id is not None
+                    and not conn.execute(q.SESSION_EXISTS, {"id": fields.parent_id}).fetchone()
+                ):
+                    raise NotFound(f"parent session {fields.parent_id!r} does not exist")
+                conn.execute(q.INSERT_SESSION, params)
+                row = conn.execute(q.SELECT_SESSION, {"id": fields.id}).fetchone()
+        except AlreadyExists as exc:
+            # A concurrent create of the same id loses on the primary key.
+            raise AlreadyExists(f"session {fields.id!r} already exists") from exc
+        except NotFound as exc:
+            # The parent was deleted by another writer between our check and insert.
+            raise NotFound(f"parent session {fields.parent_id!r} does not exist") from exc
+        return self._session(row)  # type: ignore[arg-type]
+
+    def get_session(self, session_id: str) -> Session:
+        rows = self._query(f"reading session {session_id!r}", q.SELECT_SESSION, {"id": session_id})
+        if not rows:
+            raise NotFound(f"no session {session_id!r}")
+        return self._session(rows[0])
+
+    def update_session(
+        self,
+        session_id: str,
+        *,
+        title: str | None = UNSET,
+        agent: str | None = UNSET,
+        model: str | None = UNSET,
+        source: str | None = UNSET,
+        user_id: str | None = UNSET,
+        working_dir: str | None = UNSET,
+        parent_id: str | None = UNSET,
+        relation: str | None = UNSET,
+        status: str = UNSET,
+        metadata: Mapping[str, Any] | None = UNSET,
+    ) -> Session:
+        given = {
+            "title": title,
+            "agent": agent,
+            "model": model,
+            "source": source,
+            "user_id": user_id,
+            "working_dir": working_dir,
+        }
+        for name, value in given.items():
+            if value is not UNSET:
+                check_text(name, value)
+        if status is not UNSET:
+            check_choice("status", status, STATUSES)
+        if relation is not UNSET and relation is not None:
+            check_choice("relation", relation, RELATIONS)
+        if parent_id is not UNSET and parent_id is not None:
+            check_id("parent_id", parent_id)
+        if metadata is not UNSET:
+            check_metadata("metadata", metadata)
+        with self._write(f"updating session {session_id!r}") as conn:
+            row = conn.execute(q.SELECT_SESSION_FOR_UPDATE, {"id": session_id}).fetchone()
+            if row is None:
+                raise NotFound(f"no session {session_id!r}")
+            current = self._session(row)
+            params: dict[str, Any] = {
+                name: getattr(current, name) if value is UNSET else value
+                for name, value in given.items()
+            }
+            params["status"] = current.status if status is UNSET else status
+            params["relation"] = current.relation if relation is UNSET else relation
+            params["parent_id"] = current.parent_id if parent_id is UNSET else parent_id
+            if parent_id is not UNSET and parent_id is not None:
+                if not conn.execute(q.SESSION_EXISTS, {"id": parent_id}).fetchone():
+                    raise NotFound(f"parent session {parent_id!r} does not exist")
+                subtree = {r[0] for r in conn.execute(q.SELECT_DESCENDANT_IDS, {"id": session_id})}
+                if parent_id in subtree:
+                    raise InvalidInput(
+                        f"parent_id: {parent_id!r} is {session_id!r} or one of its descendants"
+                    )
+            if metadata is UNSET:
+                params["metadata"] = dump_json("metadata", current.metadata)
+            elif metadata is None:
+                params["metadata"] = "{}"
+            else:
+                params["metadata"] = merge_metadata(current.metadata, metadata)
+            params["id"] = session_id
+            params["now"] = now_micros()
+            conn.execute(q.UPDATE_SESSION, params)
+            row = conn.execute(q.SELECT_SESSION, {"id": session_id}).fetchone()
+        return self._session(row)  # type: ignore[arg-type]
+
+    def delete_session(self, session_id: str, *, recursive: bool = False) -> int:
+        with self._write(f"deleting session {session_id!r}") as conn:
+            if not conn.execute(q.LOCK_SESSION, {"id": session_id}).fetchone():
+                raise NotFound(f"no session {session_id!r}")
+            if recursive:
+                ids = [r[0] for r in conn.execute(q.SELECT_DESCENDANT_IDS, {"id": session_id})]
+            else:
+                conn.execute(q.DETACH_CHILDREN, {"id": session_id})
+                ids = [session_id]
+            for sid in ids:
+                conn.execute(q.DELETE_SESSION, {"id": sid})
+        return len(ids)
+
+    def list_sessions(
+        self,
+        *,
+        status: str | None = None,
+        agent: str | None = None,
+        source: str | None = None,
+        user_id: str | None = None,
+        parent_id: str | None = None,
+        roots_only: bool = False,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        limit: int = 50,
+        cursor: str | None = None,
+    ) -> Page[Session]:
+        if status is not None:
+            check_choice("status", status, STATUSES)
+        size = check_limit("limit", limit, allow_none=False) or 0
+        since_dt, until_dt = to_utc("since", since), to_utc("until", until)
+        cursor_updated = cursor_id = None
+        if cursor is not None:
+            cursor_updated, cursor_id = decode_cursor(cursor, (int, str))
+        params = {
+            "status": status,
+            "agent": agent,
+            "source": source,
+            "user_id": user_id,
+            "parent_id": parent_id,
+            "roots_only": bool(roots_only),
+            "since": None if since_dt is None else to_micros(since_dt),
+            "until": None if until_dt is None else to_micros(until_dt),
+            "cursor_updated": cursor_updated,
+            "cursor_id": cursor_id,
+            "limit": size + 1,
+        }
+        rows = self._query("listing sessions", q.LIST_SESSIONS, params)
+        items = [self._session(row) for row in rows[:size]]
+        next_cursor = None
+        if len(rows) > size and items:
+            last = rows[size - 1]
+            next_cursor = encode_cursor([last[12], last[0]])
+        return Page(items, next_cursor)
+
+    def recover_interrupted(self, idle_for: timedelta) -> list[str]:
+        if not isinstance(idle_for, timedelta):
+            raise InvalidInput(f"idle_for: expected a timedelta, got {type(idle_for).__name__}")
+        now = now_micros()
+        idle_before = now - int(idle_for.total_seconds() * 1_000_000)
+        with self._write("recovering interrupted sessions") as conn:
+            rows = conn.execute(q.RECOVER_INTERRUPTED, {"now": now, "idle_before": idle_before})
+            return sorted(r[0] for r in rows.fetchall())
+
+    # ------------------------------------------------------------------ append
+
+    def append(
+        self,
+        session_id: str,
+        items: AppendInput,
+        *,
+        ids: Sequence[str] | None = None,
+        usage: Usage | None = None,
+        model: str | None = None,
+        expect_last_seq: int | None = None,
+        session_metadata: Mapping[str, Any] | None = None,
+    ) -> list[Message]:
+        prepared = self._prepare(items, ids, usage, model)
+        patch = check_metadata("session_metadata", session_metadata) if session_metadata else None
+        if not prepared:
+            self.get_session(session_id)  # still NotFound for a missing session
+            return []
+        with self._write(f"appending to session {session_id!r}") as conn:
+            return self._append_locked(conn, session_id, prepared, expect_last_seq, patch)
+
+    # ------------------------------------------------------------------ reads
+
+    def messages(
+        self,
+        session_id: str,
+        *,
+        after_seq: int | None = None,
+        before_seq: int | None = None,
+        last: int | None = None,
+        limit: int | None = None,
+    ) -> list[Message]:
+        if last is not None and limit is not None:
+            raise InvalidInput("messages: give either last or limit, not both")
+        check_limit("last", last)
+        check_limit("limit", limit)
+        check_limit("after_seq", after_seq)
+        check_limit("before_seq", before_seq)
+        if last == 0 or limit == 0:
+            self.get_session(session_id)
+            return []
+        params = {
+            "session_id": session_id,
+            "after_seq": 0 if after_seq is None else after_seq,
+            "before_seq": _FAR_FUTURE if before_seq is None else before_seq,
+            "limit": last if last is not None else limit,
+        }
+        # No snapshot needed: the tool-call rows of a message are written in its own
+        # transaction, so reading them in a second statement finds them all (with
+        # results at least as new). Autocommit saves the BEGIN/COMMIT round trips.
+        with self._connection(f"reading messages of session {session_id!r}") as conn:
+            if last is not None:
+                rows = conn.execute(q.SELECT_MESSAGES_LAST, params).fetchall()
+                rows.reverse()
+            else:
+                rows = conn.execute(q.SELECT_MESSAGES_FIRST, params).fetchall()
+            if not rows:
+                if not conn.execute(q.SESSION_EXISTS, {"id": session_id}).fetchone():
+                    raise NotFound(f"no session {session_id!r}")
+                return []
+            return self._messages_from_rows(conn, rows)
+
+    def tool_calls(
+        self,
+        session_id: str | None = None,
+        *,
+        name: str | None = None,
+        status: str | None = None,
+        limit: int | None = None,
+    ) -> list[ToolCall]:
+        if status is not None:
+            check_choice("status", status, ("pending", "ok", "error"))
+        check_limit("limit", limit)
+        params = {"session_id": session_id, "name": name, "status": status, "limit": limit}
+        rows = self._query("reading tool calls", q.SELECT_TOOL_CALLS, params)
+        if not rows and session_id is not None:
+            self.get_session(session_id)
+        return [self._tool_call(row) for row in rows]
+
+    # ------------------------------------------------------------------ maintenance
+
+    def vacuum(self) -> None:
+        # The pool's connections are in autocommit mode, which VACUUM requires.
+        with self._connection(f"vacuuming {self._where()}") as conn:
+            conn.execute(q.VACUUM_TABLES)
+
+    def check(self) -> list[str]:
+        problems: list[str] = []
+        with self._read(f"checking {self._where()}") as conn:
+            for row in conn.execute(q.SELECT_COUNTER_MISMATCHES):
+                problems.append(f"session {row[0]!r}: counters disagree with its messages")
+        return problems
+
+    def info(self) -> dict[str, Any]:
+        with self._read(f"reading {self._where()}") as conn:
+            sessions = conn.execute(q.COUNT_SESSIONS).fetchone()[0]  # type: ignore[index]
+            messages = conn.execute(q.COUNT_MESSAGES).fetchone()[0]  # type: ignore[index]
+            tool_calls = conn.execute(q.COUNT_TOOL_CALLS).fetchone()[0]  # type: ignore[index]
+            size = conn.execute(q.SELECT_SIZE).fetchone()[0]  # type: ignore[index]
+            version = conn.execute(q.SELECT_SERVER_VERSION).fetchone()[0]  # type: ignore[index]
+            schema = conn.execute(q.SELECT_CURRENT_SCHEMA).fetchone()[0]  # type: ignore[index]
+        pool = self._get_pool().get_stats()
+        return {
+            "backend": "postgresql",
+            "url": _redact(self._given_url),
+            "schema": schema,
+            "schema_version": self.schema_version(),
+            "sessions": sessions,
+            "messages": messages,
+            "tool_calls": tool_calls,
+            "size_bytes": size,
+            "server_version": version,
+            "pool_size": pool.get("pool_size", 0),
+            "pool_max_size": self.pool_max_size,
+        }

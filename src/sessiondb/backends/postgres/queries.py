@@ -1,0 +1,208 @@
+"""SQL of the PostgreSQL backend's core: sessions, messages, tool calls.
+
+The same statement names and parameters as ``backends/sqlite/queries.py``, so the shared
+append algorithm (``backends/_sql.py``) runs on both. Named parameters only; nothing here
+is ever built from user input. Optional filters use ``(%(x)s::text IS NULL OR col = %(x)s)``
+so one statement serves every combination (the cast tells PostgreSQL the parameter's type,
+which ``IS NULL`` alone cannot); ``LIMIT NULL`` means no limit.
+"""
+
+SESSION_COLUMNS = """
+    id, title, agent, model, source, user_id, working_dir, parent_id, relation, status,
+    metadata, created_at, updated_at, last_message_at, message_count, last_seq,
+    input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
+    cost_usd, preview, compaction_count, compacted_at"""
+
+MESSAGE_COLUMNS = """
+    session_id, seq, id, role, item, text, tool_call_id, has_tool_calls, created_at, model,
+    input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
+    cost_usd, visible_to_model, visible_to_user, metadata"""
+
+TOOL_CALL_COLUMNS = """
+    session_id, call_id, name, arguments, request_seq, result_seq, result_text, status,
+    requested_at, completed_at"""
+
+# -- migrations ---------------------------------------------------------------------
+
+CREATE_MIGRATIONS_TABLE = """
+CREATE TABLE IF NOT EXISTS _sessiondb_migrations (
+    version INTEGER PRIMARY KEY,
+    name TEXT NOT NULL,
+    applied_at BIGINT NOT NULL
+)"""
+
+# Composed with psycopg.sql.Identifier, never with string formatting.
+CREATE_SCHEMA = "CREATE SCHEMA IF NOT EXISTS {schema}"
+
+# Held until the migrating transaction ends: concurrent first starts run one at a time
+# (CREATE TABLE IF NOT EXISTS alone can still collide on the catalog's unique index).
+LOCK_MIGRATIONS = "SELECT pg_advisory_xact_lock(%(key)s)"
+SELECT_SCHEMA_VERSION = "SELECT coalesce(max(version), 0) FROM _sessiondb_migrations"
+# Resolved through search_path, which the store sets to its schema only.
+HAS_MIGRATIONS_TABLE = "SELECT to_regclass('_sessiondb_migrations') IS NOT NULL"
+RECORD_MIGRATION = (
+    "INSERT INTO _sessiondb_migrations (version, name, applied_at) "
+    "VALUES (%(version)s, %(name)s, %(applied_at)s)"
+)
+
+# -- sessions -----------------------------------------------------------------------
+
+INSERT_SESSION = """
+INSERT INTO sessions (id, title, agent, model, source, user_id, working_dir, parent_id,
+                      relation, status, metadata, created_at, updated_at)
+VALUES (%(id)s, %(title)s, %(agent)s, %(model)s, %(source)s, %(user_id)s, %(working_dir)s,
+        %(parent_id)s, %(relation)s, %(status)s, %(metadata)s, %(created_at)s, %(created_at)s)"""
+
+SESSION_EXISTS = "SELECT 1 FROM sessions WHERE id = %(id)s"
+
+SELECT_SESSION = f"SELECT {SESSION_COLUMNS} FROM sessions WHERE id = %(id)s"
+
+# update_session reads, merges and writes back: the row lock keeps merges from racing.
+SELECT_SESSION_FOR_UPDATE = f"SELECT {SESSION_COLUMNS} FROM sessions WHERE id = %(id)s FOR UPDATE"
+
+UPDATE_SESSION = """
+UPDATE sessions SET
+    title = %(title)s, agent = %(agent)s, model = %(model)s, source = %(source)s,
+    user_id = %(user_id)s, working_dir = %(working_dir)s, parent_id = %(parent_id)s,
+    relation = %(relation)s,
+    status = %(status)s, metadata = %(metadata)s, updated_at = GREATEST(updated_at, %(now)s)
+WHERE id = %(id)s"""
+
+SELECT_DESCENDANT_IDS = """
+WITH RECURSIVE subtree(id) AS (
+    SELECT id FROM sessions WHERE id = %(id)s
+    UNION
+    SELECT s.id FROM sessions s JOIN subtree t ON s.parent_id = t.id
+)
+SELECT id FROM subtree"""
+
+DETACH_CHILDREN = "UPDATE sessions SET parent_id = NULL WHERE parent_id = %(id)s"
+
+DELETE_SESSION = "DELETE FROM sessions WHERE id = %(id)s"
+
+LIST_SESSIONS = f"""
+SELECT {SESSION_COLUMNS} FROM sessions
+WHERE (%(status)s::text IS NULL OR status = %(status)s)
+  AND (%(agent)s::text IS NULL OR agent = %(agent)s)
+  AND (%(source)s::text IS NULL OR source = %(source)s)
+  AND (%(user_id)s::text IS NULL OR user_id = %(user_id)s)
+  AND (%(parent_id)s::text IS NULL OR parent_id = %(parent_id)s)
+  AND (NOT %(roots_only)s OR parent_id IS NULL)
+  AND (%(since)s::bigint IS NULL OR updated_at >= %(since)s)
+  AND (%(until)s::bigint IS NULL OR updated_at < %(until)s)
+  AND (%(cursor_updated)s::bigint IS NULL
+       OR (updated_at, id) < (%(cursor_updated)s, %(cursor_id)s::text))
+ORDER BY updated_at DESC, id DESC
+LIMIT %(limit)s"""
+
+RECOVER_INTERRUPTED = """
+UPDATE sessions SET status = 'interrupted', updated_at = GREATEST(updated_at, %(now)s)
+WHERE status = 'active' AND coalesce(last_message_at, updated_at) < %(idle_before)s
+RETURNING id"""
+
+# -- append -------------------------------------------------------------------------
+
+INSERT_MESSAGE = """
+INSERT INTO messages (session_id, seq, id, role, item, text, tool_text, search_text,
+                      tool_call_id, has_tool_calls, created_at, model, input_tokens,
+                      output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
+                      cost_usd, visible_to_model, visible_to_user, metadata)
+VALUES (%(session_id)s, %(seq)s, %(id)s, %(role)s, %(item)s, %(text)s, %(tool_text)s,
+        %(search_text)s, %(tool_call_id)s, %(has_tool_calls)s, %(created_at)s, %(model)s,
+        %(input_tokens)s, %(output_tokens)s, %(cache_read_tokens)s, %(cache_write_tokens)s,
+        %(reasoning_tokens)s, %(cost_usd)s, %(visible_to_model)s, %(visible_to_user)s,
+        %(metadata)s)"""
+
+INSERT_TOOL_CALL = """
+INSERT INTO tool_calls (session_id, call_id, name, arguments, request_seq, requested_at)
+VALUES (%(session_id)s, %(call_id)s, %(name)s, %(arguments)s, %(request_seq)s, %(requested_at)s)
+ON CONFLICT DO NOTHING"""
+
+# The newest still-pending call with that id gets the result (ids can repeat).
+COMPLETE_TOOL_CALL = """
+UPDATE tool_calls SET result_seq = %(result_seq)s, result_text = %(result_text)s,
+                      status = %(status)s, completed_at = %(completed_at)s
+WHERE session_id = %(session_id)s AND call_id = %(call_id)s AND request_seq = (
+    SELECT max(request_seq) FROM tool_calls
+    WHERE session_id = %(session_id)s AND call_id = %(call_id)s AND result_seq IS NULL)"""
+
+# Reserves %(added)s seqs and updates the counters in one statement; returns the new last_seq.
+RESERVE_SEQS = """
+UPDATE sessions SET
+    last_seq = last_seq + %(added)s,
+    message_count = message_count + %(added)s,
+    updated_at = GREATEST(updated_at, %(latest)s),
+    last_message_at = GREATEST(coalesce(last_message_at, 0), %(latest)s),
+    model = coalesce(%(model)s, model),
+    preview = coalesce(preview, %(preview)s),
+    input_tokens = input_tokens + %(input_tokens)s,
+    output_tokens = output_tokens + %(output_tokens)s,
+    cache_read_tokens = cache_read_tokens + %(cache_read_tokens)s,
+    cache_write_tokens = cache_write_tokens + %(cache_write_tokens)s,
+    reasoning_tokens = reasoning_tokens + %(reasoning_tokens)s,
+    cost_usd = cost_usd + %(cost_usd)s
+WHERE id = %(id)s
+RETURNING last_seq"""
+
+# Row-locks the session until commit: writers of one session queue here, others don't.
+LOCK_SESSION = "SELECT 1 FROM sessions WHERE id = %(id)s FOR UPDATE"
+
+SELECT_METADATA = "SELECT metadata FROM sessions WHERE id = %(id)s"
+UPDATE_METADATA = "UPDATE sessions SET metadata = %(metadata)s WHERE id = %(id)s"
+
+# -- reads --------------------------------------------------------------------------
+
+SELECT_MESSAGES_BY_IDS = f"""
+SELECT {MESSAGE_COLUMNS} FROM messages
+WHERE session_id = %(session_id)s AND id = ANY(%(ids)s)"""
+
+SELECT_MESSAGES_FIRST = f"""
+SELECT {MESSAGE_COLUMNS} FROM messages
+WHERE session_id = %(session_id)s AND seq > %(after_seq)s AND seq < %(before_seq)s
+ORDER BY seq
+LIMIT %(limit)s"""
+
+# The newest %(limit)s of the range, read backwards from the end (the caller reverses).
+SELECT_MESSAGES_LAST = f"""
+SELECT {MESSAGE_COLUMNS} FROM messages
+WHERE session_id = %(session_id)s AND seq > %(after_seq)s AND seq < %(before_seq)s
+ORDER BY seq DESC
+LIMIT %(limit)s"""
+
+SELECT_TOOL_CALLS_FOR_SEQS = f"""
+SELECT {TOOL_CALL_COLUMNS} FROM tool_calls
+WHERE session_id = %(session_id)s AND request_seq BETWEEN %(first_seq)s AND %(last_seq)s
+ORDER BY request_seq"""
+
+SELECT_TOOL_CALLS = f"""
+SELECT {TOOL_CALL_COLUMNS} FROM tool_calls
+WHERE (%(session_id)s::text IS NULL OR session_id = %(session_id)s)
+  AND (%(name)s::text IS NULL OR name = %(name)s)
+  AND (%(status)s::text IS NULL OR status = %(status)s)
+ORDER BY requested_at, session_id, request_seq
+LIMIT %(limit)s"""
+
+# -- maintenance --------------------------------------------------------------------
+
+
+# Sessions whose stored counters disagree with a recount of their messages.
+SELECT_COUNTER_MISMATCHES = """
+SELECT s.id FROM sessions s
+LEFT JOIN (SELECT session_id, count(*) AS n, max(seq) AS last FROM messages
+           GROUP BY session_id) m ON m.session_id = s.id
+WHERE s.message_count != coalesce(m.n, 0) OR s.last_seq < coalesce(m.last, 0)"""
+
+COUNT_SESSIONS = "SELECT count(*) FROM sessions"
+COUNT_MESSAGES = "SELECT count(*) FROM messages"
+COUNT_TOOL_CALLS = "SELECT count(*) FROM tool_calls"
+# Bytes used by this schema's tables with their indexes and TOAST.
+SELECT_SIZE = """
+SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0)::bigint
+FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+WHERE n.nspname = current_schema() AND c.relkind = 'r'"""
+
+SELECT_SERVER_VERSION = "SHOW server_version"
+SELECT_CURRENT_SCHEMA = "SELECT current_schema()"
+
+# VACUUM cannot run inside a transaction: run on an autocommit connection.
+VACUUM_TABLES = "VACUUM (ANALYZE) sessions, messages, tool_calls"
