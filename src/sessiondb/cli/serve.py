@@ -8,7 +8,7 @@ import click
 
 from ..errors import SessionDBError
 
-__all__ = ["serve"]
+__all__ = ["COMMANDS", "serve"]
 
 
 @click.command("serve")
@@ -30,15 +30,16 @@ def serve(
     """Serve the REST API (/v1, schema at /openapi.json) and the web UI (/)."""
     from ..server import Tokens, parse_tokens, run
 
+    # The group's --db/--schema when it has them (ctx.obj), else $SESSIONDB_URL.
     obj = ctx.obj
-    url = None
-    if isinstance(obj, dict):
-        url = obj.get("db") or obj.get("url")
-    else:
-        url = getattr(obj, "db", None) or getattr(obj, "url", None)
-    url = url or os.environ.get("SESSIONDB_URL") or None
+    url = getattr(obj, "db", None) or os.environ.get("SESSIONDB_URL") or None
+    schema = getattr(obj, "schema", None)
+    options = {"schema": schema} if schema else {}
     try:
         table: Tokens = parse_tokens(*tokens)
-        run(url, host=host, port=port, tokens=table, insecure=insecure)
+        run(url, host=host, port=port, tokens=table, insecure=insecure, **options)
     except SessionDBError as exc:
         raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
+
+
+COMMANDS = [serve]

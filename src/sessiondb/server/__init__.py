@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import sys
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInput, MissingDependency
 from .auth import Principal, Tokens, parse_tokens
@@ -56,13 +56,15 @@ def run(
     port: int = DEFAULT_PORT,
     tokens: Tokens | str | None = None,
     insecure: bool = False,
+    **options: Any,
 ) -> None:
     """Serve ``store_url`` (None: ``$SESSIONDB_URL`` or the default embedded file) until
     interrupted, printing the URL.
 
     ``tokens`` is a ``Tokens`` table or a spec string; ``$SESSIONDB_TOKENS`` is added to
-    it. Raises InvalidInput when asked to bind a non-loopback address without a token
-    (unless ``insecure``), MissingDependency without the ``server`` extra.
+    it. ``options`` go to ``sessiondb.connect`` (e.g. ``schema``). Raises InvalidInput
+    when asked to bind a non-loopback address without a token (unless ``insecure``),
+    MissingDependency without the ``server`` extra.
     """
     table = tokens if isinstance(tokens, Tokens) else parse_tokens(tokens)
     env_tokens = os.environ.get("SESSIONDB_TOKENS")
@@ -83,7 +85,7 @@ def run(
         ) from exc
     from .. import connect
 
-    store = connect(store_url)
+    store = connect(store_url, **options)
     try:
         app = create_app(store, tokens=table)
         shown = f"[{host}]" if ":" in host else host
