@@ -69,8 +69,7 @@ def run(
     table = tokens if isinstance(tokens, Tokens) else parse_tokens(tokens)
     env_tokens = os.environ.get("SESSIONDB_TOKENS")
     if env_tokens:
-        merged = parse_tokens(env_tokens)
-        table = Tokens({**merged._table, **table._table}) if table else merged
+        table = parse_tokens(env_tokens) | table
     if not is_loopback(host) and not table and not insecure:
         raise InvalidInput(
             f"refusing to serve {host!r} without a token: anyone on the network could read "

@@ -80,6 +80,10 @@ class Tokens:
     def __len__(self) -> int:
         return len(self._table)
 
+    def __or__(self, other: Tokens) -> Tokens:
+        """Both tables; ``other`` wins for a token in both."""
+        return Tokens({**self._table, **other._table})
+
     def lookup(self, token: str) -> Principal | None:
         """The principal of ``token``, or None; compares in constant time per token."""
         found = None
