@@ -79,6 +79,9 @@ def seed(store: Store) -> str:
         "forked", title="Fork: try another listing", parent_id=main.id, relation="fork"
     )
     store.append("forked", TOOL_TURN[:1])
+    store.create_session("compacted", title="A compacted conversation", agent="coder")
+    store.append("compacted", [{"role": "user", "content": f"old question {i}"} for i in range(4)])
+    store.compact("compacted", "Summary: four old questions were asked.", keep_last=1)
     return main.id
 
 
@@ -153,6 +156,19 @@ def test_transcript_folds_tool_calls_with_arguments_and_result(page, server):
     assert "README.md" in body.inner_text()
     assert "in 1,234" in page.locator(".usage").first.inner_text()
     shot(page, "02-transcript")
+
+
+def test_compacted_messages_are_hidden_until_toggled(page, server):
+    base, _ = server
+    page.goto(base + "/sessions/compacted")
+    hidden = page.locator(".msg-hidden")
+    assert hidden.count() == 3
+    assert not hidden.first.is_visible()
+    assert page.get_by_text("Summary: four old questions").is_visible()
+    page.check("#show-hidden")
+    assert hidden.first.is_visible()
+    assert "old question 0" in hidden.first.inner_text()
+    shot(page, "10-compacted-shown")
 
 
 def test_search_hit_links_to_the_message(page, server):

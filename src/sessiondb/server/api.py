@@ -169,8 +169,8 @@ async def append(session_id: str, body: s.AppendIn, db: Caller) -> Response:
 async def messages(
     session_id: str,
     db: Caller,
-    after_seq: Annotated[int | None, Query(ge=0)] = None,
-    before_seq: Annotated[int | None, Query(ge=0)] = None,
+    after_seq: Annotated[int | None, Query(ge=0, le=s.MAX_INT)] = None,
+    before_seq: Annotated[int | None, Query(ge=0, le=s.MAX_INT)] = None,
     last: Annotated[int | None, Query(ge=0, le=10_000)] = None,
     limit: Annotated[int | None, Query(ge=0, le=10_000)] = None,
 ) -> Response:
@@ -197,7 +197,7 @@ async def events(
     session_id: str,
     request: Request,
     db: Caller,
-    after_seq: Annotated[int | None, Query(ge=0)] = None,
+    after_seq: Annotated[int | None, Query(ge=0, le=s.MAX_INT)] = None,
     max_seconds: Annotated[
         float, Query(alias="timeout", gt=0, le=3600, description="Seconds until the stream ends")
     ] = 300.0,
@@ -250,7 +250,7 @@ async def history(
     session_id: str,
     db: Caller,
     max_messages: Annotated[int | None, Query(ge=1, le=100_000)] = None,
-    max_tokens: Annotated[int | None, Query(ge=1)] = None,
+    max_tokens: Annotated[int | None, Query(ge=1, le=s.MAX_INT)] = None,
 ) -> dict[str, Any]:
     """The prompt-ready items (newest model-visible messages that fit), oldest first."""
     await db.session(session_id)
@@ -426,7 +426,11 @@ async def import_file(
     responses={
         200: {
             "description": "The session as a file",
-            "content": {mt: {"schema": {"type": "string"}} for mt, _ in _EXPORT_TYPES.values()},
+            "content": {
+                "application/x-ndjson": {"schema": {"type": "string"}},
+                "text/markdown": {"schema": {"type": "string"}},
+                "application/json": {"schema": {"type": "array", "items": {"type": "object"}}},
+            },
         }
     },
 )

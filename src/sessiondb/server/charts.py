@@ -98,7 +98,7 @@ def line_chart(
     height: int = 240,
 ) -> Markup:
     """Lines with dots, one point per label (e.g. cost per day)."""
-    left, right, top, bottom = 48, 8, 24, 36
+    left, right, top, bottom = 48, 20, 24, 36  # room for the last label, centred on its dot
     plot_w, plot_h = width - left - right, height - top - bottom
     peak = _nice_max(max((v for _, values in series for v in values), default=0))
     n = len(labels)
@@ -137,7 +137,7 @@ def hbar_chart(
     bar_height: int = 22,
 ) -> Markup:
     """Horizontal bars, largest first (e.g. tokens per model)."""
-    rows = sorted(rows, key=lambda r: r[1], reverse=True)[:12]
+    rows = sorted((r for r in rows if r[1] > 0), key=lambda r: r[1], reverse=True)[:12]
     label_w, value_w, top = 160, 64, 8
     height = top + max(len(rows), 1) * (bar_height + 6) + 4
     plot_w = width - label_w - value_w

@@ -35,6 +35,8 @@ ExportFormat = Literal["jsonl", "markdown", "openai"]
 GroupByName = Literal["day", "week", "month", "model", "agent", "source", "tool", "status"]
 
 _FORBID = ConfigDict(extra="forbid")
+# Integers the API accepts stay well inside SQLite INTEGER and PostgreSQL BIGINT.
+MAX_INT = 2**62
 
 
 class ErrorOut(BaseModel):
@@ -48,11 +50,11 @@ class UsageModel(BaseModel):
     """Token and cost counters; unset counters are null."""
 
     model_config = _FORBID
-    input_tokens: int | None = Field(default=None, ge=0)
-    output_tokens: int | None = Field(default=None, ge=0)
-    cache_read_tokens: int | None = Field(default=None, ge=0)
-    cache_write_tokens: int | None = Field(default=None, ge=0)
-    reasoning_tokens: int | None = Field(default=None, ge=0)
+    input_tokens: int | None = Field(default=None, ge=0, le=MAX_INT)
+    output_tokens: int | None = Field(default=None, ge=0, le=MAX_INT)
+    cache_read_tokens: int | None = Field(default=None, ge=0, le=MAX_INT)
+    cache_write_tokens: int | None = Field(default=None, ge=0, le=MAX_INT)
+    reasoning_tokens: int | None = Field(default=None, ge=0, le=MAX_INT)
     cost_usd: float | None = Field(default=None, ge=0)
 
 
@@ -168,7 +170,7 @@ class AppendIn(BaseModel):
     ids: list[str] | None = None
     usage: UsageModel | None = None
     model: str | None = None
-    expect_last_seq: int | None = Field(default=None, ge=0)
+    expect_last_seq: int | None = Field(default=None, ge=0, le=MAX_INT)
     session_metadata: dict[str, Any] | None = None
 
 
@@ -179,13 +181,13 @@ class HistoryOut(BaseModel):
 class CompactIn(BaseModel):
     model_config = _FORBID
     summary: str | dict[str, Any]
-    keep_last: int = Field(default=0, ge=0)
+    keep_last: int = Field(default=0, ge=0, le=MAX_INT)
     summary_role: Literal["user", "assistant", "system", "developer"] = "user"
 
 
 class ForkIn(BaseModel):
     model_config = _FORBID
-    at_seq: int | None = Field(default=None, ge=0)
+    at_seq: int | None = Field(default=None, ge=0, le=MAX_INT)
     title: str | None = None
     id: str | None = None
 
