@@ -139,7 +139,7 @@ def test_session_list_loads_more_rows_when_scrolled(page, server):
     assert rows.count() == 50
     shot(page, "01-session-list")
     page.locator(".sentinel").scroll_into_view_if_needed()
-    playwright_sync.expect(rows).to_have_count(73)
+    playwright_sync.expect(rows).to_have_count(74)
     assert page.locator(".sentinel").count() == 0
 
 
