@@ -223,3 +223,22 @@ def test_event_stream_delivers_messages_appended_while_it_is_open(make_client, s
         timer.join()
     assert '"text":"live"' in text.replace(" ", "")
     assert "before" not in text
+
+
+def test_an_unexpected_error_is_a_json_500_without_internals(store):
+    from sessiondb.server import create_app
+
+    from .conftest import TestClient
+
+    class Broken:
+        def __getattr__(self, name):
+            return getattr(store, name)
+
+        def get_session(self, session_id):
+            raise RuntimeError("secret internals")
+
+    client = TestClient(create_app(Broken()), raise_server_exceptions=False)
+    response = client.get("/v1/sessions/x")
+    assert response.status_code == 500
+    assert response.json()["error"] == "InternalError"
+    assert "secret" not in response.text

@@ -72,6 +72,8 @@ def _status_of(exc: Exception) -> int:
 
 
 def _name_of(exc: Exception, status: int) -> str:
+    if not isinstance(exc, SessionDBError | HTTPException | RequestValidationError):
+        return "InternalError"  # a bug: do not leak its type or message to clients
     if isinstance(exc, RequestValidationError) or status == 422:
         return "InvalidInput"
     if isinstance(exc, HTTPException):
@@ -84,6 +86,8 @@ def _name_of(exc: Exception, status: int) -> str:
 
 
 def _detail_of(exc: Exception) -> Any:
+    if not isinstance(exc, SessionDBError | HTTPException | RequestValidationError):
+        return "unexpected server error; the server log has the details"
     if isinstance(exc, RequestValidationError):
         return [
             {"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
@@ -254,7 +258,8 @@ def create_app(
     web.setup_templates(templates)
     app.state.templates = templates
 
-    for cls in (SessionDBError, HTTPException, RequestValidationError):
+    for cls in (SessionDBError, HTTPException, RequestValidationError, Exception):
+        # Exception: Starlette answers with this handler, then re-raises for the log.
         app.add_exception_handler(cls, error_response)
     app.add_middleware(BodyLimit, limit=max_body_bytes)
 
