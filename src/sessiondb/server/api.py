@@ -70,7 +70,7 @@ async def create_session(body: s.SessionCreate, db: Caller) -> dict[str, Any]:
     fields = body.model_dump()
     fields["user_id"] = db.owner_for_new(body.user_id)
     if body.parent_id is not None:
-        await db.session(body.parent_id)
+        await db.check(body.parent_id)
     session = await db.db.create_session(**fields)
     return s.session_out(session)
 
@@ -117,12 +117,12 @@ async def get_session(session_id: str, db: Caller) -> Response:
 @router.patch("/sessions/{session_id}", response_model=s.SessionOut, tags=["sessions"])
 async def update_session(session_id: str, body: s.SessionPatch, db: Caller) -> dict[str, Any]:
     """Change the fields present in the body (null clears; ``metadata`` merges)."""
-    await db.session(session_id)
+    await db.check(session_id)
     changes = {name: getattr(body, name) for name in body.model_fields_set}
     if "user_id" in changes:
         changes["user_id"] = db.owner_for_new(changes["user_id"])
     if changes.get("parent_id") is not None:
-        await db.session(changes["parent_id"])
+        await db.check(changes["parent_id"])
     if "status" in changes and changes["status"] is None:
         raise InvalidInput("status: cannot be null")
     return s.session_out(await db.db.update_session(session_id, **changes))
@@ -131,7 +131,7 @@ async def update_session(session_id: str, body: s.SessionPatch, db: Caller) -> d
 @router.delete("/sessions/{session_id}", response_model=s.DeletedOut, tags=["sessions"])
 async def delete_session(session_id: str, db: Caller, recursive: bool = False) -> dict[str, int]:
     """Delete a session (and its subtree with ``recursive``); returns how many."""
-    await db.session(session_id)
+    await db.check(session_id)
     if recursive and db.tenant is not None:
         # Only delete what this tenant can see; foreign children are detached instead.
         tree = await db.db.tree(session_id)
@@ -152,7 +152,7 @@ async def delete_session(session_id: str, db: Caller, recursive: bool = False) -
 async def append(session_id: str, body: s.AppendIn, db: Caller) -> Response:
     """Append items in one transaction; returns the stored messages (already stored ids
     come back as stored). 409 when ``expect_last_seq`` is stale."""
-    await db.session(session_id)
+    await db.check(session_id)
     stored = await db.db.append(
         session_id,
         body.items,
@@ -175,7 +175,7 @@ async def messages(
     limit: Annotated[int | None, Query(ge=0, le=10_000)] = None,
 ) -> Response:
     """Messages oldest first; ``last=K`` gives the K newest, ``limit=N`` the N oldest."""
-    await db.session(session_id)
+    await db.check(session_id)
     found = await db.db.messages(
         session_id, after_seq=after_seq, before_seq=before_seq, last=last, limit=limit
     )
@@ -253,7 +253,7 @@ async def history(
     max_tokens: Annotated[int | None, Query(ge=1, le=s.MAX_INT)] = None,
 ) -> dict[str, Any]:
     """The prompt-ready items (newest model-visible messages that fit), oldest first."""
-    await db.session(session_id)
+    await db.check(session_id)
     items = await db.db.history(session_id, max_messages=max_messages, max_tokens=max_tokens)
     return {"items": items}
 
@@ -261,7 +261,7 @@ async def history(
 @router.post("/sessions/{session_id}/compact", response_model=s.MessageOut, tags=["history"])
 async def compact(session_id: str, body: s.CompactIn, db: Caller) -> dict[str, Any]:
     """Hide everything before the last ``keep_last`` messages behind ``summary``."""
-    await db.session(session_id)
+    await db.check(session_id)
     message = await db.db.compact(
         session_id, body.summary, keep_last=body.keep_last, summary_role=body.summary_role
     )
@@ -273,7 +273,7 @@ async def compact(session_id: str, body: s.CompactIn, db: Caller) -> dict[str, A
 )
 async def fork(session_id: str, body: s.ForkIn, db: Caller) -> dict[str, Any]:
     """Copy the session up to ``at_seq`` into a new child session (201)."""
-    await db.session(session_id)
+    await db.check(session_id)
     child = await db.db.fork(session_id, at_seq=body.at_seq, title=body.title, id=body.id)
     if db.tenant is not None and child.user_id != db.tenant:
         child = await db.db.update_session(child.id, user_id=db.tenant)
@@ -283,14 +283,14 @@ async def fork(session_id: str, body: s.ForkIn, db: Caller) -> dict[str, Any]:
 @router.get("/sessions/{session_id}/tree", response_model=s.TreeNodeOut, tags=["lineage"])
 async def tree(session_id: str, db: Caller) -> dict[str, Any]:
     """The session and its whole subtree (sessions of other tenants left out)."""
-    await db.session(session_id)
+    await db.check(session_id)
     return s.tree_out(db.prune(await db.db.tree(session_id)))
 
 
 @router.get("/sessions/{session_id}/ancestors", response_model=list[s.SessionOut], tags=["lineage"])
 async def ancestors(session_id: str, db: Caller) -> list[dict[str, Any]]:
     """Parent, grandparent, ... root (only those the caller may see)."""
-    await db.session(session_id)
+    await db.check(session_id)
     found = await db.db.ancestors(session_id)
     return [s.session_out(a) for a in found if db.visible(a)]
 
@@ -322,7 +322,7 @@ async def search(
     if not possible:
         return s.FastJSON(EMPTY_PAGE)
     if session_id is not None:
-        await db.session(session_id)
+        await db.check(session_id)
     page = await db.db.search(
         q,
         session_id=session_id,
@@ -437,7 +437,7 @@ async def import_file(
 async def export(session_id: str, db: Caller, format: s.ExportFormat = "jsonl") -> Response:
     """Download the session as ``jsonl`` (lossless, re-importable), ``markdown`` or
     ``openai`` (a JSON message list)."""
-    await db.session(session_id)
+    await db.check(session_id)
     text = await db.db.export(session_id, format)
     media_type, ext = _EXPORT_TYPES[format]
     safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in session_id)[:100]

@@ -77,6 +77,13 @@ class Scoped:
             raise NotFound(f"no session {session_id!r}")
         return session
 
+    async def check(self, session_id: str) -> None:
+        """Raise NotFound if the caller may not see the session. An unscoped caller is not
+        checked here: the store call that follows raises NotFound itself, and skipping the
+        extra lookup keeps appends and reads at one query."""
+        if self.who.tenant is not None:
+            await self.session(session_id)
+
     def user_filter(self, user_id: str | None) -> tuple[bool, str | None]:
         """(possible, user_id to filter by): a tenant asking for another user's sessions
         gets nothing."""
