@@ -10,8 +10,9 @@ port over a fresh database, then measures with keep-alive httpx clients:
 
 with 1 client and with 8 concurrent clients (8 processes, so the client side does not
 share one GIL), and the same two operations called in-process on the store. Prints a
-Markdown table (per-request latency median/p95 and throughput) and writes it to
-benchmarks/results/http.md.
+Markdown table (per-request latency median/p95, throughput, and CPU time per request:
+of this process in-process, of the server process over HTTP, which stays meaningful on a
+loaded machine) and writes it to benchmarks/results/http.md.
 """
 
 from __future__ import annotations
@@ -55,6 +56,12 @@ def start_server(url: str, port: int) -> subprocess.Popen[bytes]:
     raise SystemExit("the server did not start")
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, all threads) the process has used so far (Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def http_worker(args: tuple[str, str, str, int]) -> list[float]:
     """Run ``n`` requests of one kind; return each one's latency in seconds."""
     base, kind, session_id, n = args
@@ -71,9 +78,12 @@ def http_worker(args: tuple[str, str, str, int]) -> list[float]:
     return times
 
 
-def summarize(label: str, clients: int, times: list[float], wall: float) -> dict[str, object]:
+def summarize(
+    label: str, clients: int, times: list[float], wall: float, cpu: float
+) -> dict[str, object]:
     times = sorted(times)
     return {
+        "cpu_ms": cpu / len(times) * 1000,
         "what": label,
         "clients": clients,
         "requests": len(times),
@@ -91,16 +101,19 @@ def in_process(store: sessiondb.Store, n: int, big: str) -> list[dict[str, objec
         ("last-50 (in-process)", lambda: store.messages(big, last=50)),
     ):
         times = []
-        wall = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         for _ in range(n):
             start = time.perf_counter()
             call()
             times.append(time.perf_counter() - start)
-        rows.append(summarize(label, 1, times, time.perf_counter() - wall))
+        cpu = time.process_time() - cpu
+        rows.append(summarize(label, 1, times, time.perf_counter() - wall, cpu))
     return rows
 
 
-def over_http(base: str, store: sessiondb.Store, n: int, big: str) -> list[dict[str, object]]:
+def over_http(
+    base: str, pid: int, store: sessiondb.Store, n: int, big: str
+) -> list[dict[str, object]]:
     rows = []
     with mp.get_context("spawn").Pool(8) as pool:
         for clients in (1, 8):
@@ -109,11 +122,11 @@ def over_http(base: str, store: sessiondb.Store, n: int, big: str) -> list[dict[
                 for _ in range(clients):
                     sid = store.create_session(title="http append").id if kind == "append" else big
                     jobs.append((base, kind, sid, n // clients if clients > 1 else n))
-                wall = time.perf_counter()
+                wall, cpu = time.perf_counter(), cpu_seconds(pid)
                 results = pool.map(http_worker, jobs)
-                wall = time.perf_counter() - wall
+                wall, cpu = time.perf_counter() - wall, cpu_seconds(pid) - cpu
                 times = [t for r in results for t in r]
-                rows.append(summarize(f"{kind} (HTTP)", clients, times, wall))
+                rows.append(summarize(f"{kind} (HTTP)", clients, times, wall, cpu))
     return rows
 
 
@@ -134,7 +147,7 @@ def main() -> None:
         server = start_server(url, port)
         try:
             rows = in_process(store, args.n, big) + over_http(
-                f"http://127.0.0.1:{port}", store, args.n, big
+                f"http://127.0.0.1:{port}", server.pid, store, args.n, big
             )
         finally:
             server.terminate()
@@ -145,13 +158,13 @@ def main() -> None:
     lines = [
         f"# HTTP vs in-process ({backend}, {os.cpu_count()} CPUs, loopback, uvicorn 1 worker)",
         "",
-        "| operation | clients | requests | median ms | p95 ms | requests/s |",
-        "| --- | ---: | ---: | ---: | ---: | ---: |",
+        "| operation | clients | requests | median ms | p95 ms | requests/s | CPU ms/request |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
     ]
     for r in rows:
         lines.append(
             f"| {r['what']} | {r['clients']} | {r['requests']} | {r['median_ms']:.3f} |"
-            f" {r['p95_ms']:.3f} | {r['per_s']:,.0f} |"
+            f" {r['p95_ms']:.3f} | {r['per_s']:,.0f} | {r['cpu_ms']:.3f} |"
         )
     text = "\n".join(lines) + "\n"
     print(text)
