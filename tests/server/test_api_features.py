@@ -117,3 +117,19 @@ def test_tenant_import_owns_new_sessions_and_cannot_touch_others(make_client):
     assert report["session_ids"] == [sid]
     assert bob.get(f"/v1/sessions/{sid}").json()["user_id"] == "bob"
     assert alice.get(f"/v1/sessions/{sid}").status_code == 404
+
+
+def test_upload_name_never_becomes_a_server_path(client, tmp_path, monkeypatch):
+    sid = new_session(client, title="named")["id"]
+    append(client, sid, TOOL_TURN)
+    exported = client.get(f"/v1/sessions/{sid}/export").content
+    client.delete(f"/v1/sessions/{sid}")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "inner").mkdir()
+    monkeypatch.chdir(tmp_path / "inner")
+    hostile = "../escaped.jsonl"
+    response = client.post("/v1/import", files={"file": (hostile, exported)})
+    assert response.status_code == 200, response.text
+    assert response.json()["session_ids"] == [sid]
+    assert not (tmp_path / "escaped.jsonl").exists()
+    assert list((tmp_path / "inner").iterdir()) == []
