@@ -86,4 +86,6 @@ def test_generated_requests_get_valid_responses_and_no_server_errors(store):
                 failures[f"{label} ({mode.value})"] = f"{type(exc).__name__}: {exc}"[:3000]
 
     assert not failures, "\n\n".join(f"{k}:\n{v}" for k, v in failures.items())
-    assert sum(sent.values()) >= (1000 if EXAMPLES >= 20 else 1), sent
+    total = sum(sent.values())
+    print(f"schemathesis: {total} requests over {len(sent)} operations")
+    assert total >= (1000 if EXAMPLES >= 20 else 1), sent
