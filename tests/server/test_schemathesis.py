@@ -28,7 +28,7 @@ with warnings.catch_warnings():
     import schemathesis.openapi
     from schemathesis import GenerationMode, checks
 
-EXAMPLES = int(os.environ.get("SESSIONDB_SCHEMATHESIS_EXAMPLES", "20"))
+EXAMPLES = int(os.environ.get("SESSIONDB_SCHEMATHESIS_EXAMPLES", "22"))
 SEEDS = ["seed-a", "seed-b"]
 # Streams until its timeout: checked by test_api's event tests instead.
 SKIPPED = {"GET /v1/sessions/{session_id}/events"}
