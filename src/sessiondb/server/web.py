@@ -16,7 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
 from markupsafe import Markup
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, NotFound
 from ..model import Message, Session, Stats, Totals
 from . import charts
 from .auth import COOKIE_NAME
@@ -158,7 +158,7 @@ async def transcript_page(
     if session.parent_id:
         try:
             parent = await db.session(session.parent_id)
-        except Exception:  # a parent of another tenant is simply not shown
+        except NotFound:  # deleted, or of another tenant: simply not shown
             parent = None
     return _render(
         request,
