@@ -66,7 +66,7 @@ EMPTY_PAGE: dict[str, Any] = {"items": [], "next_cursor": None}
 
 @router.post("/sessions", status_code=201, response_model=s.SessionOut, tags=["sessions"])
 async def create_session(body: s.SessionCreate, db: Caller) -> dict[str, Any]:
-    """Create a session (201). A tenant's sessions always get ``user_id`` = tenant."""
+    """Create a session (201). A tenant's sessions always get `user_id` = tenant."""
     fields = body.model_dump()
     fields["user_id"] = db.owner_for_new(body.user_id)
     if body.parent_id is not None:
@@ -89,7 +89,7 @@ async def list_sessions(
     limit: Limit = 50,
     cursor: Cursor = None,
 ) -> Response:
-    """Sessions newest-updated first; pass ``next_cursor`` back as ``cursor``."""
+    """Sessions newest-updated first; pass `next_cursor` back as `cursor`."""
     possible, user_id = db.user_filter(user_id)
     if not possible:
         return s.FastJSON(EMPTY_PAGE)
@@ -116,7 +116,7 @@ async def get_session(session_id: str, db: Caller) -> Response:
 
 @router.patch("/sessions/{session_id}", response_model=s.SessionOut, tags=["sessions"])
 async def update_session(session_id: str, body: s.SessionPatch, db: Caller) -> dict[str, Any]:
-    """Change the fields present in the body (null clears; ``metadata`` merges)."""
+    """Change the fields present in the body (null clears; `metadata` merges)."""
     await db.check(session_id)
     changes = {name: getattr(body, name) for name in body.model_fields_set}
     if "user_id" in changes:
@@ -130,7 +130,7 @@ async def update_session(session_id: str, body: s.SessionPatch, db: Caller) -> d
 
 @router.delete("/sessions/{session_id}", response_model=s.DeletedOut, tags=["sessions"])
 async def delete_session(session_id: str, db: Caller, recursive: bool = False) -> dict[str, int]:
-    """Delete a session (and its subtree with ``recursive``); returns how many."""
+    """Delete a session (and its subtree with `recursive`); returns how many."""
     await db.check(session_id)
     if recursive and db.tenant is not None:
         # Only delete what this tenant can see; foreign children are detached instead.
@@ -151,7 +151,7 @@ async def delete_session(session_id: str, db: Caller, recursive: bool = False) -
 )
 async def append(session_id: str, body: s.AppendIn, db: Caller) -> Response:
     """Append items in one transaction; returns the stored messages (already stored ids
-    come back as stored). 409 when ``expect_last_seq`` is stale."""
+    come back as stored). 409 when `expect_last_seq` is stale."""
     await db.check(session_id)
     stored = await db.db.append(
         session_id,
@@ -174,7 +174,7 @@ async def messages(
     last: Annotated[int | None, Query(ge=0, le=10_000)] = None,
     limit: Annotated[int | None, Query(ge=0, le=10_000)] = None,
 ) -> Response:
-    """Messages oldest first; ``last=K`` gives the K newest, ``limit=N`` the N oldest."""
+    """Messages oldest first; `last=K` gives the K newest, `limit=N` the N oldest."""
     await db.check(session_id)
     found = await db.db.messages(
         session_id, after_seq=after_seq, before_seq=before_seq, last=last, limit=limit
@@ -202,9 +202,9 @@ async def events(
         float, Query(alias="timeout", gt=0, le=3600, description="Seconds until the stream ends")
     ] = 300.0,
 ) -> StreamingResponse:
-    """Server-Sent Events: each new message of the session as ``event: message`` (id =
-    seq), starting after ``after_seq`` (or the ``Last-Event-ID`` header, else now).
-    Ends after ``timeout`` seconds or when the client goes away; reconnect to go on."""
+    """Server-Sent Events: each new message of the session as `event: message` (id =
+    seq), starting after `after_seq` (or the `Last-Event-ID` header, else now).
+    Ends after `timeout` seconds or when the client goes away; reconnect to go on."""
     session = await db.session(session_id)
     start = after_seq
     if start is None:
@@ -260,7 +260,7 @@ async def history(
 
 @router.post("/sessions/{session_id}/compact", response_model=s.MessageOut, tags=["history"])
 async def compact(session_id: str, body: s.CompactIn, db: Caller) -> dict[str, Any]:
-    """Hide everything before the last ``keep_last`` messages behind ``summary``."""
+    """Hide everything before the last `keep_last` messages behind `summary`."""
     await db.check(session_id)
     message = await db.db.compact(
         session_id, body.summary, keep_last=body.keep_last, summary_role=body.summary_role
@@ -272,7 +272,7 @@ async def compact(session_id: str, body: s.CompactIn, db: Caller) -> dict[str, A
     "/sessions/{session_id}/fork", status_code=201, response_model=s.SessionOut, tags=["history"]
 )
 async def fork(session_id: str, body: s.ForkIn, db: Caller) -> dict[str, Any]:
-    """Copy the session up to ``at_seq`` into a new child session (201)."""
+    """Copy the session up to `at_seq` into a new child session (201)."""
     await db.check(session_id)
     child = await db.db.fork(session_id, at_seq=body.at_seq, title=body.title, id=body.id)
     if db.tenant is not None and child.user_id != db.tenant:
@@ -317,7 +317,7 @@ async def search(
     limit: Annotated[int, Query(ge=1, le=200)] = 20,
     cursor: Cursor = None,
 ) -> Response:
-    """Full-text search over messages, best first; snippets mark hits with ``[...]``."""
+    """Full-text search over messages, best first; snippets mark hits with `[...]`."""
     possible, user_id = db.user_filter(user_id)
     if not possible:
         return s.FastJSON(EMPTY_PAGE)
@@ -435,8 +435,8 @@ async def import_file(
     },
 )
 async def export(session_id: str, db: Caller, format: s.ExportFormat = "jsonl") -> Response:
-    """Download the session as ``jsonl`` (lossless, re-importable), ``markdown`` or
-    ``openai`` (a JSON message list)."""
+    """Download the session as `jsonl` (lossless, re-importable), `markdown` or
+    `openai` (a JSON message list)."""
     await db.check(session_id)
     text = await db.db.export(session_id, format)
     media_type, ext = _EXPORT_TYPES[format]

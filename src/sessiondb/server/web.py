@@ -6,6 +6,7 @@ the same; they never write (a login cookie grants read access only).
 from __future__ import annotations
 
 import json
+import re
 from datetime import UTC, date, datetime, timedelta
 from html import escape
 from typing import Annotated, Any
@@ -41,6 +42,7 @@ def setup_templates(templates: Jinja2Templates) -> None:
     env.filters["usd"] = lambda v: "" if v is None else f"${v:,.4f}" if v < 1 else f"${v:,.2f}"
     env.filters["pretty_json"] = _pretty_json
     env.filters["marked"] = _marked
+    env.filters["code_spans"] = _code_spans
     env.filters["clip"] = lambda t, n=20_000: t if t is None or len(t) <= n else t[:n] + "\n…"
     env.globals["query"] = lambda **kw: urlencode({k: v for k, v in kw.items() if v})
 
@@ -67,6 +69,11 @@ def _pretty_json(text: str | None) -> str:
 def _marked(snippet: str) -> Markup:
     """A snippet with the private-use hit markers turned into <mark>, everything escaped."""
     return Markup(escape(snippet).replace(_MARK[0], "<mark>").replace(_MARK[1], "</mark>"))
+
+
+def _code_spans(text: str) -> Markup:
+    """Escaped text with Markdown `code` spans as <code> (OpenAPI descriptions)."""
+    return Markup(re.sub(r"`([^`]+)`", r"<code>\1</code>", str(escape(text))))
 
 
 def _render(request: Request, name: str, db: Caller | None, **context: Any) -> HTMLResponse:
