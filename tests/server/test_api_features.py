@@ -133,3 +133,21 @@ def test_upload_name_never_becomes_a_server_path(client, tmp_path, monkeypatch):
     assert response.json()["session_ids"] == [sid]
     assert not (tmp_path / "escaped.jsonl").exists()
     assert list((tmp_path / "inner").iterdir()) == []
+
+
+def test_lineage_leaves_out_sessions_of_other_tenants(make_client):
+    tokens = "alice-token-1=alice:rw,bob-token-1=bob:rw,admin-token-1=*:rw"
+    admin = make_client(tokens=tokens, headers={"Authorization": "Bearer admin-token-1"})
+    alice = make_client(tokens=tokens, headers={"Authorization": "Bearer alice-token-1"})
+    bob = make_client(tokens=tokens, headers={"Authorization": "Bearer bob-token-1"})
+    root = new_session(alice, title="alice root")["id"]
+    mine = new_session(alice, title="alice child", parent_id=root, relation="subagent")["id"]
+    theirs = new_session(
+        admin, title="bob child", parent_id=root, relation="subagent", user_id="bob"
+    )["id"]
+    tree = alice.get(f"/v1/sessions/{root}/tree").json()
+    assert [c["session"]["id"] for c in tree["children"]] == [mine]
+    assert bob.get(f"/v1/sessions/{theirs}/ancestors").json() == []
+    assert [
+        c["session"]["id"] for c in admin.get(f"/v1/sessions/{root}/tree").json()["children"]
+    ] == [mine, theirs]
