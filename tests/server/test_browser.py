@@ -168,7 +168,9 @@ def test_compacted_messages_are_hidden_until_toggled(page, server):
     hidden = page.locator(".msg-hidden")
     assert hidden.count() == 3
     assert not hidden.first.is_visible()
-    assert page.get_by_text("Summary: four old questions").is_visible()
+    summary = page.locator(".msg-summary")
+    assert "Summary: four old questions" in summary.inner_text()
+    assert "compaction summary" in summary.inner_text()
     page.check("#show-hidden")
     assert hidden.first.is_visible()
     assert "old question 0" in hidden.first.inner_text()
