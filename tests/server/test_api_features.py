@@ -151,3 +151,15 @@ def test_lineage_leaves_out_sessions_of_other_tenants(make_client):
     assert [
         c["session"]["id"] for c in admin.get(f"/v1/sessions/{root}/tree").json()["children"]
     ] == [mine, theirs]
+
+
+def test_import_report_names_the_uploaded_file_not_a_server_path(client):
+    good = '{"role": "user", "content": "hello"}\n'
+    response = client.post(
+        "/v1/import",
+        files={"file": ("chat.jsonl", good + "{not json\n" + good)},
+        data={"format": "openai_chat"},
+    )
+    assert response.status_code in (200, 422), response.text
+    assert "sessiondb-upload" not in response.text
+    assert "/tmp" not in response.text
