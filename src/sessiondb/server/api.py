@@ -416,13 +416,13 @@ async def import_file(
             while chunk := await file.read(1 << 20):
                 out.write(chunk)
         report = await import_upload(db, path, format=format or None)
-    out = s.import_report_out(report)
+    result = s.import_report_out(report)
     # Reports name files; show the client its own file name, not our temporary path.
     shown = PurePath(file.filename or "upload").name or "upload"
-    for line in out["skipped"]:
+    for line in result["skipped"]:
         line["path"] = line["path"].replace(str(path), shown)
-    out["errors"] = {k.replace(str(path), shown): v for k, v in out["errors"].items()}
-    return out
+    result["errors"] = {k.replace(str(path), shown): v for k, v in result["errors"].items()}
+    return result
 
 
 @router.get(
