@@ -19,7 +19,7 @@ from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import StreamingResponse
 
-from ..errors import InvalidInput
+from ..errors import InvalidInput, SessionDBError
 from ..model import Page, Stats, Totals
 from . import schemas as s
 from .deps import Caller
@@ -415,10 +415,13 @@ async def import_file(
         with path.open("wb") as out:
             while chunk := await file.read(1 << 20):
                 out.write(chunk)
-        report = await import_upload(db, path, format=format or None)
+        # Reports and errors name files: show the client its own file name, not our path.
+        shown = PurePath(file.filename or "upload").name or "upload"
+        try:
+            report = await import_upload(db, path, format=format or None)
+        except SessionDBError as exc:
+            raise type(exc)(str(exc).replace(str(path), shown)) from exc
     result = s.import_report_out(report)
-    # Reports name files; show the client its own file name, not our temporary path.
-    shown = PurePath(file.filename or "upload").name or "upload"
     for line in result["skipped"]:
         line["path"] = line["path"].replace(str(path), shown)
     result["errors"] = {k.replace(str(path), shown): v for k, v in result["errors"].items()}
