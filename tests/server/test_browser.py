@@ -171,6 +171,9 @@ def test_compacted_messages_are_hidden_until_toggled(page, server):
     summary = page.locator(".msg-summary")
     assert "Summary: four old questions" in summary.inner_text()
     assert "compaction summary" in summary.inner_text()
+    # Shown where it logically belongs: after the messages it replaces, before the kept one.
+    order = page.locator(".msg").evaluate_all("els => els.map(e => e.dataset.seq)")
+    assert order == ["1", "2", "3", "5", "4"]
     page.check("#show-hidden")
     assert hidden.first.is_visible()
     assert "old question 0" in hidden.first.inner_text()

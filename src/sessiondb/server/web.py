@@ -159,6 +159,8 @@ async def transcript_page(
     session = await db.session(session_id)
     messages = await db.db.messages(session_id, after_seq=after_seq, limit=TRANSCRIPT_PAGE)
     more = bool(messages) and messages[-1].seq < session.last_seq
+    next_after = messages[-1].seq if messages else 0
+    messages.sort(key=_logical_position)
     calls = {c.call_id: c for m in messages for c in m.tool_calls}
     hidden = sum(1 for m in messages if not (m.visible_to_model and m.visible_to_user))
     parent = None
@@ -176,11 +178,21 @@ async def transcript_page(
         calls=calls,
         hidden=hidden,
         more=more,
-        next_after=messages[-1].seq if messages else 0,
+        next_after=next_after,
         after_seq=after_seq,
         parent=parent,
         turn_usage=_turn_usage,
     )
+
+
+def _logical_position(message: Message) -> float:
+    """A compaction summary is appended after the tail it precedes; its metadata says
+    which seq it follows (``replaces_through``), so show it there."""
+    meta = message.metadata
+    through = meta.get("replaces_through")
+    if meta.get("summary") is True and isinstance(through, int) and through < message.seq:
+        return through + 0.5
+    return float(message.seq)
 
 
 def _turn_usage(message: Message) -> str:
