@@ -23,9 +23,21 @@ __all__ = ["COMMANDS", "serve"]
     "$SESSIONDB_TOKENS is added.",
 )
 @click.option("--insecure", is_flag=True, help="Allow a non-loopback --host without any token.")
+@click.option(
+    "--max-body-mb",
+    default=16,
+    show_default=True,
+    type=click.IntRange(1, 4096),
+    help="Refuse request bodies (uploads too) larger than this with 413.",
+)
 @click.pass_context
 def serve(
-    ctx: click.Context, host: str, port: int, tokens: tuple[str, ...], insecure: bool
+    ctx: click.Context,
+    host: str,
+    port: int,
+    tokens: tuple[str, ...],
+    insecure: bool,
+    max_body_mb: int,
 ) -> None:
     """Serve the REST API (/v1, schema at /openapi.json) and the web UI (/)."""
     from ..server import Tokens, parse_tokens, run
@@ -37,7 +49,15 @@ def serve(
     options = {"schema": schema} if schema else {}
     try:
         table: Tokens = parse_tokens(*tokens)
-        run(url, host=host, port=port, tokens=table, insecure=insecure, **options)
+        run(
+            url,
+            host=host,
+            port=port,
+            tokens=table,
+            insecure=insecure,
+            max_body_bytes=max_body_mb * 1024 * 1024,
+            **options,
+        )
     except SessionDBError as exc:
         raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
 

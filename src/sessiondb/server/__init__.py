@@ -56,13 +56,15 @@ def run(
     port: int = DEFAULT_PORT,
     tokens: Tokens | str | None = None,
     insecure: bool = False,
+    max_body_bytes: int | None = None,
     **options: Any,
 ) -> None:
     """Serve ``store_url`` (None: ``$SESSIONDB_URL`` or the default embedded file) until
     interrupted, printing the URL.
 
     ``tokens`` is a ``Tokens`` table or a spec string; ``$SESSIONDB_TOKENS`` is added to
-    it. ``options`` go to ``sessiondb.connect`` (e.g. ``schema``). Raises InvalidInput
+    it. ``max_body_bytes`` caps request bodies (uploads included; default 16 MiB).
+    ``options`` go to ``sessiondb.connect`` (e.g. ``schema``). Raises InvalidInput
     when asked to bind a non-loopback address without a token (unless ``insecure``),
     MissingDependency without the ``server`` extra.
     """
@@ -86,7 +88,8 @@ def run(
 
     store = connect(store_url, **options)
     try:
-        app = create_app(store, tokens=table)
+        limits = {} if max_body_bytes is None else {"max_body_bytes": max_body_bytes}
+        app = create_app(store, tokens=table, **limits)
         shown = f"[{host}]" if ":" in host else host
         print(f"sessiondb: serving {store.url} at http://{shown}:{port}/", file=sys.stderr)
         if table:
