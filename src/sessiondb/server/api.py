@@ -133,7 +133,8 @@ async def delete_session(session_id: str, db: Caller, recursive: bool = False) -
     """Delete a session (and its subtree with `recursive`); returns how many."""
     await db.check(session_id)
     if recursive and db.tenant is not None:
-        # Only delete what this tenant can see; foreign children are detached instead.
+        # A subtree can hold another tenant's sessions (linked by an admin): never delete
+        # what the caller cannot see.
         tree = await db.db.tree(session_id)
         if any(not db.visible(node.session) for node in tree.walk()):
             raise InvalidInput("recursive: the subtree has sessions of another tenant")
