@@ -155,8 +155,12 @@ def main() -> None:
             store.close()
 
     backend = "PostgreSQL" if url.startswith("postgres") else "SQLite"
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     lines = [
         f"# HTTP vs in-process ({backend}, {os.cpu_count()} CPUs, loopback, uvicorn 1 worker)",
+        "",
+        f"Load average during the run: {load}. Latency and throughput follow the machine's",
+        "load; CPU ms/request (server process for HTTP) is the steadier figure.",
         "",
         "| operation | clients | requests | median ms | p95 ms | requests/s | CPU ms/request |",
         "| --- | ---: | ---: | ---: | ---: | ---: | ---: |",
