@@ -85,3 +85,17 @@ def test_usage_page_renders_svg_charts(client):
     assert page.status_code == 200
     assert page.text.count('<svg class="chart"') == 6
     assert 'class="bar series-0"' in page.text
+
+
+def test_search_within_one_session_only_shows_its_hits(client):
+    a = new_session(client, title="first")["id"]
+    b = new_session(client, title="second")["id"]
+    append(client, a, TOOL_TURN)
+    append(client, b, TOOL_TURN)
+    page = client.get("/search", params={"q": "setup.py", "session": b}, headers=HTML)
+    assert page.status_code == 200
+    assert f'href="/sessions/{b}#m-' in page.text
+    assert f'href="/sessions/{a}#m-' not in page.text
+    assert (
+        client.get("/search", params={"q": "x", "session": "nope"}, headers=HTML).status_code == 404
+    )

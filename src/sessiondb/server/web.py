@@ -243,12 +243,16 @@ async def search_page(
     q: Annotated[str, Query(max_length=1000)] = "",
     by: Annotated[str, Query(pattern="^(messages|sessions)$")] = "messages",
     role: Annotated[str, Query(max_length=20)] = "",
+    session: Annotated[str, Query(max_length=255)] = "",
     cursor: Annotated[str | None, Query(max_length=1000)] = None,
 ) -> HTMLResponse:
     hits: list[Any] = []
     next_cursor = None
     error = None
     possible, user_id = db.user_filter(None)
+    within = await db.session(session) if session else None
+    if within is not None:
+        by = "messages"
     if q.strip() and possible:
         try:
             if by == "sessions":
@@ -258,6 +262,7 @@ async def search_page(
             else:
                 page = await db.db.search(
                     q,
+                    session_id=within.id if within else None,
                     user_id=user_id,
                     role=role or None,
                     highlight=_MARK,
@@ -275,6 +280,7 @@ async def search_page(
         q=q,
         by=by,
         role=role,
+        within=within,
         hits=hits,
         next_cursor=next_cursor,
         error=error,
