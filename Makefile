@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-EXTRAS := dev,postgres,cli,server,server-test
+EXTRAS := dev,postgres,cli,openai-agents,langchain,adk,server,server-test
 
 .PHONY: run test check lint stress bench clean
 

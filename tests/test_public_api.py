@@ -47,26 +47,14 @@ def test_async_store_has_no_method_the_contract_lacks() -> None:
     assert extra <= set(CONTRACT)
 
 
-def test_sqlite_store_implements_every_contract_method(tmp_path: object) -> None:
-    from sessiondb.backends.sqlite import SQLiteStore
-
-    missing = [n for n in CONTRACT if not callable(getattr(SQLiteStore, n, None))]
-    implemented = [n for n in CONTRACT if n not in missing]
-    assert "append" in implemented
-    # Grows as features land; the list of names must only ever shrink.
-    assert set(missing) <= {
-        "history",
-        "compact",
-        "truncate",
-        "replace_history",
-        "pop",
-        "clear",
-        "fork",
-        "search",
-        "sessions_matching",
-        "children",
-        "ancestors",
-        "tree",
-        "tree_usage",
-        "stats",
-    }
+@pytest.mark.parametrize("backend", ["sqlite", "postgres"])
+def test_every_backend_implements_every_contract_method(backend: str) -> None:
+    if backend == "sqlite":
+        from sessiondb.backends.sqlite import SQLiteStore as cls
+    else:
+        from sessiondb.backends.postgres import PostgresStore as cls
+    missing = [n for n in CONTRACT if not callable(getattr(cls, n, None))]
+    assert missing == []
+    for name in CONTRACT:
+        params = list(inspect.signature(getattr(Store, name)).parameters)
+        assert list(inspect.signature(getattr(cls, name)).parameters) == params, name

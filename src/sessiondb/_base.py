@@ -354,7 +354,9 @@ class BaseStore:
             if not isinstance(item, Mapping):
                 raise InvalidInput(f"{where}: expected a dict, got {type(item).__name__}")
             item_json = dump_json(where, item, max_bytes=self.max_message_bytes)
-            proj = dialects.project(item)
+            # Usage given with the message wins, so the item's own is not even read.
+            given_usage = new is not None and new.usage is not None
+            proj = dialects.project(item, with_usage=not given_usage)
             explicit = ids[index] if ids is not None else (new.id if new is not None else None)
             mid = new_id() if explicit is None else check_id(f"ids[{index}]", explicit)
             if mid in seen:
@@ -367,7 +369,16 @@ class BaseStore:
             if msg_usage is not None and not isinstance(msg_usage, Usage):
                 raise InvalidInput(f"{where}.usage: expected sessiondb.Usage")
             msg_model = check_text(f"{where}.model", new.model) if new is not None else None
-            meta = check_metadata(f"{where}.metadata", new.metadata if new is not None else None)
+            raw_meta = new.metadata if new is not None else None
+            if raw_meta:
+                # Validated by serializing it once (check_metadata would serialize twice).
+                if not isinstance(raw_meta, Mapping):
+                    kind = type(raw_meta).__name__
+                    raise InvalidInput(f"{where}.metadata: expected a JSON object, got {kind}")
+                meta = dict(raw_meta)
+                metadata_json = dump_json(f"{where}.metadata", meta)
+            else:
+                meta, metadata_json = {}, "{}"
             tool_text = proj.search_extra() or None
             prepared.append(
                 PreparedMessage(
@@ -387,7 +398,7 @@ class BaseStore:
                     visible_to_model=bool(new.visible_to_model) if new is not None else True,
                     visible_to_user=bool(new.visible_to_user) if new is not None else True,
                     metadata=meta,
-                    metadata_json=dump_json(f"{where}.metadata", meta) if meta else "{}",
+                    metadata_json=metadata_json,
                 )
             )
         for text in (p.text for p in prepared):
@@ -401,6 +412,21 @@ class BaseStore:
         return prepared
 
     # ------------------------------------------------------------------ shared defaults
+
+    def items(
+        self,
+        session_id: str,
+        *,
+        after_seq: int | None = None,
+        before_seq: int | None = None,
+        last: int | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """See ``Store.items``; backends override it with a query of the item column."""
+        found = cast("Store", self).messages(
+            session_id, after_seq=after_seq, before_seq=before_seq, last=last, limit=limit
+        )
+        return [m.item for m in found]
 
     def ensure_session(self, id: str, **fields: Any) -> Session:
         """See ``Store.ensure_session``."""

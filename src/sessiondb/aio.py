@@ -215,6 +215,25 @@ class AsyncStore:
             limit=limit,
         )
 
+    async def items(
+        self,
+        session_id: str,
+        *,
+        after_seq: int | None = None,
+        before_seq: int | None = None,
+        last: int | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """Awaitable ``Store.items``."""
+        return await self._run(
+            self.store.items,
+            session_id,
+            after_seq=after_seq,
+            before_seq=before_seq,
+            last=last,
+            limit=limit,
+        )
+
     async def tool_calls(
         self,
         session_id: str | None = None,

@@ -91,11 +91,19 @@ class Projection:
         return "\n".join(f"{c.name} {c.arguments}" for c in self.calls)
 
 
-def project(item: Mapping[str, Any]) -> Projection:
+def project(item: Mapping[str, Any], *, with_usage: bool = True) -> Projection:
     """Return the normalized projection of ``item``.
+
+    ``with_usage=False`` skips reading usage out of the item (the caller has its own).
 
     Raises InvalidInput when ``item`` is not a dict or has neither a role nor a type.
     """
+    if type(item) is dict and len(item) == 2:
+        # Fast path for the commonest item, {"role": ..., "content": "text"}: the same
+        # projection as below, without the general walk.
+        role_value, content = item.get("role"), item.get("content")
+        if type(role_value) is str and role_value and type(content) is str:
+            return Projection(role=_ROLE_MAP.get(role_value.lower(), "assistant"), text=content)
     if not isinstance(item, Mapping):
         raise InvalidInput(f"item: expected a JSON object, got {type(item).__name__}")
     kind = item.get("type")
@@ -108,7 +116,8 @@ def project(item: Mapping[str, Any]) -> Projection:
         proj = _project_role("assistant", item)
     else:
         raise InvalidInput("item: has no recognizable 'role' or 'type' (expected a message dict)")
-    proj.usage = _usage(item.get("usage"))
+    if with_usage:
+        proj.usage = _usage(item.get("usage"))
     proj.created_at = _timestamp(item)
     model = item.get("model")
     proj.model = model if isinstance(model, str) and model else None
@@ -180,6 +189,9 @@ def _project_role(role_value: str, item: Mapping[str, Any]) -> Projection:
     for call in _list(item.get("tool_calls")):  # OpenAI chat completions
         if isinstance(call, Mapping):
             fn = call.get("function")
+            if not isinstance(fn, Mapping) and isinstance(call.get("custom"), Mapping):
+                # Custom tools: {"type": "custom", "custom": {"name", "input"}}.
+                fn = {"name": call["custom"].get("name"), "arguments": call["custom"].get("input")}
             fn = fn if isinstance(fn, Mapping) else {}
             calls.append(
                 CallSpec(
@@ -393,6 +405,14 @@ def parse_time(value: object) -> datetime | None:
             seconds = value / 1000 if value > 1e11 else value
             return datetime.fromtimestamp(seconds, UTC)
         if isinstance(value, str) and value:
+            try:  # the common case, fast: Python 3.11 reads Z and 1-9 fraction digits
+                parsed = datetime.fromisoformat(value)
+            except ValueError:
+                parsed = None
+            if parsed is not None:
+                if parsed.tzinfo is None:
+                    parsed = parsed.replace(tzinfo=UTC)
+                return parsed.astimezone(UTC)
             text = value.strip()
             if text.endswith("Z") or text.endswith("z"):
                 text = text[:-1] + "+00:00"

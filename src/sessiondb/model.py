@@ -20,7 +20,7 @@ import os
 import secrets
 import threading
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Generic, Literal, TypeVar
@@ -183,19 +183,34 @@ def dump_json(name: str, value: object, *, max_bytes: int | None = None) -> str:
     return text
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_CONTAINERS = frozenset({dict, list, tuple})
+
+
 def _keys_are_strings(value: object) -> bool:
-    """True when every object key in ``value`` is a string (json.dumps coerces others)."""
+    """True when every object key in ``value`` is a string (json.dumps coerces others).
+
+    Exact-type checks first: JSON parsed from text holds only dict/list/str/int/float/
+    bool/None, and ``isinstance`` against the Mapping ABC is slow on large imports.
+    """
+    containers, scalars, nested = _CONTAINERS, _SCALARS, Mapping | list | tuple
     stack = [value]
+    items: Iterable[Any]
     while stack:
         current = stack.pop()
-        if isinstance(current, Mapping):
-            for key, item in current.items():
-                if not isinstance(key, str):
+        if type(current) is dict or isinstance(current, Mapping):
+            items = current.values()
+            for key in current:
+                if type(key) is not str and not isinstance(key, str):
                     return False
-                if isinstance(item, Mapping | list | tuple):
-                    stack.append(item)
         elif isinstance(current, list | tuple):
-            stack.extend(v for v in current if isinstance(v, Mapping | list | tuple))
+            items = current
+        else:
+            continue
+        for item in items:
+            kind = type(item)
+            if kind in containers or (kind not in scalars and isinstance(item, nested)):
+                stack.append(item)
     return True
 
 
@@ -244,6 +259,16 @@ _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 # ---------------------------------------------------------------------------- values
 
 
+_TOKEN_FIELDS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+)
+_USAGE_FIELDS = (*_TOKEN_FIELDS, "cost_usd")
+
+
 @dataclass(frozen=True, slots=True)
 class Usage:
     """Token and cost counters; every field is optional (None means "not reported")."""
@@ -256,18 +281,21 @@ class Usage:
     cost_usd: float | None = None
 
     def __post_init__(self) -> None:
-        for f in fields(self):
-            value = getattr(self, f.name)
-            if value is None:
+        # Names spelled out rather than dataclasses.fields(): this runs once per message
+        # on large imports, and fields() is slow.
+        for name in _TOKEN_FIELDS:
+            value = getattr(self, name)
+            if value is None or (type(value) is int and value >= 0):
                 continue
-            if f.name == "cost_usd":
-                if isinstance(value, bool) or not isinstance(value, int | float):
-                    raise InvalidInput(f"usage.cost_usd: expected a number, got {value!r}")
-                if not math.isfinite(value) or value < 0:
-                    raise InvalidInput(f"usage.cost_usd: {value!r} is not a finite number >= 0")
-                object.__setattr__(self, "cost_usd", float(value))
-            elif isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise InvalidInput(f"usage.{f.name}: expected an integer >= 0, got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise InvalidInput(f"usage.{name}: expected an integer >= 0, got {value!r}")
+        value = self.cost_usd
+        if value is not None:
+            if isinstance(value, bool) or not isinstance(value, int | float):
+                raise InvalidInput(f"usage.cost_usd: expected a number, got {value!r}")
+            if not math.isfinite(value) or value < 0:
+                raise InvalidInput(f"usage.cost_usd: {value!r} is not a finite number >= 0")
+            object.__setattr__(self, "cost_usd", float(value))
 
     def __add__(self, other: Usage) -> Usage:
         def add(a: float | None, b: float | None) -> Any:
@@ -277,11 +305,11 @@ class Usage:
                 return a
             return a + b
 
-        return Usage(*(add(getattr(self, f.name), getattr(other, f.name)) for f in fields(self)))
+        return Usage(*(add(getattr(self, n), getattr(other, n)) for n in _USAGE_FIELDS))
 
     def is_empty(self) -> bool:
         """True when no counter is set."""
-        return all(getattr(self, f.name) is None for f in fields(self))
+        return all(getattr(self, n) is None for n in _USAGE_FIELDS)
 
     @property
     def total_tokens(self) -> int:
@@ -290,9 +318,7 @@ class Usage:
 
     def to_dict(self) -> dict[str, int | float]:
         """The set counters as a dict (unset ones left out)."""
-        return {
-            f.name: getattr(self, f.name) for f in fields(self) if getattr(self, f.name) is not None
-        }
+        return {n: getattr(self, n) for n in _USAGE_FIELDS if getattr(self, n) is not None}
 
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> Usage:

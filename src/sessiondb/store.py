@@ -217,6 +217,23 @@ class Store(Protocol):
         """
         ...
 
+    def items(
+        self,
+        session_id: str,
+        *,
+        after_seq: int | None = None,
+        before_seq: int | None = None,
+        last: int | None = None,
+        limit: int | None = None,
+    ) -> list[dict[str, Any]]:
+        """The item dicts of ``messages`` with the same arguments, oldest first.
+
+        The fast path for replaying a conversation (framework adapters, prompt
+        building): no ``Message`` objects, tool calls or usage are built. Raises like
+        ``messages``.
+        """
+        ...
+
     def tool_calls(
         self,
         session_id: str | None = None,
@@ -241,7 +258,12 @@ class Store(Protocol):
         """The prompt-ready items: newest model-visible messages that fit, oldest first.
 
         Starts at a legal boundary (never an orphan tool result, never splitting a tool
-        call from its results; a user turn when one fits). Raises NotFound.
+        call from its results; a user turn when one fits). A compaction summary comes
+        before the tail it precedes. ``max_messages`` then ``max_tokens`` are filled from
+        the newest message back; ``token_counter`` defaults to a dependency-free estimate.
+        When no legal suffix fits the budget, the shortest legal suffix is returned
+        (over budget); a budget of 0 returns []. The rules are in ``sessiondb.history``.
+        Reads only the end of the session. Raises NotFound, InvalidInput.
         """
         ...
 
@@ -255,11 +277,24 @@ class Store(Protocol):
     ) -> Message:
         """Hide from the model everything before the last ``keep_last`` messages and
         insert ``summary``; nothing is deleted. Returns the summary message.
+
+        One transaction. The kept tail moves back to a legal boundary (a tool call stays
+        with its results). ``summary`` is a string (stored as ``{"role": summary_role,
+        "content": summary}``) or an item dict; its metadata is ``{"summary": true,
+        "replaces_through": seq}`` and ``history()`` places it before the kept tail. A
+        previous summary is hidden too (the new one replaces it). Records
+        ``compaction_count``/``compacted_at``. Raises NotFound, InvalidInput.
         """
         ...
 
     def truncate(self, session_id: str, *, keep_last: int) -> int:
-        """Delete all but the last ``keep_last`` messages; return how many were deleted."""
+        """Delete all but the last ``keep_last`` messages; return how many were deleted.
+
+        The kept messages keep their seqs; tool calls, counters and preview follow the
+        delete, usage totals do not (they are money already spent). The cut is exact: a
+        kept tool result may lose its call, and ``history()`` then leaves it out.
+        Raises NotFound, InvalidInput.
+        """
         ...
 
     def replace_history(
@@ -268,15 +303,25 @@ class Store(Protocol):
         """Atomically make ``items`` the model-visible history; the replaced messages are
         kept, hidden from the model, unless ``keep_replaced`` is False. Returns the new
         messages.
+
+        An explicit message id already stored in the session raises InvalidInput;
+        nothing changes on any error. Raises NotFound.
         """
         ...
 
     def pop(self, session_id: str) -> Message | None:
-        """Remove and return the last message, or None when the session is empty."""
+        """Remove and return the last message, or None when the session is empty.
+
+        ``last_seq`` steps back, so the next append reuses the seq. A popped tool result
+        leaves its call pending; usage totals are not reduced. Raises NotFound.
+        """
         ...
 
     def clear(self, session_id: str) -> int:
-        """Delete every message of the session, keeping the session; return the count."""
+        """Delete every message of the session, keeping the session; return the count.
+
+        ``last_seq`` restarts at 0; usage totals are not reduced. Raises NotFound.
+        """
         ...
 
     def fork(
@@ -289,6 +334,13 @@ class Store(Protocol):
     ) -> Session:
         """Copy the session's messages up to ``at_seq`` (default: all) into a new session
         with ``parent_id`` set and ``relation="fork"``; return the new session.
+
+        The copies get seqs 1..n and keep their ids, visibility and tool calls (a call
+        answered after ``at_seq`` is pending in the fork); agent, model, source, user,
+        working_dir, metadata and title (unless given) come from the source. The fork's
+        usage totals start as the sum of the copied messages' usage; each copy records
+        the session that first stored it (``forked_from``), so ``tree_usage`` counts
+        that spend once. Raises NotFound, AlreadyExists (``id`` taken), InvalidInput.
         """
         ...
 

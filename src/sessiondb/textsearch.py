@@ -1,28 +1,100 @@
-"""Text preparation for full-text search, shared by every backend.
+"""Full-text search shared by every backend: tokens, the query language and snippets.
 
-SQLite's ``unicode61`` tokenizer and PostgreSQL's ``simple`` parser both split on spaces
-and punctuation, but neither splits CJK (and other unspaced scripts) into words. We put a
-space around each such character before indexing, so every CJK character is a token and
-a CJK query becomes a phrase of consecutive characters: substring search of any length,
-identical on both backends. ASCII text (the common case) is passed through untouched.
+Both backends must find exactly the same messages for the same query, so the words of a
+document and of a query are cut here, in Python, once:
 
-The query side (parsing what a user typed into a safe expression) lives here too, so both
-backends share one query language.
+* A token is a run of letters and digits, lower-cased, with diacritics removed (after
+  NFKD, so ``ﬁ`` is ``fi`` and ``é`` is ``e``). Everything else separates tokens, so
+  ``snake_case_name`` is ``snake case name`` and ``src/app.py`` is ``src app py``.
+* Each character of a script written without spaces (CJK, kana, Hangul, Thai...) is a
+  token of its own, so a CJK query is a phrase of consecutive characters: substring
+  search of any length.
+
+The backends' own tokenizers (SQLite's ``unicode61`` with Unicode 6.1 tables,
+PostgreSQL's parser with the server's locale) disagree on many non-ASCII characters, so
+they are only ever shown ASCII words: a token with a non-ASCII character is indexed and
+searched as ``zq`` + the hex of its UTF-8 (``index_token``; a prefix of a word is still a
+prefix of its hex). A plain ASCII document is indexed as it is (the text is stored once):
+both backends cut it into runs of ``[a-z0-9]`` after lower-casing, as ``tokenize`` does.
+Any other document is indexed as its token stream (``index_document``). A document is
+indexed up to ``MAX_INDEXED_TOKENS`` tokens (PostgreSQL cannot record word positions
+beyond 16,383), and indexed tokens longer than ``MAX_TOKEN_LENGTH`` characters are left
+out (PostgreSQL cannot hold words over 2,047 bytes); both backends see the same cut.
+
+The query language (``parse_query``), as in web search::
+
+    migration tenant          both words (AND)
+    "exact phrase"            the words next to each other, in order
+    tenant OR invoices        either; OR binds tighter than the implicit AND
+    -excluded  -"a phrase"    messages without it
+    migr*                     a word starting with "migr"
+
+A word that splits into several tokens (``src/app.py``, ``数据库``) is searched as the
+phrase of its tokens. Any string is a valid query: what cannot be searched for raises
+``InvalidInput`` with a readable message, never a database syntax error, because the
+backends only ever see tokens (letters and digits) quoted by ``to_fts5``/``to_tsquery``.
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
 
-__all__ = ["index_document", "split_unspaced"]
+from .errors import InvalidInput
+
+__all__ = [
+    "MAX_INDEXED_TOKENS",
+    "MAX_TOKEN_LENGTH",
+    "Query",
+    "Term",
+    "index_document",
+    "index_token",
+    "make_snippet",
+    "parse_query",
+    "split_unspaced",
+    "to_fts5",
+    "to_tsquery",
+    "tokenize",
+]
+
+MAX_INDEXED_TOKENS = 16_383  # PostgreSQL's largest word position
+MAX_TOKEN_LENGTH = 1_000  # characters of an indexed token; PostgreSQL takes 2,047 bytes
+MAX_QUERY_TERMS = 200
+MAX_QUERY_TOKENS = 1_000
+SNIPPET_CHARS = 160
+SNIPPET_SCAN_CHARS = 100_000  # matches further into a message are not looked for
 
 # Scripts written without spaces between words: CJK ideographs, kana, Hangul syllables,
 # Thai, Lao, Khmer, Myanmar.
-_UNSPACED = re.compile(
-    "([\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3100-\u312f\u3400-\u4dbf"
+_UNSPACED_CLASS = (
+    "\u0e00-\u0eff\u1000-\u109f\u1780-\u17ff\u3040-\u30ff\u3100-\u312f\u3400-\u4dbf"
     "\u4e00-\u9fff\ua960-\ua97f\uac00-\ud7af\uf900-\ufaff\uff66-\uff9f"
-    "\U00020000-\U0002ffff\U00030000-\U0003134f])"
+    "\U00020000-\U0002ffff\U00030000-\U0003134f"
 )
+_UNSPACED = re.compile(f"([{_UNSPACED_CLASS}])")
+# A token: one unspaced letter, or a run of other letters/digits (underscore excluded).
+# (Private-use characters separate: PostgreSQL's parser does not take them as letters.)
+_TOKEN = re.compile(f"(?=[^\\W_])[{_UNSPACED_CLASS}]|(?:(?![{_UNSPACED_CLASS}])[^\\W_])+")
+_ASCII_TOKEN = re.compile(r"[A-Za-z0-9]+")
+_LONG_ASCII_TOKEN = re.compile(f"[A-Za-z0-9]{{{MAX_TOKEN_LENGTH + 1},}}")
+
+
+@lru_cache(maxsize=1)
+def _marks() -> re.Pattern[str]:
+    """Every combining mark (category M*): what 'remove diacritics' removes after NFKD."""
+    ranges = list(range(0x20000)) + list(range(0xE0000, 0xE0200))
+    marks = "".join(chr(c) for c in ranges if unicodedata.category(chr(c))[0] == "M")
+    return re.compile(f"[{re.escape(marks)}]+")
+
+
+@lru_cache(maxsize=1)
+def _raw_word() -> re.Pattern[str]:
+    """A word of the original text: a run of letters, digits and marks, or one CJK char."""
+    marks = _marks().pattern[1:-2]  # the class body of [...]+
+    return re.compile(f"[{_UNSPACED_CLASS}]|(?:(?![{_UNSPACED_CLASS}])[^\\W_]|[{marks}])+")
 
 
 def split_unspaced(text: str) -> str:
@@ -32,14 +104,358 @@ def split_unspaced(text: str) -> str:
     return _UNSPACED.sub(r" \1 ", text)
 
 
+def _fold(text: str) -> str:
+    """Lower-case ``text`` and remove diacritics, keeping unspaced scripts' characters whole.
+
+    Kana voicing marks and Hangul syllables would fall apart under NFKD, so characters of
+    unspaced scripts are only NFKC-normalized (half-width kana become full-width).
+    """
+    parts = _UNSPACED.split(text)
+    marks = _marks()
+    for index, part in enumerate(parts):
+        if index % 2:
+            parts[index] = unicodedata.normalize("NFKC", part)
+        elif part and not part.isascii():
+            parts[index] = marks.sub("", unicodedata.normalize("NFKD", part).lower())
+    # Final sigma is a sigma: a word matches in either form.
+    return "".join(parts).lower().replace("ς", "σ")
+
+
+def tokenize(text: str) -> list[str]:
+    """The search tokens of ``text``, in order (see the module docstring)."""
+    if text.isascii():
+        return [t.lower() for t in _ASCII_TOKEN.findall(text)]
+    return _TOKEN.findall(_fold(text))
+
+
+def index_token(token: str) -> str:
+    """The indexed form of a token: itself when ASCII, else ``zq`` + its UTF-8 in hex."""
+    if token.isascii():
+        return token
+    return "zq" + token.encode("utf-8").hex()
+
+
 def index_document(text: str, tool_text: str | None) -> str | None:
     """The document to index when it differs from ``text + "\\n" + tool_text``, else None.
 
-    Backends index ``coalesce(search_text, text || '\\n' || coalesce(tool_text, ''))``:
-    storing None for the common case keeps each message's text stored once.
+    Backends index ``coalesce(search_text, text || '\\n' || coalesce(tool_text, ''))``.
+    Plain ASCII documents of normal size are indexed as they are (None: the text is stored
+    once); anything else is indexed as its stream of ``index_token`` tokens.
     """
-    if text.isascii() and (tool_text is None or tool_text.isascii()):
+    tool = tool_text or ""
+    if text.isascii() and tool.isascii():
+        size = len(text) + len(tool)
+        # A document of n characters has at most (n + 1) / 2 tokens.
+        short = (
+            size < 2 * MAX_INDEXED_TOKENS
+            or len(tokenize(text)) + len(tokenize(tool)) <= MAX_INDEXED_TOKENS
+        )
+        if short and (
+            size <= MAX_TOKEN_LENGTH
+            or not (_LONG_ASCII_TOKEN.search(text) or _LONG_ASCII_TOKEN.search(tool))
+        ):
+            return None
+    budget = MAX_INDEXED_TOKENS
+    lines = []
+    for part in (text, tool):
+        indexed = (index_token(t) for t in tokenize(part))
+        tokens = [t for t in indexed if len(t) <= MAX_TOKEN_LENGTH][:budget]
+        budget -= len(tokens)
+        lines.append(" ".join(tokens))
+    return "\n".join(lines)
+
+
+# ---------------------------------------------------------------------------- queries
+
+
+@dataclass(frozen=True, slots=True)
+class Term:
+    """A word or phrase: consecutive ``tokens``; ``prefix`` makes the last one a prefix."""
+
+    tokens: tuple[str, ...]
+    prefix: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Query:
+    """A parsed query: every group must match (a group matches when any of its terms
+    does) and no excluded term may match."""
+
+    groups: tuple[tuple[Term, ...], ...]
+    excluded: tuple[Term, ...] = ()
+
+    def highlight_terms(self) -> tuple[frozenset[str], tuple[str, ...]]:
+        """(whole tokens, prefixes) of the terms a match shows, for snippets."""
+        whole: set[str] = set()
+        prefixes: list[str] = []
+        for group in self.groups:
+            for term in group:
+                whole.update(term.tokens[:-1] if term.prefix else term.tokens)
+                if term.prefix:
+                    prefixes.append(term.tokens[-1])
+        return frozenset(whole), tuple(prefixes)
+
+
+_OR = object()
+
+
+def _chunks(query: str) -> list[tuple[str, bool, bool, bool] | object]:
+    """Split ``query`` into (text, quoted, negated, prefix) chunks and OR markers."""
+    out: list[tuple[str, bool, bool, bool] | object] = []
+    i, n = 0, len(query)
+    while i < n:
+        ch = query[i]
+        if ch.isspace():
+            i += 1
+            continue
+        negated = False
+        if ch == "-":
+            j = i
+            while j < n and query[j] == "-":
+                j += 1
+            if j < n and not query[j].isspace():
+                negated = True
+                i = j
+                ch = query[i]
+        if ch == '"':
+            end = query.find('"', i + 1)
+            if end == -1:  # an unbalanced quote runs to the end of the query
+                end = n
+            text = query[i + 1 : end]
+            i = end + 1
+            prefix = i < n and query[i] == "*"
+            if prefix:
+                i += 1
+            out.append((text, True, negated, prefix))
+            continue
+        j = i
+        while j < n and not query[j].isspace() and query[j] != '"':
+            j += 1
+        word = query[i:j]
+        i = j
+        if not negated and word == "OR":
+            out.append(_OR)
+        elif not negated and word == "AND":
+            continue  # AND is what juxtaposition means anyway
+        else:
+            out.append((word, False, negated, word.endswith("*")))
+    return out
+
+
+def parse_query(query: str) -> Query:
+    """Parse what a user typed into a ``Query``.
+
+    Raises InvalidInput when nothing could be searched for: an empty query (or one of
+    punctuation only), a query of only exclusions, a word too long to be indexed
+    (``MAX_TOKEN_LENGTH``), or more than ``MAX_QUERY_TERMS`` terms.
+    """
+    if not isinstance(query, str):
+        raise InvalidInput(f"query: expected a string, got {type(query).__name__}")
+    groups: list[list[Term]] = []
+    excluded: list[Term] = []
+    pending_or = False
+    last_positive = False
+    token_count = 0
+    for chunk in _chunks(query):
+        if chunk is _OR:
+            pending_or = last_positive
+            continue
+        assert isinstance(chunk, tuple)
+        text, _quoted, negated, prefix = chunk
+        tokens = tokenize(text)
+        if not tokens:
+            continue
+        for token in tokens:
+            if len(index_token(token)) > MAX_TOKEN_LENGTH:
+                raise InvalidInput("query: a word is too long to have been indexed")
+        token_count += len(tokens)
+        term = Term(tuple(tokens), prefix)
+        if negated:
+            excluded.append(term)
+            last_positive = pending_or = False
+        elif pending_or and groups:
+            groups[-1].append(term)
+            pending_or, last_positive = False, True
+        else:
+            groups.append([term])
+            pending_or, last_positive = False, True
+    if len(groups) + len(excluded) > MAX_QUERY_TERMS or token_count > MAX_QUERY_TOKENS:
+        raise InvalidInput(
+            f"query: too long (at most {MAX_QUERY_TERMS} terms and {MAX_QUERY_TOKENS} words)"
+        )
+    if not groups:
+        if excluded:
+            raise InvalidInput(
+                "query: only exclusions (-word); add at least one word to search for"
+            )
+        raise InvalidInput("query: no words to search for")
+    return Query(tuple(tuple(g) for g in groups), tuple(excluded))
+
+
+def _fts5_term(term: Term) -> str:
+    # Indexed tokens hold only [a-z0-9], so quoting cannot be broken out of; the
+    # doubling of '"' is belt and braces.
+    quoted = " + ".join('"' + index_token(t).replace('"', '""') + '"' for t in term.tokens)
+    return quoted + " *" if term.prefix else quoted
+
+
+def to_fts5(query: Query) -> str:
+    """The FTS5 MATCH expression for ``query`` (every token double-quoted)."""
+    groups = " AND ".join(
+        "(" + " OR ".join(_fts5_term(t) for t in group) + ")" for group in query.groups
+    )
+    if not query.excluded:
+        return groups
+    return f"({groups}) NOT ({' OR '.join(_fts5_term(t) for t in query.excluded)})"
+
+
+def _ts_term(term: Term) -> str:
+    words = [
+        "'" + index_token(t).replace("\\", "\\\\").replace("'", "''") + "'" for t in term.tokens
+    ]
+    if term.prefix:
+        words[-1] += ":*"
+    return "(" + " <-> ".join(words) + ")"
+
+
+def to_tsquery(query: Query) -> str:
+    """The text for PostgreSQL's ``to_tsquery('simple', ...)`` for ``query``."""
+    parts = ["(" + " | ".join(_ts_term(t) for t in group) + ")" for group in query.groups]
+    parts.extend("!" + _ts_term(t) for t in query.excluded)
+    return " & ".join(parts)
+
+
+# ---------------------------------------------------------------------------- snippets
+
+_WS = re.compile(r"\s+")
+
+
+def _word_spans(text: str) -> list[tuple[int, int, list[str]]]:
+    """(start, end, tokens) of each word of ``text`` as written."""
+    if text.isascii():
+        return [(m.start(), m.end(), [m.group().lower()]) for m in _ASCII_TOKEN.finditer(text)]
+    return [(m.start(), m.end(), tokenize(m.group())) for m in _raw_word().finditer(text)]
+
+
+_SLOW_SCAN_CHARS = 5_000
+
+
+@lru_cache(maxsize=64)
+def _finder(whole: frozenset[str], prefixes: tuple[str, ...]) -> re.Pattern[str] | None:
+    """A regex finding the words of a text that match as written (case aside), or None.
+
+    Exact for ASCII text; for other text it finds words written without diacritics or
+    compatibility forms, and unspaced characters anywhere.
+    """
+    words = []
+    for word in sorted(whole):
+        if len(word) == 1 and _UNSPACED.fullmatch(word):
+            words.append(re.escape(word))
+        else:
+            words.append(r"(?<![^\W_])" + re.escape(word) + r"(?![^\W_])")
+    words += [r"(?<![^\W_])" + re.escape(p) + r"[^\W_]*" for p in prefixes]
+    if not words:
         return None
-    doc = split_unspaced(text) + "\n" + split_unspaced(tool_text or "")
-    plain = text + "\n" + (tool_text or "")
-    return None if doc == plain else doc
+    return re.compile("|".join(words), re.IGNORECASE)
+
+
+def _merge(text: str, found: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Spans with neighbours not parted by a space or a word merged (src/app.py, 数据库)."""
+    merged: list[tuple[int, int]] = []
+    for start, end in found:
+        gap = text[merged[-1][1] : start] if merged else " "
+        if not any(c.isspace() or c.isalnum() for c in gap):
+            merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def _matches(text: str, whole: frozenset[str], prefixes: tuple[str, ...]) -> list[tuple[int, int]]:
+    """Spans of the words of ``text`` that match the query's tokens."""
+    finder = _finder(whole, prefixes)
+    found = [] if finder is None else [m.span() for m in finder.finditer(text)]
+    if found or text.isascii():
+        return _merge(text, found)
+    # Folded forms only (café for cafe): word by word, in the start of the text only.
+    head = text[:_SLOW_SCAN_CHARS]
+    return _merge(
+        head,
+        (
+            (start, end)
+            for start, end, tokens in _word_spans(head)
+            if any(t in whole or t.startswith(prefixes) for t in tokens)
+        ),
+    )
+
+
+def make_snippet(
+    text: str,
+    tool_text: str | None,
+    query: Query,
+    highlight: tuple[str, str] = ("[", "]"),
+    size: int = SNIPPET_CHARS,
+) -> str:
+    """About ``size`` characters of the message around its best match, matches marked.
+
+    Looks in ``text`` first, then in ``tool_text`` (tool names and arguments), each up to
+    ``SNIPPET_SCAN_CHARS`` characters; with no visible match there (e.g. a phrase only
+    matched across both), the start of the text. Whitespace is collapsed; "…" marks a cut.
+    """
+    whole, prefixes = query.highlight_terms()
+    # A snippet comes from the start of a long message (a tool result can be megabytes):
+    # looking further would cost time for every hit shown.
+    text = text[:SNIPPET_SCAN_CHARS]
+    tool_text = tool_text[:SNIPPET_SCAN_CHARS] if tool_text else tool_text
+    source = text
+    spans = _matches(text, whole, prefixes)
+    if not spans and tool_text:
+        spans = _matches(tool_text, whole, prefixes)
+        if spans or not text.strip():
+            source = tool_text
+    if not spans:
+        return _cut(source, 0, size, [], highlight)
+    # The window that holds the most matches, starting at one of them (two pointers).
+    best, best_count, last = 0, 0, 0
+    for i, (start, _) in enumerate(spans):
+        last = max(last, i)
+        while last + 1 < len(spans) and spans[last + 1][0] < start + size:
+            last += 1
+        if last - i + 1 > best_count:
+            best, best_count = i, last - i + 1
+    first = spans[best][0]
+    # Some context before the first match, if the window has room.
+    window_start = max(0, first - size // 4)
+    return _cut(source, window_start, size, spans, highlight)
+
+
+def _cut(
+    text: str, start: int, size: int, spans: list[tuple[int, int]], highlight: tuple[str, str]
+) -> str:
+    end = min(len(text), start + size)
+    if start > 0 and not text[start - 1].isspace():
+        # Do not start in the middle of a word (unless it is a very long one).
+        space = text.find(" ", start, start + size // 4)
+        if space != -1:
+            start = space + 1
+    if end < len(text):
+        cut = text.rfind(" ", start, end)
+        if cut > start + size // 2:
+            end = cut
+    open_mark, close_mark = highlight
+    pieces: list[str] = []
+    position = start
+    for s, e in spans:
+        if e <= start or s >= end:
+            continue
+        s, e = max(s, start), min(e, end)
+        pieces.append(_WS.sub(" ", text[position:s]))
+        pieces.append(open_mark + _WS.sub(" ", text[s:e]) + close_mark)
+        position = e
+    pieces.append(_WS.sub(" ", text[position:end]))
+    body = "".join(pieces).strip()
+    if start > 0:
+        body = "…" + body
+    if end < len(text) and text[end:].strip():
+        body += "…"
+    return body

@@ -43,7 +43,11 @@ def test_v1_database_is_upgraded_in_place_keeping_its_data(tmp_path: Path) -> No
     shutil.copy(DATA / "v1.db", path)
     with SQLiteStore(path, migrate=False) as db:
         assert db.schema_version() == 1
-        assert db.pending_migrations() == ["0002_compaction.sql"]
+        assert db.pending_migrations() == [
+            "0002_compaction.sql",
+            "0003_visible_index.sql",
+            "0004_search.sql",
+        ]
     with sessiondb.connect(path) as db:
         assert db.schema_version() == SCHEMA_VERSION
         assert db.pending_migrations() == []

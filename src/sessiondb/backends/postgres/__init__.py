@@ -3,15 +3,21 @@ fleets of agents on many machines. Needs the ``postgres`` extra."""
 
 from __future__ import annotations
 
-from .core import SCHEMA_VERSION, PostgresCore
+from .core import SCHEMA_VERSION
+from .history import PostgresHistory
+from .items import PostgresItems
+from .lineage import PostgresLineage
+from .search import PostgresSearch
+from .stats import PostgresStats
 
 
-class PostgresStore(PostgresCore):
+class PostgresStore(PostgresHistory, PostgresItems, PostgresSearch, PostgresLineage, PostgresStats):
     """A sessiondb Store on a PostgreSQL database. See ``sessiondb.store.Store``.
 
     Options: ``schema`` (tables live there, created if missing; default: the server's
     search_path), ``pool_min_size``/``pool_max_size``/``pool_timeout`` (the connection
-    pool), ``max_message_bytes``, ``migrate`` (False opens without migrating).
+    pool), ``prepare_threshold`` (psycopg's; None behind pgbouncer in transaction mode
+    before 1.21), ``max_message_bytes``, ``migrate`` (False opens without migrating).
     """
 
 

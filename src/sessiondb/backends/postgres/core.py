@@ -29,7 +29,7 @@ import psycopg
 from psycopg import errors as pg_errors
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
-from psycopg_pool import ConnectionPool
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from ..._base import check_limit, decode_cursor, encode_cursor, merge_metadata
 from ...errors import (
@@ -83,24 +83,48 @@ MIGRATIONS = _migrations()
 SCHEMA_VERSION = MIGRATIONS[-1][0]
 
 
+# SQLSTATEs after which the session is gone: connection exceptions (class 08), the
+# server shutting down or terminating us (57P01/02/03/05), an idle-in-transaction timeout,
+# too many connections. Client-side failures (socket closed, pool timeout) carry none.
+_CONNECTION_GONE = ("57P01", "57P02", "57P03", "57P05", "25P03", "53300")
+
+
 def translate(exc: psycopg.Error, what: str) -> SessionDBError:
     """The sessiondb error for a driver error raised while doing ``what``."""
-    message = str(exc).strip() or type(exc).__name__
+    message = " ".join(str(exc).split()) or type(exc).__name__
+    state = exc.sqlstate
     if isinstance(exc, pg_errors.UniqueViolation):
         return AlreadyExists(f"{what}: already stored ({message})")
     if isinstance(exc, pg_errors.ForeignKeyViolation):
         return NotFound(f"{what}: a referenced session does not exist ({message})")
-    if isinstance(exc, pg_errors.DiskFull | pg_errors.OutOfMemory):
-        return StorageFull(f"{what}: the server is out of space ({message})")
+    if isinstance(exc, pg_errors.DiskFull):
+        return StorageFull(f"{what}: the server's disk is full ({message})")
     if isinstance(exc, pg_errors.DataError):
         return InvalidInput(f"{what}: the database refused a value ({message})")
-    if isinstance(exc, pg_errors.QueryCanceled):
-        return BackendError(f"{what}: the statement was cancelled ({message})")
-    # Connection failures, server shutdown or pg_terminate_backend, pool timeouts, and
-    # use of a connection that already broke: the operation did not commit.
-    if isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError):
+    if isinstance(exc, psycopg.InterfaceError) or (
+        isinstance(exc, psycopg.OperationalError)
+        and (state is None or state.startswith("08") or state in _CONNECTION_GONE)
+    ):
         return ConnectionLost(f"{what}: lost the connection to PostgreSQL ({message})")
+    # Deadlocks, serialization failures, lock or statement timeouts, read-only
+    # transactions...: the server is there, this operation failed and did not commit.
     return BackendError(f"{what}: {message}")
+
+
+def _advisory_key(label: str) -> int:
+    """A stable signed 64-bit key for pg_advisory_*lock, derived from ``label``."""
+    digest = hashlib.blake2b(label.encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+def _scalar(
+    conn: psycopg.Connection[Any], sql: str, params: Mapping[str, Any] | None = None
+) -> Any:
+    """The first column of the first row of ``sql`` (a statement that returns one row)."""
+    row = conn.execute(sql, params).fetchone()
+    if row is None:
+        raise BackendError(f"expected one row from: {sql.strip()[:80]}")
+    return row[0]
 
 
 def _check_idle(conn: psycopg.Connection[Any]) -> None:
@@ -139,6 +163,7 @@ class PostgresCore(SQLCore):
         pool_min_size: int = 1,
         pool_max_size: int = 10,
         pool_timeout: float = 30.0,
+        prepare_threshold: int | None = 5,
         max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES,
         migrate: bool = True,
     ) -> None:
@@ -159,11 +184,12 @@ class PostgresCore(SQLCore):
         self.pool_min_size = pool_min_size
         self.pool_max_size = pool_max_size
         self.pool_timeout = pool_timeout
+        self.prepare_threshold = prepare_threshold
         self.max_message_bytes = max_message_bytes
         self._closed = False
-        # One advisory-lock key per schema: migrations of different schemas don't queue.
-        digest = hashlib.blake2b(f"sessiondb:{schema or ''}".encode(), digest_size=8).digest()
-        self._lock_key = int.from_bytes(digest, "big", signed=True)
+        # Advisory-lock keys per schema: stores of different schemas never queue.
+        self._lock_key = _advisory_key(f"sessiondb:{schema or ''}")
+        self._lineage_key = _advisory_key(f"sessiondb-lineage:{schema or ''}")
         self._pid = os.getpid()
         self._abandoned: list[ConnectionPool[Any]] = []
         self._pool = self._open_pool()
@@ -201,7 +227,9 @@ class PostgresCore(SQLCore):
                 self._pool.close()
 
     def _open_pool(self) -> ConnectionPool[Any]:
-        kwargs: dict[str, Any] = {"autocommit": True}
+        # prepare_threshold=None turns server-side prepared statements off, for poolers
+        # that cannot keep them (pgbouncer in transaction mode before 1.21).
+        kwargs: dict[str, Any] = {"autocommit": True, "prepare_threshold": self.prepare_threshold}
         if self.schema is not None:
             # Only our schema: tables resolve there and nowhere else, so two apps sharing
             # a database with different schemas never see each other's rows. Appended to
@@ -222,9 +250,28 @@ class PostgresCore(SQLCore):
                 name="sessiondb",
                 open=True,
             )
+            # Wait for the first connections: a request queued meanwhile would make the
+            # pool grow at once, and a single-threaded caller would then alternate
+            # between connections (and their prepared statements) for nothing.
+            pool.wait(timeout=self.pool_timeout)
+        except PoolTimeout as exc:
+            # The pool only says it timed out (the cause went to its log): one direct
+            # attempt gives the caller the server's or the network's actual reason.
+            raise ConnectionLost(
+                f"cannot connect to {_redact(self._url)} within {self.pool_timeout:g} s: "
+                f"{self._connect_error() or exc}"
+            ) from exc
         except psycopg.Error as exc:
             raise translate(exc, f"connecting to {_redact(self._url)}") from exc
         return pool
+
+    def _connect_error(self) -> str | None:
+        """Why a direct connection fails now (None if it succeeds)."""
+        try:
+            psycopg.connect(self._url, connect_timeout=max(1, int(self.pool_timeout))).close()
+        except psycopg.Error as exc:
+            return " ".join(str(exc).split())
+        return None
 
     def _get_pool(self) -> ConnectionPool[Any]:
         if self._closed:
@@ -284,9 +331,9 @@ class PostgresCore(SQLCore):
         return f"{_redact(self._url)} (schema {self.schema or 'default'})"
 
     def _stored_version(self, conn: psycopg.Connection[Any]) -> int:
-        if not conn.execute(q.HAS_MIGRATIONS_TABLE).fetchone()[0]:  # type: ignore[index]
+        if not _scalar(conn, q.HAS_MIGRATIONS_TABLE, {"schema": self.schema}):
             return 0
-        return int(conn.execute(q.SELECT_SCHEMA_VERSION).fetchone()[0])  # type: ignore[index]
+        return int(_scalar(conn, q.SELECT_SCHEMA_VERSION))
 
     def _too_new(self, version: int) -> SchemaTooNew:
         return SchemaTooNew(
@@ -310,27 +357,39 @@ class PostgresCore(SQLCore):
     def migrate(self) -> list[str]:
         if self.schema_version() == SCHEMA_VERSION:
             return []  # the common case: no lock taken
+        what = f"migrating {self._where()}"
+        with self._connection(what) as conn:
+            while True:
+                with conn.transaction():
+                    if _scalar(conn, q.TRY_LOCK_MIGRATIONS, {"key": self._lock_key}):
+                        return self._migrate_locked(conn)
+                # Another process is migrating. Wait for it in a throwaway transaction,
+                # then retry in a new one: only a new transaction sees the catalog as
+                # that process left it (a schema created meanwhile stays invisible to a
+                # transaction that was already waiting). Transaction-scoped locks only,
+                # so this also works through a transaction-mode pooler.
+                with conn.transaction():
+                    conn.execute(q.LOCK_MIGRATIONS, {"key": self._lock_key})
+
+    def _migrate_locked(self, conn: psycopg.Connection[Any]) -> list[str]:
+        """Apply what is pending, inside the migration lock and a transaction."""
+        # Checked again under the lock: another process may have migrated meanwhile.
+        version = self._stored_version(conn)
+        if version > SCHEMA_VERSION:
+            raise self._too_new(version)
+        if self.schema is not None:
+            conn.execute(sql.SQL(q.CREATE_SCHEMA).format(schema=sql.Identifier(self.schema)))
+        conn.execute(q.CREATE_MIGRATIONS_TABLE)
         applied: list[str] = []
-        with self._write(f"migrating {self._where()}") as conn:
-            conn.execute(q.LOCK_MIGRATIONS, {"key": self._lock_key})
-            # Checked again under the lock: another process may have migrated meanwhile.
-            version = self._stored_version(conn)
-            if version > SCHEMA_VERSION:
-                raise self._too_new(version)
-            if self.schema is not None:
-                create = sql.SQL(q.CREATE_SCHEMA).format(schema=sql.Identifier(self.schema))
-                conn.execute(create)
-            conn.execute(q.CREATE_MIGRATIONS_TABLE)
-            for number, name, script in MIGRATIONS:
-                if number <= version:
-                    continue
-                # No parameters: psycopg sends the whole file as one simple query.
-                conn.execute(script.encode())
-                conn.execute(
-                    q.RECORD_MIGRATION,
-                    {"version": number, "name": name, "applied_at": now_micros()},
-                )
-                applied.append(name)
+        for number, name, script in MIGRATIONS:
+            if number <= version:
+                continue
+            # No parameters: psycopg sends the whole file as one simple query.
+            conn.execute(script.encode())
+            conn.execute(
+                q.RECORD_MIGRATION, {"version": number, "name": name, "applied_at": now_micros()}
+            )
+            applied.append(name)
         return applied
 
     # ------------------------------------------------------------------ sessions
@@ -382,6 +441,10 @@ class PostgresCore(SQLCore):
         what = f"creating session {fields.id!r}"
         try:
             with self._write(what) as conn:
+                if fields.parent_id is not None:
+                    # A recursive delete of the parent's tree must see this child or
+                    # make it fail; both take the lineage lock (see update_session).
+                    conn.execute(q.LOCK_LINEAGE, {"key": self._lineage_key})
                 if conn.execute(q.SESSION_EXISTS, {"id": fields.id}).fetchone():
                     raise AlreadyExists(f"session {fields.id!r} already exists")
                 if (
@@ -440,6 +503,11 @@ class PostgresCore(SQLCore):
         if metadata is not UNSET:
             check_metadata("metadata", metadata)
         with self._write(f"updating session {session_id!r}") as conn:
+            if parent_id is not UNSET and parent_id is not None:
+                # Re-parentings queue on one lock, taken before any row lock: two of
+                # them checking for cycles at once could each pass and close a loop
+                # (a -> b, b -> a), or deadlock on each other's rows.
+                conn.execute(q.LOCK_LINEAGE, {"key": self._lineage_key})
             row = conn.execute(q.SELECT_SESSION_FOR_UPDATE, {"id": session_id}).fetchone()
             if row is None:
                 raise NotFound(f"no session {session_id!r}")
@@ -473,6 +541,8 @@ class PostgresCore(SQLCore):
 
     def delete_session(self, session_id: str, *, recursive: bool = False) -> int:
         with self._write(f"deleting session {session_id!r}") as conn:
+            if recursive:
+                conn.execute(q.LOCK_LINEAGE, {"key": self._lineage_key})
             if not conn.execute(q.LOCK_SESSION, {"id": session_id}).fetchone():
                 raise NotFound(f"no session {session_id!r}")
             if recursive:
@@ -630,12 +700,12 @@ class PostgresCore(SQLCore):
 
     def info(self) -> dict[str, Any]:
         with self._read(f"reading {self._where()}") as conn:
-            sessions = conn.execute(q.COUNT_SESSIONS).fetchone()[0]  # type: ignore[index]
-            messages = conn.execute(q.COUNT_MESSAGES).fetchone()[0]  # type: ignore[index]
-            tool_calls = conn.execute(q.COUNT_TOOL_CALLS).fetchone()[0]  # type: ignore[index]
-            size = conn.execute(q.SELECT_SIZE).fetchone()[0]  # type: ignore[index]
-            version = conn.execute(q.SELECT_SERVER_VERSION).fetchone()[0]  # type: ignore[index]
-            schema = conn.execute(q.SELECT_CURRENT_SCHEMA).fetchone()[0]  # type: ignore[index]
+            sessions = _scalar(conn, q.COUNT_SESSIONS)
+            messages = _scalar(conn, q.COUNT_MESSAGES)
+            tool_calls = _scalar(conn, q.COUNT_TOOL_CALLS)
+            size = _scalar(conn, q.SELECT_SIZE)
+            version = _scalar(conn, q.SELECT_SERVER_VERSION)
+            schema = _scalar(conn, q.SELECT_CURRENT_SCHEMA)
         pool = self._get_pool().get_stats()
         return {
             "backend": "postgresql",

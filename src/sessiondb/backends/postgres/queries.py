@@ -34,12 +34,20 @@ CREATE TABLE IF NOT EXISTS _sessiondb_migrations (
 # Composed with psycopg.sql.Identifier, never with string formatting.
 CREATE_SCHEMA = "CREATE SCHEMA IF NOT EXISTS {schema}"
 
-# Held until the migrating transaction ends: concurrent first starts run one at a time
-# (CREATE TABLE IF NOT EXISTS alone can still collide on the catalog's unique index).
+# Concurrent first starts migrate one at a time (CREATE TABLE IF NOT EXISTS alone can
+# still collide on the catalog's unique index). Held until the transaction ends.
+TRY_LOCK_MIGRATIONS = "SELECT pg_try_advisory_xact_lock(%(key)s)"
 LOCK_MIGRATIONS = "SELECT pg_advisory_xact_lock(%(key)s)"
 SELECT_SCHEMA_VERSION = "SELECT coalesce(max(version), 0) FROM _sessiondb_migrations"
-# Resolved through search_path, which the store sets to its schema only.
-HAS_MIGRATIONS_TABLE = "SELECT to_regclass('_sessiondb_migrations') IS NOT NULL"
+# Reads the catalogs rather than to_regclass(): locking pg_class makes the backend apply
+# catalog changes other sessions committed (a schema another process just created), and
+# the scan sees them, so the answer is current even mid-transaction.
+HAS_MIGRATIONS_TABLE = """
+SELECT EXISTS (
+    SELECT 1 FROM pg_catalog.pg_class c
+    JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace
+    WHERE c.relname = '_sessiondb_migrations'
+      AND n.nspname = coalesce(%(schema)s::text, current_schema()))"""
 RECORD_MIGRATION = (
     "INSERT INTO _sessiondb_migrations (version, name, applied_at) "
     "VALUES (%(version)s, %(name)s, %(applied_at)s)"
@@ -75,6 +83,10 @@ WITH RECURSIVE subtree(id) AS (
     SELECT s.id FROM sessions s JOIN subtree t ON s.parent_id = t.id
 )
 SELECT id FROM subtree"""
+
+# Serialises changes to the session tree (held until commit): re-parenting, creating a
+# child, deleting a subtree. See PostgresCore.update_session.
+LOCK_LINEAGE = "SELECT pg_advisory_xact_lock(%(key)s)"
 
 DETACH_CHILDREN = "UPDATE sessions SET parent_id = NULL WHERE parent_id = %(id)s"
 
@@ -162,7 +174,7 @@ WHERE session_id = %(session_id)s AND seq > %(after_seq)s AND seq < %(before_seq
 ORDER BY seq
 LIMIT %(limit)s"""
 
-# The newest %(limit)s of the range, read backwards from the end (the caller reverses).
+# The newest LIMIT of the range, read backwards from the end (the caller reverses).
 SELECT_MESSAGES_LAST = f"""
 SELECT {MESSAGE_COLUMNS} FROM messages
 WHERE session_id = %(session_id)s AND seq > %(after_seq)s AND seq < %(before_seq)s
@@ -183,7 +195,6 @@ ORDER BY requested_at, session_id, request_seq
 LIMIT %(limit)s"""
 
 # -- maintenance --------------------------------------------------------------------
-
 
 # Sessions whose stored counters disagree with a recount of their messages.
 SELECT_COUNTER_MISMATCHES = """

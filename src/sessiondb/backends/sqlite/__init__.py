@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
-from .core import SCHEMA_VERSION, SQLiteCore
+from .core import SCHEMA_VERSION
+from .history import SQLiteHistory
+from .items import SQLiteItems
+from .lineage import SQLiteLineage
+from .search import SQLiteSearch
+from .stats import SQLiteStats
 
 
-class SQLiteStore(SQLiteCore):
+class SQLiteStore(SQLiteHistory, SQLiteItems, SQLiteSearch, SQLiteLineage, SQLiteStats):
     """A sessiondb Store on one SQLite file. See ``sessiondb.store.Store``."""
 
 

@@ -1,0 +1,86 @@
+"""sessiondb's own JSONL export (see ``exporters.py``): exact round trip.
+
+Line 1 ``{"sessiondb_export": 1, "session": {...}}``; then one line per message with
+its id, timestamps, usage, visibility, metadata and item. The session keeps its id,
+fields and metadata; messages keep ids, items, usage, visibility and timestamps (their
+seq numbers are given afresh, contiguous from 1, by the importing store).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from ..errors import InvalidInput
+from ..model import NewMessage, Usage
+from ._common import Begin, Context, Entry, Record, as_dict, as_str, as_time, iter_json_lines
+from ._formats import Format, Head
+
+__all__ = ["EXPORT_VERSION", "FORMAT"]
+
+EXPORT_VERSION = 1
+_SESSION_FIELDS = ("title", "agent", "model", "user_id", "working_dir", "status")
+
+
+def detect(path: Path, head: Head) -> bool:
+    """True when line 1 is a sessiondb export header."""
+    first = head.first
+    return (
+        first is not None and "sessiondb_export" in first and isinstance(first.get("session"), dict)
+    )
+
+
+def read(ctx: Context) -> Iterator[Record]:
+    """Records of one exported session."""
+    key: str | None = None
+    for number, line in iter_json_lines(ctx):
+        if key is None:
+            session = line.get("session")
+            version = line.get("sessiondb_export")
+            if not isinstance(session, dict) or not isinstance(session.get("id"), str):
+                raise ctx.bad(number, "not a sessiondb export header")
+            if version != EXPORT_VERSION:
+                raise ctx.bad(number, f"export version {version!r} is not {EXPORT_VERSION}")
+            key = session["id"]
+            fields: dict[str, Any] = {name: as_str(session.get(name)) for name in _SESSION_FIELDS}
+            fields["created_at"] = as_time(session.get("created_at"))
+            fields["metadata"] = as_dict(session.get("metadata"))
+            yield Begin(
+                key,
+                as_str(session.get("source")),
+                fields,
+                parent=as_str(session.get("parent_id")),
+                relation=as_str(session.get("relation")),
+            )
+            continue
+        item = line.get("item")
+        if not isinstance(item, dict) or not isinstance(line.get("id"), str):
+            ctx.skip(number, "not an exported message (no 'id' or 'item')")
+            continue
+        raw_usage = line.get("usage")
+        try:
+            usage = Usage.from_dict(raw_usage) if isinstance(raw_usage, dict) else Usage()
+        except (InvalidInput, TypeError):
+            ctx.skip(number, "usage is not a sessiondb usage object")
+            continue
+        yield Entry(
+            key,
+            NewMessage(
+                item=item,
+                id=line["id"],
+                created_at=as_time(line.get("created_at")),
+                model=as_str(line.get("model")),
+                # An explicit empty Usage: never re-derive usage from the item.
+                usage=usage,
+                visible_to_model=line.get("visible_to_model") is not False,
+                visible_to_user=line.get("visible_to_user") is not False,
+                metadata=as_dict(line.get("metadata")),
+            ),
+            number,
+        )
+    if key is None:
+        raise ctx.bad(1, "empty file: no export header")
+
+
+FORMAT = Format("sessiondb", detect, read, tag_source=False)

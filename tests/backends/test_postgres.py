@@ -1,0 +1,548 @@
+"""What only the PostgreSQL backend does: schemas, advisory-locked migrations, the pool,
+driver-error translation, the full-text column. Real server, no mocks."""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import secrets
+import subprocess
+import sys
+import textwrap
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import sessiondb
+from sessiondb import (
+    BackendError,
+    ConnectionLost,
+    InvalidInput,
+    MissingDependency,
+    NotFound,
+    SchemaTooNew,
+    SessionDBError,
+    Usage,
+)
+
+from ..conftest import drop_schema
+
+psycopg = pytest.importorskip("psycopg")
+
+from sessiondb.backends.postgres.core import MIGRATIONS, SCHEMA_VERSION  # noqa: E402
+
+ALL_MIGRATIONS = [name for _, name, _ in MIGRATIONS]
+
+
+def _with_params(url: str, **params: str) -> str:
+    sep = "&" if "?" in url else "?"
+    return url + sep + "&".join(f"{k}={v}" for k, v in params.items())
+
+
+def _admin(url: str, sql: str, params: Any = None) -> list[Any]:
+    with psycopg.connect(url, autocommit=True) as conn:
+        cur = conn.execute(sql, params)
+        return cur.fetchall() if cur.description else []
+
+
+@pytest.fixture
+def app_url(pg_schema: tuple[str, str]) -> tuple[str, str, str]:
+    """(admin url, store url tagged with a unique application_name, schema)."""
+    url, schema = pg_schema
+    app = f"sdbtest_{secrets.token_hex(4)}"
+    return url, _with_params(url, application_name=app), schema
+
+
+def _terminate(admin_url: str, store_url: str) -> int:
+    app = store_url.rsplit("application_name=", 1)[1]
+    rows = _admin(
+        admin_url,
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+        (app,),
+    )
+    return len(rows)
+
+
+# ---------------------------------------------------------------------- migrations
+
+
+def _first_start(url: str, schema: str, start: Any, out: Any) -> None:
+    try:
+        start.wait(30)
+        with sessiondb.connect(url, schema=schema, migrate=False) as db:
+            applied = db.migrate()
+            out.put(("ok", applied, db.schema_version()))
+    except Exception as exc:
+        out.put(("error", f"{type(exc).__name__}: {exc}", 0))
+
+
+@pytest.mark.postgres
+def test_concurrent_first_starts_migrate_exactly_once(pg_schema: tuple[str, str]) -> None:
+    url, schema = pg_schema
+    ctx = mp.get_context("spawn")
+    start, out = ctx.Event(), ctx.Queue()
+    procs = [ctx.Process(target=_first_start, args=(url, schema, start, out)) for _ in range(5)]
+    for p in procs:
+        p.start()
+    time.sleep(1.5)  # let every process import sessiondb before the gun
+    start.set()
+    results = [out.get(timeout=60) for _ in procs]
+    for p in procs:
+        p.join(timeout=30)
+    assert all(r[0] == "ok" for r in results), results
+    assert all(r[2] == SCHEMA_VERSION for r in results)
+    appliers = [r[1] for r in results if r[1]]
+    assert appliers == [ALL_MIGRATIONS]
+    rows = _admin(url, f'SELECT version FROM "{schema}"._sessiondb_migrations ORDER BY 1')
+    assert rows == [(n,) for n in range(1, SCHEMA_VERSION + 1)]
+
+
+@pytest.mark.postgres
+def test_open_without_migrating_lists_pending_then_migrates_once(
+    pg_schema: tuple[str, str],
+) -> None:
+    url, schema = pg_schema
+    with sessiondb.connect(url, schema=schema, migrate=False) as db:
+        assert db.schema_version() == 0
+        assert db.pending_migrations() == ALL_MIGRATIONS
+        assert db.migrate() == ALL_MIGRATIONS
+        assert db.migrate() == []
+        assert db.pending_migrations() == []
+        assert db.create_session("after").id == "after"
+
+
+@pytest.mark.postgres
+def test_schema_from_a_newer_sessiondb_raises_schema_too_new_and_is_left_alone(
+    pg_schema: tuple[str, str],
+) -> None:
+    url, schema = pg_schema
+    with sessiondb.connect(url, schema=schema) as db:
+        db.create_session("kept")
+    _admin(
+        url,
+        f"INSERT INTO \"{schema}\"._sessiondb_migrations VALUES (99, '0099_future.sql', 0)",
+    )
+    for migrate in (True, False):
+        with pytest.raises(SchemaTooNew, match="99"):
+            sessiondb.connect(url, schema=schema, migrate=migrate)
+    rows = _admin(url, f'SELECT max(version) FROM "{schema}"._sessiondb_migrations')
+    assert rows == [(99,)]
+    assert _admin(url, f'SELECT id FROM "{schema}".sessions') == [("kept",)]
+
+
+# ---------------------------------------------------------------------- schemas
+
+
+@pytest.mark.postgres
+def test_schema_option_creates_the_schema_and_isolates_apps(pg_schema: tuple[str, str]) -> None:
+    url, schema = pg_schema
+    other = f"{schema}_other"
+    try:
+        with (
+            sessiondb.connect(url, schema=schema) as a,
+            sessiondb.connect(url, schema=other) as b,
+        ):
+            a.create_session("same-id", title="app a")
+            b.create_session("same-id", title="app b")
+            b.create_session("only-b")
+            assert a.get_session("same-id").title == "app a"
+            assert b.get_session("same-id").title == "app b"
+            with pytest.raises(NotFound):
+                a.get_session("only-b")
+            assert [s.id for s in a.list_sessions()] == ["same-id"]
+            assert a.info()["schema"] == schema
+        names = {r[0] for r in _admin(url, "SELECT nspname FROM pg_namespace")}
+        assert {schema, other} <= names
+    finally:
+        drop_schema(url, other)
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("bad", ["Upper", "has-dash", "x; DROP TABLE t", "", "1starts_digit"])
+def test_a_schema_name_that_is_not_a_plain_identifier_is_refused(
+    pg_schema: tuple[str, str], bad: str
+) -> None:
+    url, _ = pg_schema
+    with pytest.raises(InvalidInput, match="schema"):
+        sessiondb.connect(url, schema=bad)
+
+
+@pytest.mark.postgres
+def test_url_options_are_kept_alongside_the_schema(app_url: tuple[str, str, str]) -> None:
+    admin, url, schema = app_url
+    url = _with_params(url, options="-c%20statement_timeout%3D4321")
+    with sessiondb.connect(url, schema=schema) as db:
+        db.create_session("s")
+        app = url.split("application_name=", 1)[1].split("&", 1)[0]
+        rows = _admin(
+            admin,
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s",
+            (app,),
+        )
+        assert rows[0][0] >= 1
+        assert _admin(admin, f'SELECT id FROM "{schema}".sessions') == [("s",)]
+
+
+# ---------------------------------------------------------------------- the pool & errors
+
+
+@pytest.mark.postgres
+def test_pooled_connections_killed_by_the_server_are_replaced_transparently(
+    app_url: tuple[str, str, str],
+) -> None:
+    admin, url, schema = app_url
+    with sessiondb.connect(url, schema=schema) as db:
+        sid = db.create_session().id
+        for i in range(5):
+            assert _terminate(admin, url) >= 1
+            time.sleep(0.05)  # the server's goodbye reaches the idle socket
+            db.append(sid, {"role": "user", "content": f"after kill {i}"})
+        assert [m.seq for m in db.messages(sid)] == [1, 2, 3, 4, 5]
+
+
+@pytest.mark.postgres
+def test_connection_killed_mid_append_raises_connection_lost_and_writes_nothing(
+    app_url: tuple[str, str, str],
+) -> None:
+    admin, url, schema = app_url
+    with sessiondb.connect(url, schema=schema) as db:
+        sid = db.create_session().id
+        errors: list[BaseException] = []
+        with psycopg.connect(admin) as locker:
+            # Hold the session's row lock so the append blocks inside its transaction.
+            locker.execute(f'SELECT 1 FROM "{schema}".sessions WHERE id = %s FOR UPDATE', (sid,))
+
+            def append() -> None:
+                try:
+                    db.append(sid, [{"role": "user", "content": "lost"}] * 3)
+                except BaseException as exc:
+                    errors.append(exc)
+
+            writer = threading.Thread(target=append)
+            writer.start()
+            app = url.rsplit("application_name=", 1)[1]
+            deadline = time.monotonic() + 10
+            while time.monotonic() < deadline:
+                waiting = _admin(
+                    admin,
+                    "SELECT 1 FROM pg_stat_activity WHERE application_name = %s "
+                    "AND wait_event_type = 'Lock'",
+                    (app,),
+                )
+                if waiting:
+                    break
+                time.sleep(0.01)
+            assert waiting, "the append never waited on the row lock"
+            _terminate(admin, url)
+            writer.join(10)
+            locker.rollback()
+        assert len(errors) == 1
+        assert isinstance(errors[0], ConnectionLost), repr(errors[0])
+        assert not isinstance(errors[0], psycopg.Error)
+        # Nothing was half-written, and the store works on.
+        assert db.messages(sid) == []
+        assert db.append(sid, {"role": "user", "content": "again"})[0].seq == 1
+        assert db.check() == []
+
+
+@pytest.mark.postgres
+def test_an_unreachable_server_raises_connection_lost(pg_schema: tuple[str, str]) -> None:
+    with pytest.raises(ConnectionLost, match=r"cannot connect .*127\.0\.0\.1.*refused"):
+        sessiondb.connect(
+            "postgresql://postgres@127.0.0.1:1/postgres?connect_timeout=1", pool_timeout=1.0
+        )
+
+
+@pytest.mark.postgres
+def test_a_closed_store_refuses_calls(pg_schema: tuple[str, str]) -> None:
+    url, schema = pg_schema
+    db = sessiondb.connect(url, schema=schema)
+    db.close()
+    db.close()  # twice is fine
+    with pytest.raises(SessionDBError, match="closed"):
+        db.get_session("x")
+
+
+@pytest.mark.postgres
+def test_the_password_never_shows_in_repr_or_info(pg_schema: tuple[str, str]) -> None:
+    url, schema = pg_schema
+    secret_url = url.replace("postgres@", "postgres:s3cr3t-pw@", 1)
+    if secret_url == url:
+        pytest.skip("test URL has no user@ part to add a password to")
+    try:
+        db = sessiondb.connect(secret_url, schema=schema)
+    except ConnectionLost:
+        pytest.skip("server requires a real password")
+    with db:
+        assert "s3cr3t-pw" not in repr(db)
+        assert "s3cr3t-pw" not in str(db.info())
+        assert db.url == secret_url  # the URL itself is what the caller gave
+
+
+# ---------------------------------------------------------------------- storage
+
+
+@pytest.mark.postgres
+def test_appended_text_and_tool_arguments_are_full_text_indexed(
+    pg_schema: tuple[str, str],
+) -> None:
+    url, schema = pg_schema
+    with sessiondb.connect(url, schema=schema) as db:
+        sid = db.create_session().id
+        db.append(
+            sid,
+            [
+                {"role": "user", "content": "Deploy the Kubernetes cluster"},
+                {
+                    "role": "assistant",
+                    "content": None,
+                    "tool_calls": [
+                        {
+                            "id": "c1",
+                            "type": "function",
+                            "function": {"name": "kubectl_apply", "arguments": '{"f": "x"}'},
+                        }
+                    ],
+                },
+            ],
+        )
+
+    def matching(word: str) -> list[Any]:
+        return _admin(
+            url,
+            f'SELECT seq FROM "{schema}".messages '
+            "WHERE search_vector @@ to_tsquery('simple', %s) ORDER BY seq",
+            (word,),
+        )
+
+    assert matching("kubernetes") == [(1,)]
+    assert matching("kubectl_apply") == [(2,)]
+    plan = _admin(url, f"SELECT indexdef FROM pg_indexes WHERE schemaname = '{schema}'")
+    assert any("gin (search_vector)" in r[0] for r in plan)
+
+
+@pytest.mark.postgres
+def test_check_reports_counters_that_disagree_with_the_messages(
+    pg_schema: tuple[str, str],
+) -> None:
+    url, schema = pg_schema
+    with sessiondb.connect(url, schema=schema) as db:
+        sid = db.create_session("tampered").id
+        db.append(sid, [{"role": "user", "content": "a"}, {"role": "user", "content": "b"}])
+        assert db.check() == []
+        _admin(url, f'UPDATE "{schema}".sessions SET message_count = 7')
+        problems = db.check()
+        assert len(problems) == 1 and "tampered" in problems[0]
+
+
+@pytest.mark.postgres
+def test_info_and_vacuum_describe_and_compact_the_schema(pg_schema: tuple[str, str]) -> None:
+    url, schema = pg_schema
+    with sessiondb.connect(url, schema=schema) as db:
+        sid = db.create_session().id
+        db.append(sid, [{"role": "user", "content": "x" * 100}] * 20)
+        db.vacuum()
+        info = db.info()
+        assert info["backend"] == "postgresql"
+        assert (info["sessions"], info["messages"], info["schema_version"]) == (
+            1,
+            20,
+            SCHEMA_VERSION,
+        )
+        assert info["size_bytes"] > 0
+        assert info["server_version"]
+
+
+@pytest.mark.postgres
+def test_pool_options_are_validated(pg_schema: tuple[str, str]) -> None:
+    url, schema = pg_schema
+    with pytest.raises(InvalidInput, match="pool"):
+        sessiondb.connect(url, schema=schema, pool_min_size=5, pool_max_size=2)
+    with sessiondb.connect(url, schema=schema, pool_min_size=1, pool_max_size=2) as db:
+        assert db.info()["pool_max_size"] == 2
+
+
+@pytest.mark.postgres
+def test_threads_beyond_the_pool_size_wait_for_a_connection(pg_schema: tuple[str, str]) -> None:
+    url, schema = pg_schema
+    with sessiondb.connect(url, schema=schema, pool_max_size=2) as db:
+        sid = db.create_session().id
+        errors: list[BaseException] = []
+
+        def work(n: int) -> None:
+            try:
+                for i in range(10):
+                    db.append(sid, {"role": "user", "content": f"{n}-{i}"})
+                    db.messages(sid, last=5)
+            except BaseException as exc:
+                errors.append(exc)
+
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(6)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(60)
+        assert errors == []
+        assert [m.seq for m in db.messages(sid)] == list(range(1, 61))
+
+
+# ---------------------------------------------------------------------- the extra
+
+
+def test_without_the_extra_a_postgres_url_raises_missing_dependency_naming_it() -> None:
+    # A real interpreter in which importing psycopg fails, as when the extra is absent.
+    script = textwrap.dedent(
+        """
+        import sys
+
+        class Blocker:
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in ("psycopg", "psycopg_pool", "psycopg_binary"):
+                    raise ImportError(f"No module named {name!r}")
+                return None
+
+        sys.meta_path.insert(0, Blocker())
+        import sessiondb
+        try:
+            sessiondb.connect("postgresql://nobody@127.0.0.1:1/none")
+        except sessiondb.MissingDependency as exc:
+            print("MISSING", exc)
+        """
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.startswith("MISSING")
+    assert "pip install 'sessiondb[postgres]'" in done.stdout
+    assert issubclass(MissingDependency, ImportError)
+
+
+def test_the_short_postgres_scheme_also_names_the_missing_extra() -> None:
+    script = (
+        "import sys\n"
+        "sys.modules['psycopg'] = None\n"
+        "import sessiondb\n"
+        "try:\n"
+        "    sessiondb.connect('postgres://nobody@127.0.0.1:1/none')\n"
+        "except sessiondb.MissingDependency as exc:\n"
+        "    print('MISSING', exc)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
+    assert "MISSING" in done.stdout and "sessiondb[postgres]" in done.stdout, done.stderr
+
+
+# ---------------------------------------------------------------------- docs/scaling.md
+
+
+def _copy_example() -> str:
+    guide = (Path(__file__).parents[2] / "docs" / "scaling.md").read_text("utf-8")
+    section = guide.split("### Copying an existing SQLite file into PostgreSQL", 1)[1]
+    return section.split("```python\n", 1)[1].split("```", 1)[0]
+
+
+@pytest.mark.postgres
+def test_the_scaling_guides_copy_example_copies_sqlite_into_postgres_idempotently(
+    pg_schema: tuple[str, str], tmp_path: Path
+) -> None:
+    url, schema = pg_schema
+    source = tmp_path / "agents.db"
+    with sessiondb.connect(source) as db:
+        db.create_session("root", agent="coder", metadata={"k": 1})
+        db.append("root", {"role": "user", "content": "the build is red"})
+        for i in range(3):
+            db.create_session(f"sub{i}", parent_id="root", relation="subagent")
+            db.append(
+                f"sub{i}",
+                [{"role": "user", "content": f"task {i}"}, {"role": "assistant", "content": "ok"}],
+                usage=Usage(input_tokens=10, output_tokens=5),
+            )
+        db.create_session("empty")
+    script = tmp_path / "copy_to_postgres.py"
+    script.write_text(_copy_example(), "utf-8")
+    for _ in range(2):  # the second run must change nothing
+        done = subprocess.run(
+            [sys.executable, str(script), str(source), url, schema],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            check=False,
+        )
+        assert done.returncode == 0, done.stderr
+    with sessiondb.connect(source) as a, sessiondb.connect(url, schema=schema) as b:
+        originals = a.list_sessions().items
+        assert len(b.list_sessions().items) == len(originals) == 5
+        for s in originals:
+            t = b.get_session(s.id)
+            assert (t.parent_id, t.relation, t.metadata, t.usage, t.preview) == (
+                s.parent_id,
+                s.relation,
+                s.metadata,
+                s.usage,
+                s.preview,
+            )
+            assert t.message_count == s.message_count
+            mine, theirs = a.messages(s.id), b.messages(s.id)
+            assert [(m.id, m.seq, m.item, m.created_at) for m in mine] == [
+                (m.id, m.seq, m.item, m.created_at) for m in theirs
+            ]
+
+
+@pytest.mark.postgres
+def test_a_read_only_server_serves_reads_and_refuses_writes_with_backend_error(
+    pg_schema: tuple[str, str],
+) -> None:
+    # default_transaction_read_only behaves like a hot-standby replica for our purposes.
+    url, schema = pg_schema
+    with sessiondb.connect(url, schema=schema) as db:
+        sid = db.create_session().id
+        db.append(sid, {"role": "user", "content": "written on the primary"})
+    replica_url = _with_params(url, options="-c%20default_transaction_read_only%3Don")
+    with sessiondb.connect(replica_url, schema=schema) as replica:
+        assert [m.text for m in replica.messages(sid)] == ["written on the primary"]
+        assert replica.get_session(sid).message_count == 1
+        with pytest.raises(BackendError) as caught:
+            replica.append(sid, {"role": "user", "content": "misrouted"})
+        assert not isinstance(caught.value, ConnectionLost)
+        assert "read-only" in str(caught.value)
+    with sessiondb.connect(url, schema=schema) as db:
+        assert db.get_session(sid).message_count == 1
+
+
+@pytest.mark.postgres
+def test_a_lock_timeout_is_a_backend_error_not_a_lost_connection(
+    pg_schema: tuple[str, str],
+) -> None:
+    # psycopg files lock timeouts and deadlocks under OperationalError, like a dropped
+    # connection; the store must tell them apart (the connection is fine).
+    url, schema = pg_schema
+    impatient = _with_params(url, options="-c%20lock_timeout%3D200")
+    with sessiondb.connect(impatient, schema=schema) as db:
+        sid = db.create_session().id
+        with psycopg.connect(url) as locker:
+            locker.execute(f'SELECT 1 FROM "{schema}".sessions WHERE id = %s FOR UPDATE', (sid,))
+            with pytest.raises(BackendError, match="lock timeout") as caught:
+                db.append(sid, {"role": "user", "content": "blocked"})
+            assert not isinstance(caught.value, ConnectionLost)
+            locker.rollback()
+        assert db.append(sid, {"role": "user", "content": "free"})[0].seq == 1
+
+
+@pytest.mark.postgres
+def test_max_message_bytes_refuses_larger_items_and_writes_nothing(
+    pg_schema: tuple[str, str],
+) -> None:
+    url, schema = pg_schema
+    with sessiondb.connect(url, schema=schema, max_message_bytes=200) as db:
+        sid = db.create_session().id
+        db.append(sid, {"role": "user", "content": "small"})
+        with pytest.raises(InvalidInput, match="items\\[1\\]"):
+            db.append(
+                sid,
+                [{"role": "user", "content": "fits"}, {"role": "user", "content": "x" * 500}],
+            )
+        assert [m.text for m in db.messages(sid)] == ["small"]
