@@ -25,6 +25,7 @@ lint: $(BIN)/.installed
 	$(BIN)/ruff check .
 	$(BIN)/mypy --strict src
 	$(BIN)/python scripts/gen_aio.py --check
+	$(BIN)/python scripts/gen_cli_docs.py --check
 
 check: lint test
 

@@ -385,7 +385,12 @@ class Message:
 
 @dataclass(frozen=True, slots=True)
 class Session:
-    """A stored session with its counters and usage totals."""
+    """A stored session with its counters and usage totals.
+
+    ``updated_at`` is the time of the last activity: creation, the newest appended
+    message's timestamp, or a status change (editing title or metadata does not count),
+    so imported transcripts sort by when they happened, not when they were imported.
+    """
 
     id: str
     created_at: datetime

@@ -1,14 +1,87 @@
-"""Retention: prune old sessions (after archiving them), backend-independent."""
+"""Retention: prune old sessions (after archiving them), backend-independent.
+
+Uses only the public Store API, so every backend prunes the same way:
+
+* a session is *idle* when its last activity (``last_message_at``, else ``updated_at``)
+  is older than the cutoff; imported transcripts therefore age by their own timestamps,
+  not by when they were imported;
+* an idle session goes with its whole sub-agent subtree (children would otherwise be
+  orphaned halves of one conversation), whatever the children's own age or status;
+* with ``archive_dir`` every doomed session is exported as JSONL first, and nothing is
+  deleted unless every archive file was written;
+* then the space is reclaimed (``Store.vacuum``).
+"""
 
 from __future__ import annotations
 
-from datetime import timedelta
+import contextlib
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from .model import PruneReport
+from .errors import InvalidInput, NotFound
+from .model import STATUSES, PruneReport, Session, check_choice
 from .store import Store
 
-__all__ = ["prune"]
+__all__ = ["idle_sessions", "prune"]
+
+_PAGE = 500
+
+
+def _all_sessions(store: Store, **filters: object) -> Iterator[Session]:
+    """Every session matching ``filters``, page by page (bounded memory)."""
+    cursor: str | None = None
+    while True:
+        page = store.list_sessions(limit=_PAGE, cursor=cursor, **filters)  # type: ignore[arg-type]
+        yield from page.items
+        cursor = page.next_cursor
+        if cursor is None:
+            return
+
+
+def _last_activity(session: Session) -> datetime:
+    return session.last_message_at or session.updated_at
+
+
+def idle_sessions(store: Store, cutoff: datetime, status: str | None = None) -> list[Session]:
+    """Sessions whose last activity is before ``cutoff`` (and with ``status``), newest first."""
+    return [s for s in _all_sessions(store, status=status) if _last_activity(s) < cutoff]
+
+
+def _subtree(store: Store, root: Session) -> list[Session]:
+    """``root`` and all its descendants, parents before children (one ``tree`` call)."""
+    try:
+        return [node.session for node in store.tree(root.id).walk()]
+    except NotFound:
+        return []  # deleted by someone else since it was listed
+
+
+def _archive(store: Store, sessions: list[Session], archive_dir: Path) -> None:
+    """Write ``<id>.jsonl`` for each session; raise before anything is deleted on failure."""
+    try:
+        archive_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise InvalidInput(f"archive_dir: cannot create {archive_dir} ({exc.strerror})") from exc
+    for session in sessions:
+        text = store.export(session.id, "jsonl")
+        # Ids are free-form strings: keep the file name to safe characters.
+        name = "".join(c if c.isalnum() or c in "-_." else "_" for c in session.id)
+        target = archive_dir / f"{name}.jsonl"
+        partial = target.with_suffix(".jsonl.partial")
+        try:
+            with open(partial, "w", encoding="utf-8") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            # Renamed only once complete: a crash never leaves a truncated archive behind.
+            os.replace(partial, target)
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                partial.unlink()
+            raise InvalidInput(
+                f"archive_dir: cannot write {target} ({exc.strerror}); nothing was deleted"
+            ) from exc
 
 
 def prune(
@@ -19,5 +92,41 @@ def prune(
     archive_dir: str | Path | None = None,
     dry_run: bool = False,
 ) -> PruneReport:
-    """See ``Store.prune``."""
-    raise NotImplementedError("prune is not implemented yet")
+    """See ``Store.prune``. Returns the ids removed (or, with ``dry_run``, to be removed).
+
+    Raises InvalidInput for a bad argument or an archive that cannot be written (then
+    nothing is deleted).
+    """
+    if not isinstance(older_than, timedelta) or older_than < timedelta(0):
+        raise InvalidInput(f"older_than: expected a timedelta >= 0, got {older_than!r}")
+    if status is not None:
+        check_choice("status", status, STATUSES)
+    cutoff = datetime.now(UTC) - older_than
+    doomed: dict[str, Session] = {}
+    roots: list[str] = []
+    for session in idle_sessions(store, cutoff, status):
+        if session.id in doomed:
+            continue  # already inside an earlier idle session's subtree
+        roots.append(session.id)
+        for member in _subtree(store, session):
+            if member.id in doomed and member.id in roots:
+                roots.remove(member.id)  # an idle ancestor's subtree swallows it
+            doomed[member.id] = member
+    sessions = list(doomed.values())
+    messages = sum(s.message_count for s in sessions)
+    archived_to = None if archive_dir is None else str(Path(archive_dir))
+    report = PruneReport(
+        session_ids=[s.id for s in sessions],
+        messages=messages,
+        archived_to=archived_to,
+        dry_run=dry_run,
+    )
+    if dry_run or not sessions:
+        return report
+    if archive_dir is not None:
+        _archive(store, sessions, Path(archive_dir))
+    for root in roots:
+        with contextlib.suppress(NotFound):  # a concurrent delete got there first
+            store.delete_session(root, recursive=True)
+    store.vacuum()
+    return report

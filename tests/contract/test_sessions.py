@@ -193,3 +193,12 @@ def test_store_is_a_context_manager(store_factory: tuple[str, dict[str, str]]) -
         db.create_session("x")
     with sessiondb.connect(url, **options) as db:
         assert db.get_session("x").id == "x"
+
+
+def test_updated_at_follows_activity_not_edits(store: Store) -> None:
+    old = datetime(2024, 1, 1, tzinfo=UTC)
+    s = store.create_session(created_at=old)
+    edited = store.update_session(s.id, title="renamed", metadata={"k": 1})
+    assert edited.updated_at == old
+    finished = store.update_session(s.id, status="completed")
+    assert finished.updated_at > old

@@ -5,7 +5,9 @@ SessionDBError — never another exception — and a refused append writes nothi
 from __future__ import annotations
 
 import sys
+import tempfile
 from collections import Counter
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from sessiondb import InvalidInput, SessionDBError, Store, Usage
+from tests.importers.test_fuzz import SAMPLES, _check, _mutate, _sample
 
 from .conftest import scale
 
@@ -127,3 +130,21 @@ def test_fuzzed_session_fields_create_or_refuse_cleanly(
     assert store.get_session(s.id) == s
     store.delete_session(s.id)
     counts["hostile: accepted sessions verified"] += 1
+
+
+@SETTINGS
+@given(data=st.data())
+def test_fuzzed_transcripts_of_every_format_import_or_report_cleanly(
+    data: st.DataObject, counts: Counter[str]
+) -> None:
+    """Truncation, inserted bytes and wrong types, in any importer's input: a report or
+    BadTranscript, never a traceback, never a half-written session (see _check)."""
+    fmt, rel = data.draw(st.sampled_from(SAMPLES))
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        raw, name = _sample(rel, workdir)
+        path = workdir / "src" / name
+        path.parent.mkdir()
+        path.write_bytes(_mutate(raw, data))
+        _check(data.draw(st.sampled_from([fmt, None])), path, workdir)
+    counts[f"hostile: fuzzed {fmt} transcripts imported"] += 1

@@ -3,7 +3,9 @@
 * ``None``                        -> ``$SESSIONDB_URL``, else the default embedded file
   ``<platformdirs user data dir>/sessiondb/sessions.db``;
 * a path, ``sqlite:///relative.db`` or ``sqlite:////absolute.db`` -> ``SQLiteStore``;
-* ``postgresql://...`` or ``postgres://...`` -> ``PostgresStore`` (needs the ``postgres`` extra).
+* ``postgresql://...`` or ``postgres://...`` -> ``PostgresStore`` (needs the ``postgres`` extra);
+  a ``schema=NAME`` query parameter is taken out of the URL and passed as the ``schema``
+  option (libpq does not know it), so one URL string can name a schema (CLI, env var).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..errors import InvalidInput, MissingDependency
 from ..store import Store
@@ -33,6 +36,21 @@ def resolve_url(url: str | os.PathLike[str] | None) -> str:
     return os.fspath(url)
 
 
+def _split_schema(url: str) -> tuple[str, str | None]:
+    """``postgresql://h/db?schema=s&x=1`` -> (``postgresql://h/db?x=1``, ``"s"``)."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url, None
+    pairs = parse_qsl(parts.query, keep_blank_values=True)
+    schemas = [value for key, value in pairs if key == "schema"]
+    if not schemas:
+        return url, None
+    if len(schemas) > 1 or not schemas[0]:
+        raise InvalidInput("url: give the schema query parameter once, with a value")
+    rest = urlencode([(key, value) for key, value in pairs if key != "schema"])
+    return urlunsplit(parts._replace(query=rest)), schemas[0]
+
+
 def open_store(url: str | os.PathLike[str] | None = None, **options: Any) -> Store:
     """Open (creating and migrating if needed) the store for ``url``.
 
@@ -48,6 +66,13 @@ def open_store(url: str | os.PathLike[str] | None = None, **options: Any) -> Sto
                 "PostgresStore requires the 'postgres' extra: pip install 'sessiondb[postgres]'"
                 f" ({exc})"
             ) from exc
+        target, schema = _split_schema(target)
+        if schema is not None:
+            if options.get("schema", schema) != schema:
+                raise InvalidInput(
+                    f"url: schema {schema!r} disagrees with the schema option {options['schema']!r}"
+                )
+            options["schema"] = schema
         return cast(Store, PostgresStore(target, **options))
     if target.startswith("sqlite://"):
         rest = target[len("sqlite://") :]

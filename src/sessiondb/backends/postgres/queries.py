@@ -73,7 +73,11 @@ UPDATE sessions SET
     title = %(title)s, agent = %(agent)s, model = %(model)s, source = %(source)s,
     user_id = %(user_id)s, working_dir = %(working_dir)s, parent_id = %(parent_id)s,
     relation = %(relation)s,
-    status = %(status)s, metadata = %(metadata)s, updated_at = GREATEST(updated_at, %(now)s)
+    status = %(status)s, metadata = %(metadata)s,
+    -- Only a status change is activity; edits of title or metadata (an importer filling
+    -- them in) must not move the session to the top of the list.
+    updated_at = CASE WHEN status <> %(status)s THEN GREATEST(updated_at, %(now)s)
+                      ELSE updated_at END
 WHERE id = %(id)s"""
 
 SELECT_DESCENDANT_IDS = """

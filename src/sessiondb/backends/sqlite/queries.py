@@ -52,7 +52,10 @@ UPDATE_SESSION = """
 UPDATE sessions SET
     title = :title, agent = :agent, model = :model, source = :source, user_id = :user_id,
     working_dir = :working_dir, parent_id = :parent_id, relation = :relation,
-    status = :status, metadata = :metadata, updated_at = max(updated_at, :now)
+    status = :status, metadata = :metadata,
+    -- Only a status change is activity; edits of title or metadata (an importer filling
+    -- them in) must not move the session to the top of the list.
+    updated_at = CASE WHEN status != :status THEN max(updated_at, :now) ELSE updated_at END
 WHERE id = :id"""
 
 SELECT_DESCENDANT_IDS = """

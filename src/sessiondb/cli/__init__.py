@@ -1,0 +1,163 @@
+"""The ``sessiondb`` command line: inspect, search, import and clean up sessions.
+
+Every command is thin: it parses its arguments, calls the public Store API and prints
+(rich for people, ``--json``/``--jsonl`` for scripts). Errors the library raises on
+purpose become one line, ``Error: <what>``, and exit status 1; usage errors exit 2;
+``--debug`` shows the traceback instead.
+
+Shell completion comes from click: ``eval "$(_SESSIONDB_COMPLETE=bash_source sessiondb)"``
+(``zsh_source`` and ``fish_source`` likewise).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, NoReturn
+
+try:
+    import click
+    import rich  # noqa: F401  (checked here so the message names the extra)
+except ImportError as exc:  # pragma: no cover - exercised only without the extra
+    from ..errors import MissingDependency
+
+    raise MissingDependency(
+        f"the command line requires the 'cli' extra: pip install 'sessiondb[cli]' ({exc})"
+    ) from exc
+
+from .. import __version__, connect
+from ..backends import resolve_url
+from ..errors import SessionDBError
+from ..store import Store
+
+__all__ = ["App", "main"]
+
+_POSTGRES = ("postgresql://", "postgres://", "postgresql+psycopg://")
+
+
+@dataclass
+class App:
+    """What every command gets: where the database is, and the store once opened."""
+
+    db: str | None
+    schema: str | None
+    debug: bool
+    _store: Store | None = field(default=None, repr=False)
+
+    @property
+    def url(self) -> str:
+        """The URL or path in use (``--db``, else ``$SESSIONDB_URL``, else the default)."""
+        return resolve_url(self.db)
+
+    def store(self, *, migrate: bool = True) -> Store:
+        """Open the store (once per command); ``migrate=False`` leaves the schema alone."""
+        if self._store is None:
+            options: dict[str, Any] = {}
+            if not migrate:
+                options["migrate"] = False
+            if self.schema:
+                if not self.url.startswith(_POSTGRES):
+                    raise click.UsageError("--schema (SESSIONDB_SCHEMA) is for PostgreSQL URLs")
+                options["schema"] = self.schema
+            self._store = connect(self.db, **options)
+        return self._store
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+def fail(message: str) -> NoReturn:
+    """Stop the command with ``Error: <message>`` and exit status 1."""
+    raise click.ClickException(message)
+
+
+class SessionDBGroup(click.Group):
+    """A group that turns library errors into one ``Error:`` line (exit 1)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SessionDBError as exc:
+            if _debug(ctx):
+                raise
+            raise click.ClickException(_one_line(str(exc) or type(exc).__name__)) from exc
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise
+        except BrokenPipeError:
+            # `sessiondb list --jsonl | head` closed the pipe: click's main() quiets it.
+            raise
+        except OSError as exc:
+            if _debug(ctx):
+                raise
+            where = f" ({exc.filename})" if exc.filename else ""
+            raise click.ClickException(f"{exc.strerror or exc}{where}") from exc
+        except Exception as exc:
+            # A bug, not a user error: still one line, with the way to see more.
+            if _debug(ctx):
+                raise
+            raise click.ClickException(
+                f"unexpected {type(exc).__name__}: {_one_line(str(exc))} "
+                "(run with --debug for the traceback)"
+            ) from exc
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return list(self.commands)  # in the order added: most used first, as in --help
+
+
+def _debug(ctx: click.Context) -> bool:
+    app = ctx.find_object(App)
+    return bool(app and app.debug)
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+@click.group(cls=SessionDBGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--db",
+    metavar="URL",
+    envvar="SESSIONDB_URL",
+    show_envvar=True,
+    help="Database: a file path, sqlite:///file.db or postgresql://... "
+    "[default: the per-user file shown by `sessiondb path`]",
+)
+@click.option(
+    "--schema",
+    metavar="NAME",
+    envvar="SESSIONDB_SCHEMA",
+    show_envvar=True,
+    help="PostgreSQL schema to use (also: ?schema=NAME in the URL).",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks instead of one-line errors.")
+@click.version_option(__version__, prog_name="sessiondb", message="%(prog)s %(version)s")
+@click.pass_context
+def main(ctx: click.Context, db: str | None, schema: str | None, debug: bool) -> None:
+    """sessiondb: the session database for AI agents.
+
+    Inspect, search, import and clean up the sessions your agents wrote. Every command
+    that prints has --json (and --jsonl where it lists) for scripts.
+    """
+    app = App(db=db, schema=schema, debug=debug)
+    ctx.obj = app
+    ctx.call_on_close(app.close)
+
+
+def _register() -> None:
+    from . import admin, imports, search, sessions
+
+    for module in (sessions, search, imports, admin):
+        for command in module.COMMANDS:
+            main.add_command(command)
+
+
+_register()
+
+
+def run() -> None:
+    """Entry point for ``python -m sessiondb``."""
+    main(prog_name="sessiondb")

@@ -1,0 +1,176 @@
+"""Import and export: import, export."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import click
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+from ..importers import FORMATS, detect_format
+from ..importers import discover as find_default_locations
+from ..model import ImportReport
+from . import App, fail, pass_app
+from . import render as r
+from .sessions import STREAM_PAGE, json_option
+
+EXPORT_FORMATS = ("jsonl", "markdown", "openai")
+EXTENSIONS = {"jsonl": ".jsonl", "markdown": ".md", "openai": ".json"}
+
+
+def _transcripts(path: Path, fmt: str | None) -> list[dict[str, Any]]:
+    """What importing ``path`` would read: each file with its (given or detected) format.
+
+    Only files whose format is recognized are listed, as the importer would skip the rest.
+    """
+    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
+    found = []
+    for file in files:
+        name = fmt or detect_format(file)
+        if name is not None:
+            found.append({"path": str(file), "format": name, "bytes": file.stat().st_size})
+    return found
+
+
+@click.command("import")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(sorted(FORMATS)),
+    help="Transcript format (default: detected from each file's content).",
+)
+@click.option("--discover", is_flag=True, help="Find the agent tools' files on this machine.")
+@click.option("--dry-run", is_flag=True, help="Only list what would be imported.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
+@json_option
+@pass_app
+def import_command(
+    app: App,
+    paths: tuple[Path, ...],
+    fmt: str | None,
+    discover: bool,
+    dry_run: bool,
+    quiet: bool,
+    as_json: bool,
+) -> None:
+    """Import transcript files or directories (recursive); re-importing adds only what is new.
+
+    Skipped lines are listed as file:line with the reason. Exits 1 when a file failed.
+    """
+    targets: list[tuple[str | None, Path]] = [(fmt, p) for p in paths]
+    if discover:
+        found = [(str(name), Path(path)) for name, path in find_default_locations()]
+        for found_fmt, path in found:
+            click.echo(f"found {found_fmt}: {path}", err=True)
+        # The location's format is only a hint: each file's own content decides.
+        targets.extend((fmt, path) for _, path in found)
+        if not found:
+            click.echo("No agent transcripts found in the default locations.", err=True)
+            if not paths:
+                return
+    if not targets:
+        raise click.UsageError("give PATH... or --discover")
+    for _, path in targets:
+        if not path.exists():
+            fail(f"no such file or directory ({path})")
+    if dry_run:
+        listing = [item for f, path in targets for item in _transcripts(path, f)]
+        if as_json:
+            r.emit_json(listing)
+        else:
+            for item in listing:
+                click.echo(f"{item['path']}\t{item['format']}\t{item['bytes']} bytes")
+            click.echo(f"{len(listing)} file(s) would be imported", err=True)
+        return
+    store = app.store()
+    reports: list[tuple[str, ImportReport]] = []
+    show_progress = not quiet and not as_json
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TextColumn("{task.completed:,} messages"),
+        TimeElapsedColumn(),
+        console=r.err_console(),
+        transient=True,
+        disable=not show_progress,
+    ) as progress:
+        for target_fmt, path in targets:
+            task = progress.add_task(f"importing {path.name}", total=None)
+
+            def advance(added: int, task: Any = task) -> None:
+                # The importer reports the running count of messages added so far.
+                progress.update(task, completed=added)
+
+            reports.append(
+                (str(path), store.import_path(path, format=target_fmt, progress=advance))
+            )
+            progress.remove_task(task)
+    if as_json:
+        r.emit_json([{"path": path, **r.jsonable(report)} for path, report in reports])
+    else:
+        out = r.console()
+        out.print(r.import_summary(reports))
+        for _, report in reports:
+            for line in report.skipped:
+                click.echo(f"skipped {line}", err=True)
+            for file, error in report.errors.items():
+                click.echo(f"failed {file}: {error}", err=True)
+    if any(report.errors for _, report in reports):
+        raise click.exceptions.Exit(1)
+
+
+@click.command("export")
+@click.argument("session_id", metavar="[ID]", required=False)
+@click.option("--all", "every", is_flag=True, help="Every session, one file each (needs -o DIR).")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(EXPORT_FORMATS),
+    default="jsonl",
+    show_default=True,
+    help="jsonl is lossless and re-importable.",
+)
+@click.option(
+    "-o",
+    "--output",
+    type=click.Path(path_type=Path),
+    help="Write to this file (a directory with --all) instead of stdout.",
+)
+@pass_app
+def export_command(
+    app: App, session_id: str | None, every: bool, fmt: str, output: Path | None
+) -> None:
+    """Export a session (or --all into a directory) as jsonl, markdown or openai JSON."""
+    if every == (session_id is not None):
+        raise click.UsageError("give exactly one of ID or --all")
+    store = app.store()
+    if session_id is not None:
+        text = store.export(session_id, fmt)
+        if output is None:
+            click.echo(text, nl=not text.endswith("\n"))
+        else:
+            output.write_text(text, encoding="utf-8")
+            click.echo(f"Wrote {output}", err=True)
+        return
+    if output is None:
+        raise click.UsageError("--all needs -o DIR")
+    output.mkdir(parents=True, exist_ok=True)
+    count = 0
+    cursor: str | None = None
+    while True:
+        page = store.list_sessions(limit=STREAM_PAGE, cursor=cursor)
+        for session in page.items:
+            # Ids are free-form: keep file names to safe characters.
+            name = "".join(c if c.isalnum() or c in "-_." else "_" for c in session.id)
+            target = output / f"{name}{EXTENSIONS[fmt]}"
+            target.write_text(store.export(session.id, fmt), encoding="utf-8")
+            count += 1
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    click.echo(f"Wrote {count} session(s) to {output}", err=True)
+
+
+COMMANDS = [import_command, export_command]

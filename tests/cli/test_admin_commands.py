@@ -1,0 +1,208 @@
+"""path, doctor, migrate, prune, --version, and how errors and colours look."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from click.testing import CliRunner
+
+from sessiondb import NewMessage, __version__, connect
+from sessiondb.cli import main
+
+OLD = datetime.now(UTC) - timedelta(days=200)
+
+
+def old_session(db, session_id, *, parent_id=None, status="active"):
+    db.create_session(
+        session_id, parent_id=parent_id, status=status, relation="subagent" if parent_id else None
+    )
+    db.append(session_id, [NewMessage({"role": "user", "content": "long ago"}, created_at=OLD)])
+
+
+def test_version_prints_the_package_version():
+    result = CliRunner().invoke(main, ["--version"])
+    assert result.exit_code == 0
+    assert result.stdout == f"sessiondb {__version__}\n"
+
+
+def test_path_prints_db_from_option_then_environment(tmp_path):
+    runner = CliRunner()
+    assert runner.invoke(main, ["--db", "x.db", "path"]).stdout == "x.db\n"
+    env = {"SESSIONDB_URL": str(tmp_path / "env.db")}
+    assert runner.invoke(main, ["path", "--json"], env=env).stdout.strip() == json.dumps(
+        {"url": str(tmp_path / "env.db")}, indent=2
+    ).replace("\n", "\n")
+    assert not (tmp_path / "env.db").exists()  # path does not open the database
+
+
+def test_path_hides_a_password_in_the_url():
+    result = CliRunner().invoke(main, ["--db", "postgresql://me:s3cret@db:5432/x?schema=a", "path"])
+    assert result.stdout == "postgresql://me:***@db:5432/x?schema=a\n"
+
+
+def test_unknown_command_and_bad_url_exit_with_the_right_status(tmp_path):
+    runner = CliRunner()
+    assert runner.invoke(main, ["frobnicate"]).exit_code == 2
+    result = runner.invoke(main, ["--db", "mysql://x/y", "list"])
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: url: unknown scheme 'mysql'")
+
+
+def test_schema_option_on_a_sqlite_url_is_a_usage_error(tmp_path):
+    result = CliRunner().invoke(main, ["--db", str(tmp_path / "a.db"), "--schema", "s", "list"])
+    assert result.exit_code == 2
+
+
+def test_doctor_reports_a_healthy_database(cli):
+    cli.store().create_session("s")
+    doc = json.loads(cli.ok("doctor", "--json").stdout)
+    assert doc["ok"] is True
+    assert doc["problems"] == []
+    assert doc["sessions"] == 1
+    assert doc["pending_migrations"] == []
+    assert doc["schema_version"] >= 2
+    result = cli.ok("doctor")
+    assert "schema_version" in result.stdout
+    assert result.stderr.strip() == "ok"
+
+
+def test_doctor_exits_1_when_counters_disagree(tmp_path):
+    path = tmp_path / "s.db"
+    db = connect(path)
+    db.create_session("s")
+    db.append("s", {"role": "user", "content": "hi"})
+    db.close()
+    with sqlite3.connect(path) as raw:  # damage it behind the library's back
+        raw.execute("UPDATE sessions SET message_count = 7")
+    raw.close()
+    result = CliRunner().invoke(main, ["--db", str(path), "doctor"])
+    assert result.exit_code == 1
+    assert "counters disagree" in result.stderr
+
+
+def make_newer(cli):
+    """Pretend a newer sessiondb migrated this database."""
+    cli.store().close()
+    if cli.backend == "sqlite":
+        with sqlite3.connect(cli.url) as raw:
+            raw.execute(
+                "INSERT INTO _sessiondb_migrations (version, name, applied_at) "
+                "VALUES (999, '0999_future.sql', 0)"
+            )
+        raw.close()
+    else:
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(cli.url, autocommit=True) as conn:
+            conn.execute(
+                sql.SQL(
+                    "INSERT INTO {}._sessiondb_migrations (version, name, applied_at) "
+                    "VALUES (999, '0999_future.sql', 0)"
+                ).format(sql.Identifier(cli.options["schema"]))
+            )
+
+
+@pytest.mark.parametrize("command", [["list"], ["migrate"], ["migrate", "--check"], ["doctor"]])
+def test_a_database_from_a_newer_sessiondb_is_refused_with_one_line(cli, command):
+    make_newer(cli)
+    result = cli.run(*command)
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: ")
+    assert "schema version 999" in result.stderr
+    assert len(result.stderr.splitlines()) == 1
+
+
+def test_migrate_check_reports_nothing_pending_on_a_current_database(cli):
+    cli.store()
+    doc = json.loads(cli.ok("migrate", "--check", "--json").stdout)
+    assert doc["pending"] == []
+    assert doc["schema_version"] >= 2
+    assert json.loads(cli.ok("migrate", "--json").stdout)["applied"] == []
+
+
+def test_migrate_check_only_reports_and_migrate_applies_every_pending_migration(tmp_path):
+    path = tmp_path / "empty.db"
+    sqlite3.connect(path).close()  # an empty database file: every migration is pending
+    runner = CliRunner()
+    check = runner.invoke(main, ["--db", str(path), "migrate", "--check"])
+    assert check.exit_code == 1
+    pending = check.stdout.split()
+    assert pending[0] == "0001_initial.sql"
+    assert runner.invoke(main, ["--db", str(path), "migrate", "--check"]).stdout.split() == pending
+    applied = runner.invoke(main, ["--db", str(path), "migrate", "--json"])
+    assert applied.exit_code == 0
+    assert json.loads(applied.stdout)["applied"] == pending
+    assert runner.invoke(main, ["--db", str(path), "migrate", "--check"]).exit_code == 0
+    assert runner.invoke(main, ["--db", str(path), "new"]).exit_code == 0
+
+
+def test_doctor_on_an_unmigrated_database_names_the_pending_migrations(tmp_path):
+    path = tmp_path / "empty.db"
+    sqlite3.connect(path).close()
+    result = CliRunner().invoke(main, ["--db", str(path), "doctor", "--json"])
+    assert result.exit_code == 0
+    assert json.loads(result.stdout)["pending_migrations"][0] == "0001_initial.sql"
+
+
+def test_prune_dry_run_lists_idle_sessions_and_deletes_nothing(cli):
+    db = cli.store()
+    old_session(db, "old")
+    db.create_session("new")
+    db.append("new", {"role": "user", "content": "today"})
+    doc = json.loads(cli.ok("prune", "--older-than", "90d", "--dry-run", "--json").stdout)
+    assert doc["session_ids"] == ["old"]
+    assert doc["dry_run"] is True
+    assert doc["messages"] == 1
+    assert {s.id for s in cli.store().list_sessions().items} == {"old", "new"}
+
+
+def test_prune_deletes_idle_sessions_with_their_subtrees(cli):
+    db = cli.store()
+    old_session(db, "old")
+    db.create_session("kid", parent_id="old", relation="subagent")  # recent, but goes along
+    old_session(db, "done", status="completed")
+    db.create_session("new")
+    result = cli.ok("prune", "--older-than", "90d", "--status", "active")
+    assert sorted(result.stdout.split()) == ["kid", "old"]
+    assert "deleted 2 session(s)" in result.stderr
+    assert {s.id for s in cli.store().list_sessions().items} == {"done", "new"}
+
+
+def test_prune_without_older_than_is_a_usage_error(cli):
+    assert cli.run("prune").exit_code == 2
+    assert cli.run("prune", "--older-than", "ninety days").exit_code == 2
+
+
+def test_prune_archive_into_an_unusable_directory_deletes_nothing(cli, tmp_path):
+    db = cli.store()
+    old_session(db, "old")
+    blocker = tmp_path / "file"
+    blocker.write_text("not a directory")
+    result = cli.run("prune", "--older-than", "90d", "--archive", str(blocker / "sub"))
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: ")
+    assert cli.store().get_session("old").id == "old"
+
+
+def test_output_has_no_colour_codes_with_no_color_even_when_forced(cli):
+    db = cli.store()
+    db.create_session("s")
+    db.append("s", {"role": "user", "content": "hi"})
+    forced = cli.run("show", "s", env={"FORCE_COLOR": "1"})
+    assert re.search("\x1b\\[[0-9;]*m", forced.stdout)  # the control: colour when forced
+    plain = cli.run("show", "s", env={"FORCE_COLOR": "1", "NO_COLOR": "1"})
+    assert not re.search("\x1b\\[[0-9;]*3[0-9]m", plain.stdout)  # no foreground colours
+    assert "hi" in plain.stdout
+
+
+def test_errors_never_print_a_traceback(cli):
+    for args in (["show", "x"], ["fork", "x"], ["tree", "x"], ["export", "x"], ["rm", "x", "-y"]):
+        result = cli.run(*args)
+        assert result.exit_code == 1, (args, result.output, result.exception)
+        assert "Traceback" not in result.output
+        assert result.stderr.startswith("Error: ")

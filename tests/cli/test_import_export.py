@@ -1,0 +1,131 @@
+"""import and export from the command line, with the bundled real sample transcripts."""
+
+from __future__ import annotations
+
+import json
+from importlib.resources import files
+from pathlib import Path
+
+SAMPLES = Path(str(files("sessiondb") / "samples"))
+
+
+def test_import_of_a_missing_path_fails_naming_it(cli, tmp_path):
+    result = cli.run("import", str(tmp_path / "nope.jsonl"))
+    assert result.exit_code == 1
+    assert result.stderr == f"Error: no such file or directory ({tmp_path / 'nope.jsonl'})\n"
+
+
+def test_import_without_paths_is_a_usage_error(cli):
+    assert cli.run("import").exit_code == 2
+
+
+def test_import_dry_run_lists_each_transcript_with_its_format_and_imports_nothing(cli):
+    doc = json.loads(cli.ok("import", str(SAMPLES), "--dry-run", "--json").stdout)
+    assert sorted((Path(item["path"]).parent.name, item["format"]) for item in doc) == [
+        ("claude_code", "claude_code"),
+        ("claude_code", "claude_code"),
+        ("codex", "codex"),
+        ("nanobot", "nanobot"),
+    ]
+    assert cli.store().list_sessions().items == []
+
+
+def test_import_discover_finds_the_tools_default_locations(cli, tmp_path):
+    home = tmp_path / "home"
+    sessions = home / ".codex" / "sessions" / "2026" / "06" / "05"
+    sessions.mkdir(parents=True)
+    sample = SAMPLES / "codex" / "agent-history_real_codex-0.135.0_session-01.jsonl"
+    (sessions / "rollout-1.jsonl").write_bytes(sample.read_bytes())
+    env = {"HOME": str(home), "CODEX_HOME": None, "CLAUDE_CONFIG_DIR": None, "XDG_DATA_HOME": None}
+    listed = cli.run("import", "--discover", "--dry-run", "--json", env=env)
+    assert listed.exit_code == 0, listed.output
+    assert f"found codex: {home / '.codex' / 'sessions'}" in listed.stderr
+    assert [item["format"] for item in json.loads(listed.stdout)] == ["codex"]
+    assert cli.store().list_sessions().items == []
+    imported = cli.run("import", "--discover", "--json", env=env)
+    assert json.loads(imported.stdout)[0]["sessions_created"] == 1
+    assert len(cli.store().list_sessions().items) == 1
+
+
+def test_import_with_an_unknown_format_is_a_usage_error(cli):
+    assert cli.run("import", str(SAMPLES), "--format", "wordperfect").exit_code == 2
+
+
+def test_import_reports_a_summary_and_is_idempotent(cli):
+    first = json.loads(cli.ok("import", str(SAMPLES), "--json").stdout)
+    assert first[0]["sessions_created"] >= 4
+    assert first[0]["messages_added"] > 0
+    again = json.loads(cli.ok("import", str(SAMPLES), "--json").stdout)
+    assert again[0]["messages_added"] == 0
+    table = cli.ok("import", str(SAMPLES)).stdout
+    assert "created" in table
+
+
+def test_import_lists_skipped_lines_with_file_and_line(cli, tmp_path):
+    source = SAMPLES / "nanobot" / "nanobot_v035_tool_calls.jsonl"
+    lines = source.read_text(encoding="utf-8").splitlines()
+    broken = tmp_path / "broken.jsonl"
+    broken.write_text("\n".join([*lines[:3], "{not json", *lines[3:]]) + "\n", encoding="utf-8")
+    result = cli.run("import", str(broken), "--format", "nanobot")
+    assert result.exit_code == 0, result.output
+    assert f"{broken}:4" in result.stderr
+
+
+def test_export_jsonl_round_trips_through_import(cli, tmp_path):
+    db = cli.store()
+    db.create_session("s", title="round trip")
+    db.append("s", [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}])
+    out = tmp_path / "s.jsonl"
+    cli.ok("export", "s", "-o", str(out))
+    db.delete_session("s")
+    cli.ok("import", str(out))
+    assert [m.text for m in cli.store().messages("s")] == ["hi", "yo"]
+
+
+def test_export_markdown_and_show_markdown_print_the_transcript(cli):
+    db = cli.store()
+    db.create_session("s", title="md")
+    db.append("s", {"role": "user", "content": "hello markdown"})
+    assert "hello markdown" in cli.ok("export", "s", "--format", "markdown").stdout
+    assert "hello markdown" in cli.ok("show", "s", "--markdown").stdout
+
+
+def test_export_all_writes_one_file_per_session(cli, tmp_path):
+    db = cli.store()
+    for sid in ("a", "b"):
+        db.create_session(sid)
+        db.append(sid, {"role": "user", "content": sid})
+    cli.ok("export", "--all", "--format", "openai", "-o", str(tmp_path / "out"))
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["a.json", "b.json"]
+    assert isinstance(json.loads((tmp_path / "out" / "a.json").read_text()), list | dict)
+
+
+def test_export_needs_exactly_one_of_id_and_all(cli):
+    assert cli.run("export").exit_code == 2
+    assert cli.run("export", "x", "--all", "-o", "d").exit_code == 2
+    assert cli.run("export", "--all").exit_code == 2
+
+
+def test_export_of_a_missing_session_fails(cli):
+    result = cli.run("export", "ghost")
+    assert result.exit_code == 1
+    assert "ghost" in result.stderr
+
+
+def test_import_of_a_file_that_is_no_transcript_reports_it_and_exits_1(cli, tmp_path):
+    junk = tmp_path / "notes.txt"
+    junk.write_text("just some notes\n", encoding="utf-8")
+    result = cli.run("import", str(junk))
+    assert result.exit_code == 1
+    assert f"failed {junk}:" in result.stderr
+    assert "Traceback" not in result.output
+
+
+def test_export_into_a_missing_directory_is_one_error_line_naming_the_file(cli, tmp_path):
+    db = cli.store()
+    db.create_session("s")
+    target = tmp_path / "no" / "such" / "dir" / "s.jsonl"
+    result = cli.run("export", "s", "-o", str(target))
+    assert result.exit_code == 1
+    assert result.stderr.startswith("Error: ")
+    assert str(target) in result.stderr

@@ -1,0 +1,112 @@
+"""Retention: ``prune`` drops idle sessions with their subtrees, archiving first."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from sessiondb import InvalidInput, NewMessage, NotFound
+
+OLD = datetime.now(UTC) - timedelta(days=120)
+
+
+def idle(store, session_id, *, parent_id=None, status="active", messages=1):
+    store.create_session(
+        session_id,
+        parent_id=parent_id,
+        relation="subagent" if parent_id else None,
+        status=status,
+    )
+    store.append(
+        session_id,
+        [NewMessage({"role": "user", "content": f"m{i}"}, created_at=OLD) for i in range(messages)],
+    )
+
+
+def ids(store):
+    return {s.id for s in store.list_sessions(limit=100).items}
+
+
+def test_prune_deletes_sessions_idle_longer_than_the_cutoff_and_keeps_recent_ones(store):
+    idle(store, "old", messages=3)
+    store.create_session("recent")
+    store.append("recent", {"role": "user", "content": "today"})
+    report = store.prune(older_than=timedelta(days=90))
+    assert report.session_ids == ["old"]
+    assert report.messages == 3
+    assert report.dry_run is False
+    assert ids(store) == {"recent"}
+
+
+def test_prune_judges_age_by_the_last_message_not_by_creation(store):
+    idle(store, "revived")
+    store.append("revived", {"role": "user", "content": "back again"})
+    assert store.prune(older_than=timedelta(days=90)).session_ids == []
+    assert ids(store) == {"revived"}
+
+
+def test_prune_takes_the_whole_subagent_tree_of_an_idle_session(store):
+    idle(store, "root")
+    store.create_session("child", parent_id="root", relation="subagent")
+    store.append("child", {"role": "user", "content": "recent child"})
+    store.create_session("grandchild", parent_id="child", relation="subagent")
+    store.create_session("bystander")
+    report = store.prune(older_than=timedelta(days=90))
+    assert sorted(report.session_ids) == ["child", "grandchild", "root"]
+    assert ids(store) == {"bystander"}
+    with pytest.raises(NotFound):
+        store.get_session("grandchild")
+
+
+def test_prune_counts_a_session_once_when_it_and_its_parent_are_both_idle(store):
+    idle(store, "root")
+    idle(store, "child", parent_id="root")
+    report = store.prune(older_than=timedelta(days=90))
+    assert sorted(report.session_ids) == ["child", "root"]
+    assert report.messages == 2
+    assert ids(store) == set()
+
+
+def test_prune_with_status_only_touches_sessions_with_that_status(store):
+    idle(store, "done", status="completed")
+    idle(store, "open")
+    report = store.prune(older_than=timedelta(days=90), status="completed")
+    assert report.session_ids == ["done"]
+    assert ids(store) == {"open"}
+
+
+def test_prune_dry_run_reports_without_deleting(store):
+    idle(store, "old")
+    report = store.prune(older_than=timedelta(days=90), dry_run=True)
+    assert report.session_ids == ["old"]
+    assert report.dry_run is True
+    assert ids(store) == {"old"}
+
+
+def test_prune_archive_that_cannot_be_written_deletes_nothing(store, tmp_path):
+    idle(store, "old")
+    blocker = tmp_path / "file"
+    blocker.write_text("a file where the directory should be")
+    with pytest.raises(InvalidInput):
+        store.prune(older_than=timedelta(days=90), archive_dir=blocker / "archive")
+    assert ids(store) == {"old"}
+
+
+def test_prune_archives_each_session_as_reimportable_jsonl_before_deleting(store, tmp_path):
+    idle(store, "root", messages=2)
+    idle(store, "child", parent_id="root")
+    report = store.prune(older_than=timedelta(days=90), archive_dir=tmp_path / "archive")
+    assert report.archived_to == str(tmp_path / "archive")
+    files = sorted(p.name for p in (tmp_path / "archive").iterdir())
+    assert files == ["child.jsonl", "root.jsonl"]
+    assert ids(store) == set()
+    store.import_path(tmp_path / "archive" / "root.jsonl")
+    assert [m.text for m in store.messages("root")] == ["m0", "m1"]
+
+
+def test_prune_rejects_a_negative_age_and_an_unknown_status(store):
+    with pytest.raises(InvalidInput):
+        store.prune(older_than=timedelta(days=-1))
+    with pytest.raises(InvalidInput):
+        store.prune(older_than=timedelta(days=1), status="ancient")
