@@ -15,7 +15,7 @@ $(BIN)/.installed: pyproject.toml
 venv: $(BIN)/.installed
 
 run: $(BIN)/.installed
-	$(BIN)/python -m sessiondb.demo
+	$(BIN)/python -m sessiondb.demo --serve
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest -q
