@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-EXTRAS := dev,postgres,cli,openai-agents,langchain,adk
+EXTRAS := dev,postgres,cli,openai-agents,langchain,adk,server,server-test
 
 .PHONY: run test check lint stress bench bench-quick clean
 
@@ -15,7 +15,7 @@ $(BIN)/.installed: pyproject.toml
 venv: $(BIN)/.installed
 
 run: $(BIN)/.installed
-	$(BIN)/python -m sessiondb.demo
+	$(BIN)/python -m sessiondb.demo --serve
 
 test: $(BIN)/.installed
 	$(BIN)/python -m pytest -q

@@ -65,6 +65,7 @@ USAGE_FIELDS = (
 )
 
 PREVIEW_LENGTH = 120
+MAX_INT = 1 << 62
 _WS = re.compile(r"\s+")
 
 
@@ -267,13 +268,17 @@ def merge_metadata(current: Mapping[str, Any], patch: Mapping[str, Any]) -> str:
 
 
 def check_limit(name: str, value: int | None, *, allow_none: bool = True) -> int | None:
-    """Return ``value`` if it is a non-negative int (or None when allowed)."""
+    """Return ``value`` if it is an int from 0 to 2**62 (or None when allowed).
+
+    The upper bound keeps every such value inside a signed 64-bit SQL integer on both
+    backends, so a huge limit or seq is InvalidInput rather than a driver overflow.
+    """
     if value is None:
         if allow_none:
             return None
         raise InvalidInput(f"{name}: a value is required")
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise InvalidInput(f"{name}: expected an integer >= 0, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INT:
+        raise InvalidInput(f"{name}: expected an integer from 0 to 2**62, got {value!r}")
     return value
 
 

@@ -4,6 +4,8 @@ Imports the sample transcripts bundled in ``sessiondb/samples`` (real Claude Cod
 and nanobot files, see their PROVENANCE.md) into a local database, then runs the
 command line's ``list``, ``show`` and ``search`` on it, printing each command first so
 it can be copied. Running it again imports nothing new (imports are incremental).
+With ``--serve`` (what ``make run`` passes) it then serves the web UI and API on
+loopback and prints the URL.
 """
 
 from __future__ import annotations
@@ -59,7 +61,17 @@ def demo(db: Path = DEFAULT_DB) -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m sessiondb.demo", description=__doc__)
     parser.add_argument("--db", type=Path, default=DEFAULT_DB, help=f"default: {DEFAULT_DB}")
-    demo(parser.parse_args(argv).db)
+    parser.add_argument(
+        "--serve", action="store_true", help="then serve the web UI and API (until Ctrl-C)"
+    )
+    parser.add_argument("--port", type=int, default=8765, help="port for --serve (8765)")
+    args = parser.parse_args(argv)
+    demo(args.db)
+    if args.serve:
+        from .server import run
+
+        print(f"\nWeb UI and API: http://127.0.0.1:{args.port}/ (Ctrl-C stops)", flush=True)
+        run(str(args.db), port=args.port)
 
 
 if __name__ == "__main__":

@@ -137,3 +137,18 @@ def test_bad_update_changes_nothing(store: Store) -> None:
     with pytest.raises(InvalidInput, match="status"):
         store.update_session(s.id, title="changed", status="nope")
     assert store.get_session(s.id).title == "t"
+
+
+def test_huge_numbers_are_invalid_input_not_driver_overflows(store: Store) -> None:
+    s = store.create_session()
+    store.append(s.id, {"role": "user", "content": "x"})
+    for call in (
+        lambda: store.fork(s.id, at_seq=2**70),
+        lambda: store.messages(s.id, last=2**64),
+        lambda: store.messages(s.id, after_seq=2**63),
+        lambda: store.list_sessions(limit=2**63),
+        lambda: store.truncate(s.id, keep_last=2**64),
+    ):
+        with pytest.raises(InvalidInput, match="2\\*\\*62"):
+            call()
+    assert store.get_session(s.id).message_count == 1

@@ -148,9 +148,9 @@ def main(ctx: click.Context, db: str | None, schema: str | None, debug: bool) ->
 
 
 def _register() -> None:
-    from . import admin, imports, search, sessions
+    from . import admin, imports, search, serve, sessions
 
-    for module in (sessions, search, imports, admin):
+    for module in (sessions, search, imports, admin, serve):
         for command in module.COMMANDS:
             main.add_command(command)
 

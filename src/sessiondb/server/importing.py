@@ -1,0 +1,130 @@
+"""Importing an uploaded file, with tenant isolation.
+
+An unscoped caller imports straight into the store (``Store.import_path``). A tenant's
+upload could name session ids that belong to another tenant, and importing appends to
+existing sessions, so a tenant's file is first imported into a throwaway SQLite store and
+then copied, session by session, into the real one: sessions of another tenant are
+refused (reported in ``errors``), new sessions get ``user_id`` = tenant, and messages keep
+their ids so importing the same file again adds nothing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import tempfile
+from pathlib import Path
+
+from ..errors import NotFound, SessionDBError
+from ..model import ImportReport, NewMessage, Session
+from ..store import Store
+from .deps import Scoped
+
+__all__ = ["import_upload"]
+
+_BATCH = 500
+
+
+async def import_upload(db: Scoped, path: Path, *, format: str | None) -> ImportReport:
+    """Import ``path`` (a file the server wrote) for the caller; return the report."""
+    if db.tenant is None:
+        return await db.db.import_path(path, format=format)
+    return await asyncio.to_thread(_import_for_tenant, db.db.store, path, format, db.tenant)
+
+
+def _import_for_tenant(store: Store, path: Path, format: str | None, tenant: str) -> ImportReport:
+    from .. import connect  # the package root imports nothing from server: no cycle
+
+    with tempfile.TemporaryDirectory(prefix="sessiondb-scratch-") as tmp:
+        scratch = connect(Path(tmp) / "scratch.db")
+        try:
+            report = scratch.import_path(path, format=format)
+            result = ImportReport(files=report.files, skipped=report.skipped)
+            result.errors.update(report.errors)
+            sessions = {sid: scratch.get_session(sid) for sid in report.session_ids}
+            for sid in _parents_first(sessions):
+                try:
+                    _copy_session(scratch, store, sessions[sid], tenant, result)
+                except SessionDBError as exc:
+                    result.errors[sid] = f"{type(exc).__name__}: {exc}"
+            return result
+        finally:
+            scratch.close()
+
+
+def _parents_first(sessions: dict[str, Session]) -> list[str]:
+    order: list[str] = []
+    done: set[str] = set()
+
+    def visit(sid: str, depth: int) -> None:
+        if sid in done or depth > len(sessions):
+            return
+        parent = sessions[sid].parent_id
+        if parent in sessions:
+            visit(parent, depth + 1)
+        done.add(sid)
+        order.append(sid)
+
+    for sid in sessions:
+        visit(sid, 0)
+    return order
+
+
+def _copy_session(
+    scratch: Store, store: Store, src: Session, tenant: str, result: ImportReport
+) -> None:
+    try:
+        existing = store.get_session(src.id)
+    except NotFound:
+        existing = None
+    if existing is not None and existing.user_id != tenant:
+        # Same words as for a missing parent: do not confirm the id exists elsewhere.
+        result.errors[src.id] = "the session id is taken; not imported"
+        return
+    if existing is None:
+        parent_id = src.parent_id
+        if parent_id is not None:
+            try:
+                if store.get_session(parent_id).user_id != tenant:
+                    parent_id = None
+            except NotFound:
+                parent_id = None
+        store.create_session(
+            src.id,
+            title=src.title,
+            agent=src.agent,
+            model=src.model,
+            source=src.source,
+            user_id=tenant,
+            working_dir=src.working_dir,
+            parent_id=parent_id,
+            relation=src.relation if parent_id else None,
+            status=src.status,
+            metadata=src.metadata,
+            created_at=src.created_at,
+        )
+        result.sessions_created += 1
+        last_seq = 0
+    else:
+        result.sessions_updated += 1
+        last_seq = existing.last_seq
+    after = 0
+    while batch := scratch.messages(src.id, after_seq=after, limit=_BATCH):
+        stored = store.append(
+            src.id,
+            [
+                NewMessage(
+                    item=m.item,
+                    id=m.id,
+                    created_at=m.created_at,
+                    model=m.model,
+                    usage=m.usage,
+                    visible_to_model=m.visible_to_model,
+                    visible_to_user=m.visible_to_user,
+                    metadata=m.metadata,
+                )
+                for m in batch
+            ],
+        )
+        result.messages_added += sum(1 for m in stored if m.seq > last_seq)
+        after = batch[-1].seq
+    result.session_ids.append(src.id)

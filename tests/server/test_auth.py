@@ -1,0 +1,142 @@
+"""Tokens, scopes and tenant isolation; binding rules of ``run``."""
+
+from __future__ import annotations
+
+import pytest
+
+from sessiondb import InvalidInput
+from sessiondb.server import is_loopback, parse_tokens, run
+from sessiondb.server.auth import Principal
+
+from .conftest import append, new_session
+
+TOKENS = "alice-rw-token=alice:rw,alice-ro-token=alice:ro,bob-rw-token=bob:rw,admin-token-1=*:rw"
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def clients(make_client):
+    """Clients per token over one app with tenants alice and bob."""
+    return {
+        name: make_client(tokens=TOKENS, headers=bearer(token) if token else None)
+        for name, token in {
+            "anonymous": None,
+            "alice": "alice-rw-token",
+            "alice_ro": "alice-ro-token",
+            "bob": "bob-rw-token",
+            "admin": "admin-token-1",
+            "wrong": "not-a-known-token",
+        }.items()
+    }
+
+
+def test_request_without_token_is_a_401(clients):
+    response = clients["anonymous"].get("/v1/sessions")
+    assert response.status_code == 401
+    assert response.json()["error"] == "Unauthorized"
+    assert response.headers["www-authenticate"] == "Bearer"
+
+
+def test_unknown_token_is_a_401(clients):
+    assert clients["wrong"].get("/v1/sessions").status_code == 401
+
+
+def test_read_only_token_cannot_write(clients):
+    sid = new_session(clients["alice"], title="mine")["id"]
+    ro = clients["alice_ro"]
+    assert ro.get(f"/v1/sessions/{sid}").status_code == 200
+    for response in (
+        ro.post("/v1/sessions", json={}),
+        ro.post(f"/v1/sessions/{sid}/messages", json={"items": [{"role": "user"}]}),
+        ro.patch(f"/v1/sessions/{sid}", json={"title": "x"}),
+        ro.delete(f"/v1/sessions/{sid}"),
+    ):
+        assert response.status_code == 403
+        assert response.json()["error"] == "Forbidden"
+    assert clients["alice"].get(f"/v1/sessions/{sid}").json()["message_count"] == 0
+
+
+def test_sessions_created_by_a_tenant_belong_to_it(clients):
+    created = new_session(clients["alice"], title="mine")
+    assert created["user_id"] == "alice"
+    response = clients["alice"].post("/v1/sessions", json={"user_id": "bob"})
+    assert response.status_code == 422
+
+
+def test_other_tenants_sessions_answer_404(clients):
+    sid = new_session(clients["alice"], title="secret")["id"]
+    append(clients["alice"], sid, [{"role": "user", "content": "private words"}])
+    bob = clients["bob"]
+    assert bob.get(f"/v1/sessions/{sid}").status_code == 404
+    assert bob.get(f"/v1/sessions/{sid}/messages").status_code == 404
+    assert bob.get(f"/v1/sessions/{sid}/export").status_code == 404
+    assert bob.get(f"/v1/sessions/{sid}/tree").status_code == 404
+    assert bob.post(f"/v1/sessions/{sid}/messages", json={"items": [{}]}).status_code == 404
+    assert bob.patch(f"/v1/sessions/{sid}", json={"title": "x"}).status_code == 404
+    assert bob.delete(f"/v1/sessions/{sid}").status_code == 404
+    assert bob.post("/v1/sessions", json={"parent_id": sid}).status_code == 404
+    assert clients["alice"].get(f"/v1/sessions/{sid}").status_code == 200
+
+
+def test_listing_shows_only_the_tenants_sessions(clients):
+    new_session(clients["alice"], id="a1")
+    new_session(clients["bob"], id="b1")
+    ids = {s["id"] for s in clients["alice"].get("/v1/sessions").json()["items"]}
+    assert ids == {"a1"}
+    asked_for_bob = clients["alice"].get("/v1/sessions", params={"user_id": "bob"}).json()
+    assert asked_for_bob["items"] == []
+    everything = {s["id"] for s in clients["admin"].get("/v1/sessions").json()["items"]}
+    assert everything == {"a1", "b1"}
+
+
+def test_web_pages_need_a_login_and_the_cookie_only_reads(make_client):
+    client = make_client(tokens=TOKENS)
+    page = client.get("/", headers={"Accept": "text/html"}, follow_redirects=False)
+    assert page.status_code == 303
+    assert page.headers["location"].startswith("/login")
+    bad = client.post("/login", data={"token": "nope-nope-nope"})
+    assert bad.status_code == 401
+    login = client.post("/login", data={"token": "alice-rw-token"}, follow_redirects=False)
+    assert login.status_code == 303
+    assert client.get("/", headers={"Accept": "text/html"}).status_code == 200
+    assert client.get("/v1/sessions").status_code == 200
+    # The cookie alone never writes: a cross-site form cannot create or change anything.
+    assert client.post("/v1/sessions", json={}).status_code == 403
+
+
+def test_token_specs_parse_to_tenants_and_scopes():
+    tokens = parse_tokens(TOKENS)
+    assert tokens.lookup("alice-ro-token") == Principal("alice", "ro")
+    assert tokens.lookup("admin-token-1") == Principal(None, "rw")
+    assert tokens.lookup("alice-rw-token ") is None
+    as_json = parse_tokens('{"json-token-1": {"tenant": "t", "scope": "ro"}, "json-token-2": "u"}')
+    assert as_json.lookup("json-token-1") == Principal("t", "ro")
+    assert as_json.lookup("json-token-2") == Principal("u", "rw")
+    assert parse_tokens("just-one-secret").lookup("just-one-secret") == Principal(None, "rw")
+    with pytest.raises(InvalidInput):
+        parse_tokens("short=t:rw")
+    with pytest.raises(InvalidInput):
+        parse_tokens("long-enough=t:admin")
+
+
+def test_serving_a_public_address_without_a_token_is_refused(monkeypatch):
+    monkeypatch.delenv("SESSIONDB_TOKENS", raising=False)
+    assert is_loopback("127.0.0.1")
+    assert is_loopback("::1")
+    assert is_loopback("localhost")
+    assert not is_loopback("0.0.0.0")
+    with pytest.raises(InvalidInput, match="without a token"):
+        run("unused.db", host="0.0.0.0", port=1)
+
+
+def test_serve_command_refuses_a_public_host_without_a_token(monkeypatch):
+    click_testing = pytest.importorskip("click.testing")
+    from sessiondb.cli.serve import serve
+
+    monkeypatch.delenv("SESSIONDB_TOKENS", raising=False)
+    result = click_testing.CliRunner().invoke(serve, ["--host", "0.0.0.0", "--port", "1"])
+    assert result.exit_code == 1
+    assert "without a token" in result.output

@@ -1,0 +1,76 @@
+"""``sessiondb.server.run`` (what ``sessiondb serve`` calls) in a real process."""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+
+import httpx
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_run_serves_the_store_and_prints_the_url(tmp_path):
+    port = free_port()
+    db = tmp_path / "served.db"
+    code = (
+        "from sessiondb.server import run; "
+        f"run({str(db)!r}, port={port}, tokens='a-long-secret=team:rw')"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], stderr=subprocess.PIPE, stdout=subprocess.DEVNULL
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                response = httpx.get(f"{base}/v1/sessions")
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, "the server exited"
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.1)
+        assert response.status_code == 401
+        auth = {"Authorization": "Bearer a-long-secret"}
+        created = httpx.post(f"{base}/v1/sessions", json={"title": "t"}, headers=auth)
+        assert created.status_code == 201
+        assert created.json()["user_id"] == "team"
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=20)
+    assert f"at {base}/" in err.decode()
+
+
+def test_make_run_demo_serves_the_imported_samples(tmp_path):
+    port = free_port()
+    db = tmp_path / "demo.db"
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sessiondb.demo", "--db", str(db), "--serve", "--port", str(port)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                page = httpx.get(f"{base}/v1/sessions")
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, "the demo exited"
+                assert time.monotonic() < deadline, "the demo did not start serving"
+                time.sleep(0.2)
+        assert page.status_code == 200
+        assert page.json()["items"], "the samples were imported"
+        assert httpx.get(f"{base}/", headers={"Accept": "text/html"}).status_code == 200
+    finally:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=20)
+    assert f"{base}/" in out.decode()
