@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 import signal
 import subprocess
@@ -9,6 +10,8 @@ import sys
 import time
 from collections import Counter
 from pathlib import Path
+
+import pytest
 
 import sessiondb
 from sessiondb.backends.sqlite import SCHEMA_VERSION, SQLiteStore
@@ -62,3 +65,83 @@ def test_migration_killed_half_way_leaves_the_old_version_usable(
         db.append("v1-session", {"role": "user", "content": "upgraded"})
         assert db.check() == []
     counts["schema: interrupted migrations verified"] += 1
+
+
+# The PostgreSQL migration of a v1 schema, held open inside its transaction by a sleep
+# appended to 0002, so the parent can SIGKILL the client mid-migration.
+PG_SLOW_MIGRATION = """
+import sys
+from sessiondb.backends.postgres import core
+
+slow = "\\nSELECT pg_sleep(60);"
+core.MIGRATIONS = [(n, name, sql + (slow if n == 2 else "")) for n, name, sql in core.MIGRATIONS]
+core.PostgresCore(sys.argv[1], schema=sys.argv[2])
+"""
+
+
+def _pg_v1_schema(url: str, schema: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A schema as sessiondb v1 left it: migration 0001 only, one session, two messages."""
+    import psycopg
+    from psycopg import sql
+
+    from sessiondb.backends.postgres import core
+
+    with monkeypatch.context() as patch:
+        patch.setattr(core, "MIGRATIONS", core.MIGRATIONS[:1])
+        patch.setattr(core, "SCHEMA_VERSION", 1)
+        core.PostgresCore(url, schema=schema).close()
+    with psycopg.connect(url, autocommit=True) as conn:
+        conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(schema)))
+        conn.execute(
+            "INSERT INTO sessions (id, title, status, metadata, created_at, updated_at,"
+            " message_count, last_seq) VALUES ('v1-session', 'v1', 'active', '{}', 1, 2, 2, 2)"
+        )
+        for seq, role, text in ((1, "user", "hello from v1"), (2, "assistant", "hi, v1 here")):
+            conn.execute(
+                "INSERT INTO messages (session_id, seq, id, role, item, text, created_at)"
+                " VALUES ('v1-session', %s, %s, %s, %s, %s, %s)",
+                (seq, f"m{seq}", role, json.dumps({"role": role, "content": text}), text, seq),
+            )
+
+
+@pytest.mark.postgres
+def test_postgres_v1_schema_upgrades_and_survives_a_killed_migration(
+    pg_schema: tuple[str, str], monkeypatch: pytest.MonkeyPatch, counts: Counter[str]
+) -> None:
+    import psycopg
+
+    from sessiondb.backends.postgres import PostgresStore
+
+    url, schema = pg_schema
+    _pg_v1_schema(url, schema, monkeypatch)
+    app = f"sessiondb_migrate_{schema[-6:]}"
+    child_url = f"{url}{'&' if '?' in url else '?'}application_name={app}"
+    proc = subprocess.Popen([sys.executable, "-c", PG_SLOW_MIGRATION, child_url, schema])
+    deadline = time.monotonic() + 60
+    with psycopg.connect(url, autocommit=True) as admin:
+        while not admin.execute(
+            "SELECT 1 FROM pg_stat_activity WHERE application_name = %s AND query LIKE %s",
+            (app, "%pg_sleep%"),
+        ).fetchone():
+            assert proc.poll() is None, "the migrating process ended before it started migrating"
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+        # The server notices a dead client only when it next writes to it; end the
+        # orphaned backend (and so roll its transaction back) as it eventually would.
+        admin.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
+            (app,),
+        )
+
+    with PostgresStore(url, schema=schema, migrate=False) as db:
+        assert db.schema_version() == 1
+        assert db.pending_migrations()[0] == "0002_compaction.sql"
+    with sessiondb.connect(url, schema=schema) as db:  # the next open finishes the upgrade
+        assert db.schema_version() == SCHEMA_VERSION
+        assert [m.text for m in db.messages("v1-session")] == ["hello from v1", "hi, v1 here"]
+        db.append("v1-session", {"role": "user", "content": "upgraded"})
+        assert db.get_session("v1-session").last_seq == 3
+        assert db.check() == []
+    counts["schema: interrupted PostgreSQL migrations verified"] += 1
