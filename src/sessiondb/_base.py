@@ -8,6 +8,8 @@ input is refused without touching the database and the lock is held only for wri
 from __future__ import annotations
 
 import base64
+import functools
+import inspect
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -51,6 +53,7 @@ __all__ = [
     "PreparedMessage",
     "decode_cursor",
     "encode_cursor",
+    "batch_results",
     "message_rows",
     "new_message",
     "summarize_batch",
@@ -233,9 +236,65 @@ def message_rows(
     return rows, calls, results
 
 
-def new_message(session_id: str, p: PreparedMessage, row: Mapping[str, Any]) -> Message:
-    """The Message just stored from ``p`` (its item is the caller's own dict)."""
+def batch_results(
+    batch: Sequence[PreparedMessage], first_seq: int
+) -> dict[tuple[int, int], tuple[int, dict[str, Any]]]:
+    """Results within one batch for calls within it: (request_seq, call index) ->
+    (result_seq, the result's COMPLETE_TOOL_CALL parameters).
+
+    The same rule as the backends' COMPLETE_TOOL_CALL: a result completes the newest
+    still-pending call with its id. Results for calls stored before the batch are not
+    here (no returned message holds those calls).
+    """
+    pending: dict[str, list[tuple[int, int]]] = {}
+    found: dict[tuple[int, int], tuple[int, dict[str, Any]]] = {}
+    seq = first_seq
+    for p in batch:
+        proj = p.projection
+        for r in proj.results:
+            waiting = pending.get(r.call_id)
+            if waiting:
+                found[waiting.pop()] = (
+                    seq,
+                    {"text": r.text, "is_error": r.is_error, "completed_at": p.created_at},
+                )
+        for index, c in enumerate(proj.calls):
+            pending.setdefault(c.call_id, []).append((seq, index))
+        seq += 1
+    return found
+
+
+def new_message(
+    session_id: str,
+    p: PreparedMessage,
+    row: Mapping[str, Any],
+    results: Mapping[tuple[int, int], tuple[int, dict[str, Any]]] | None = None,
+) -> Message:
+    """The Message just stored from ``p`` (its item is the caller's own dict).
+
+    ``results`` (from ``batch_results``) completes calls answered later in the batch.
+    """
     seq = row["seq"]
+    calls = []
+    for index, c in enumerate(p.projection.calls):
+        done = results.get((seq, index)) if results else None
+        if done is None:
+            calls.append(ToolCall(session_id, c.call_id, c.name, c.arguments, seq))
+            continue
+        result_seq, r = done
+        calls.append(
+            ToolCall(
+                session_id,
+                c.call_id,
+                c.name,
+                c.arguments,
+                seq,
+                result_seq=result_seq,
+                result_text=r["text"],
+                status="error" if r["is_error"] else "ok",
+                duration_ms=max(0, (r["completed_at"] - p.created_at) // 1000),
+            )
+        )
     return Message(
         session_id=session_id,
         seq=seq,
@@ -244,9 +303,7 @@ def new_message(session_id: str, p: PreparedMessage, row: Mapping[str, Any]) -> 
         item=p.item,  # type: ignore[arg-type]
         text=p.text,
         created_at=from_micros(p.created_at),
-        tool_calls=[
-            ToolCall(session_id, c.call_id, c.name, c.arguments, seq) for c in p.projection.calls
-        ],
+        tool_calls=calls,
         tool_call_id=p.tool_call_id,
         model=p.model,
         usage=p.usage,
@@ -282,10 +339,73 @@ def check_limit(name: str, value: int | None, *, allow_none: bool = True) -> int
     return value
 
 
+# Arguments every contract method checks before any SQL runs, by parameter name. SQLite
+# would happily look up a session id holding NUL or a non-string, PostgreSQL refuses it
+# (and a lone surrogate cannot even be encoded for either driver): checking here makes
+# both backends answer InvalidInput, naming the argument, instead of NotFound on one,
+# a driver error on the other and a UnicodeEncodeError on both.
+_ID_ARGUMENTS = frozenset({"session_id", "parent_id"})
+_TEXT_ARGUMENTS = frozenset({"agent", "source", "user_id", "tool", "name", "role"})
+
+
+def _check_id_argument(name: str, value: object) -> None:
+    check_id(name, value)
+
+
+def _check_text_argument(name: str, value: object) -> None:
+    check_text(name, value)
+
+
+def _contract_methods() -> frozenset[str]:
+    from .store import Store
+
+    return frozenset(
+        name for name, member in vars(Store).items() if inspect.isfunction(member)
+    )
+
+
+def _validating(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a contract method so its id and text arguments are checked first."""
+    checks: list[tuple[str, int | None, Callable[[str, object], None]]] = []
+    for index, param in enumerate(list(inspect.signature(method).parameters.values())[1:]):
+        if param.name in _ID_ARGUMENTS:
+            check = _check_id_argument
+        elif param.name in _TEXT_ARGUMENTS:
+            check = _check_text_argument
+        else:
+            continue
+        positional = param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD)
+        checks.append((param.name, index if positional else None, check))
+    if not checks:
+        return method
+
+    @functools.wraps(method)
+    def checked(self: Any, *args: Any, **kwargs: Any) -> Any:
+        for name, index, check in checks:
+            value = args[index] if index is not None and index < len(args) else kwargs.get(name)
+            if value is not None:
+                check(name, value)
+        return method(self, *args, **kwargs)
+
+    checked.__sessiondb_checked__ = True  # type: ignore[attr-defined]
+    return checked
+
+
 class BaseStore:
-    """Shared logic; subclasses implement the SQL parts of the ``Store`` contract."""
+    """Shared logic; subclasses implement the SQL parts of the ``Store`` contract.
+
+    Every contract method a subclass defines is wrapped (``__init_subclass__``) so that
+    session ids and text filters are validated the same way on every backend.
+    """
 
     max_message_bytes: int = DEFAULT_MAX_MESSAGE_BYTES
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for name in _contract_methods():
+            method = cls.__dict__.get(name)
+            if inspect.isfunction(method) and not hasattr(method, "__sessiondb_checked__"):
+                setattr(cls, name, _validating(method))
 
     # ------------------------------------------------------------------ preparation
 
@@ -481,3 +601,9 @@ class BaseStore:
             archive_dir=archive_dir,
             dry_run=dry_run,
         )
+
+
+for _name in _contract_methods():
+    _method = BaseStore.__dict__.get(_name)
+    if inspect.isfunction(_method):
+        setattr(BaseStore, _name, _validating(_method))

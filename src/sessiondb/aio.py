@@ -3,7 +3,7 @@
 Each method runs the sync store's method in a small thread pool, so the event loop never
 blocks on SQLite or PostgreSQL I/O. The SQLite store gives every thread its own
 connection and the PostgreSQL store uses a pool, so a few workers can run at once.
-Signatures equal the ``Store`` Protocol's; tests/test_async_parity.py checks it.
+Signatures equal the ``Store`` Protocol's; tests/test_public_api.py checks it.
 """
 
 from __future__ import annotations

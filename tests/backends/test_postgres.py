@@ -546,3 +546,44 @@ def test_max_message_bytes_refuses_larger_items_and_writes_nothing(
                 [{"role": "user", "content": "fits"}, {"role": "user", "content": "x" * 500}],
             )
         assert [m.text for m in db.messages(sid)] == ["small"]
+
+
+def test_a_busy_pool_is_a_backend_error_not_a_lost_connection(pg_schema: tuple[str, str]) -> None:
+    url, schema = pg_schema
+    with sessiondb.connect(url, schema=schema, pool_max_size=1, pool_timeout=0.5) as db:
+        sid = db.create_session().id
+        holding = threading.Event()
+        release = threading.Event()
+
+        def hold() -> None:
+            with db._connection("holding the only connection"):  # type: ignore[attr-defined]
+                holding.set()
+                release.wait(10)
+
+        holder = threading.Thread(target=hold)
+        holder.start()
+        try:
+            assert holding.wait(10)
+            with pytest.raises(BackendError, match="no free connection") as caught:
+                db.get_session(sid)
+            assert not isinstance(caught.value, ConnectionLost)
+        finally:
+            release.set()
+            holder.join(10)
+        assert db.get_session(sid).id == sid  # the pool serves again
+
+
+def test_short_scheme_and_environment_variable_open_postgres(
+    pg_schema: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from sessiondb.backends.postgres import PostgresStore
+
+    url, schema = pg_schema
+    short = "postgres://" + url.split("://", 1)[1]
+    with sessiondb.connect(short, schema=schema) as db:
+        assert isinstance(db, PostgresStore)
+        db.create_session("via-short-scheme")
+    monkeypatch.setenv("SESSIONDB_URL", _with_params(short, schema=schema))
+    with sessiondb.connect() as db:
+        assert isinstance(db, PostgresStore)
+        assert db.get_session("via-short-scheme").id == "via-short-scheme"

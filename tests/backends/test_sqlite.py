@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
 import shutil
 import sqlite3
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -21,10 +23,47 @@ DATA = Path(__file__).parent / "data"
 def test_new_database_uses_wal_foreign_keys_and_incremental_vacuum(tmp_path: Path) -> None:
     with sessiondb.connect(tmp_path / "a.db") as db:
         db.create_session("x")
+        # Foreign keys are per connection, so they are checked on the store's own.
+        assert db._conn().execute("PRAGMA foreign_keys").fetchone()[0] == 1
     conn = sqlite3.connect(tmp_path / "a.db")
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
     assert conn.execute("PRAGMA auto_vacuum").fetchone()[0] == 2  # INCREMENTAL
     conn.close()
+
+
+def _open_files() -> int:
+    return len(os.listdir("/proc/self/fd"))
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc/self/fd (Linux)")
+def test_connections_of_threads_that_ended_are_closed(tmp_path: Path) -> None:
+    # A server starting a thread per request must not hold a file per past request.
+    with sessiondb.connect(tmp_path / "t.db") as db:
+        sid = db.create_session().id
+        before = _open_files()
+        for i in range(300):
+            thread = threading.Thread(
+                target=lambda i=i: db.append(sid, {"role": "user", "content": str(i)})
+            )
+            thread.start()
+            thread.join()
+        assert _open_files() <= before + 6  # the last thread's connection, at most
+        assert db.get_session(sid).message_count == 300
+    assert _open_files() < before
+
+
+def test_a_database_too_new_leaves_no_connection_open(tmp_path: Path) -> None:
+    path = tmp_path / "new.db"
+    sessiondb.connect(path).close()
+    conn = sqlite3.connect(path)
+    conn.execute("INSERT INTO _sessiondb_migrations VALUES (999, '0999_future.sql', 0)")
+    conn.commit()
+    conn.close()
+    before = _open_files()
+    for _ in range(20):
+        with pytest.raises(SchemaTooNew):
+            sessiondb.connect(path)
+    assert _open_files() <= before
 
 
 @pytest.mark.parametrize(("durability", "level"), [("normal", 1), ("full", 2)])

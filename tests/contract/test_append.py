@@ -57,6 +57,22 @@ def test_append_updates_counters_usage_preview_and_model_together(store: Store) 
     assert messages[2].usage is None
 
 
+def test_preview_is_the_first_user_text_ever_appended(store: Store) -> None:
+    s = store.create_session()
+    store.append(s.id, {"role": "system", "content": "be brief"})
+    store.append(s.id, {"role": "user", "content": "  first   question "})
+    store.append(s.id, {"role": "user", "content": "second question"})
+    assert store.get_session(s.id).preview == "first question"
+
+
+def test_a_call_answered_in_the_same_batch_is_returned_as_stored(store: Store) -> None:
+    s = store.create_session()
+    returned = store.append(s.id, [ASSISTANT_CALL, TOOL_RESULT])
+    call = returned[0].tool_calls[0]
+    assert (call.status, call.result_seq, call.result_text) == ("ok", 2, "a.py b.py")
+    assert returned == store.messages(s.id)
+
+
 def test_preview_is_cut_at_120_characters(store: Store) -> None:
     s = store.create_session()
     store.append(s.id, {"role": "system", "content": "not a preview"})

@@ -152,3 +152,85 @@ def test_huge_numbers_are_invalid_input_not_driver_overflows(store: Store) -> No
         with pytest.raises(InvalidInput, match="2\\*\\*62"):
             call()
     assert store.get_session(s.id).message_count == 1
+
+
+BAD_IDS: list[tuple[str, Any]] = [
+    ("nul", "a\x00b"),
+    ("lone surrogate", "a\ud800b"),
+    ("empty", ""),
+    ("not a string", 5),
+    ("too long", "x" * 256),
+]
+
+# Every contract method that takes a session id, called with a bad one.
+ID_CALLS: list[tuple[str, Any]] = [
+    ("get_session", lambda db, b: db.get_session(b)),
+    ("update_session", lambda db, b: db.update_session(b, title="t")),
+    ("delete_session", lambda db, b: db.delete_session(b)),
+    ("append", lambda db, b: db.append(b, {"role": "user", "content": "x"})),
+    ("messages", lambda db, b: db.messages(b)),
+    ("items", lambda db, b: db.items(b)),
+    ("tool_calls", lambda db, b: db.tool_calls(b)),
+    ("list_sessions parent_id", lambda db, b: db.list_sessions(parent_id=b)),
+    ("history", lambda db, b: db.history(b)),
+    ("compact", lambda db, b: db.compact(b, "summary")),
+    ("truncate", lambda db, b: db.truncate(b, keep_last=1)),
+    ("replace_history", lambda db, b: db.replace_history(b, [])),
+    ("pop", lambda db, b: db.pop(b)),
+    ("clear", lambda db, b: db.clear(b)),
+    ("fork", lambda db, b: db.fork(b)),
+    ("search session_id", lambda db, b: db.search("x", session_id=b)),
+    ("children", lambda db, b: db.children(b)),
+    ("ancestors", lambda db, b: db.ancestors(b)),
+    ("tree", lambda db, b: db.tree(b)),
+    ("tree_usage", lambda db, b: db.tree_usage(b)),
+    ("export", lambda db, b: db.export(b)),
+    ("ensure_session", lambda db, b: db.ensure_session(b)),
+]
+
+
+@pytest.mark.parametrize(("kind", "bad"), BAD_IDS, ids=[b[0] for b in BAD_IDS])
+def test_a_bad_session_id_is_invalid_input_on_every_method(
+    store: Store, kind: str, bad: Any
+) -> None:
+    # SQLite could look such an id up (and answer NotFound) where PostgreSQL refuses it:
+    # both must say InvalidInput, and nothing may be written.
+    s = store.create_session("kept")
+    for name, call in ID_CALLS:
+        with pytest.raises(InvalidInput):
+            call(store, bad)
+            pytest.fail(f"{name} accepted a session id that is {kind}")
+    assert [x.id for x in store.list_sessions().items] == [s.id]
+    assert store.messages(s.id) == []
+
+
+BAD_TEXTS: list[tuple[str, Any]] = [("nul", "a\x00"), ("lone surrogate", "\udfff"), ("int", 3)]
+
+TEXT_CALLS: list[tuple[str, Any]] = [
+    ("list_sessions agent", lambda db, b: db.list_sessions(agent=b)),
+    ("list_sessions source", lambda db, b: db.list_sessions(source=b)),
+    ("list_sessions user_id", lambda db, b: db.list_sessions(user_id=b)),
+    ("tool_calls name", lambda db, b: db.tool_calls(name=b)),
+    ("search agent", lambda db, b: db.search("x", agent=b)),
+    ("search tool", lambda db, b: db.search("x", tool=b)),
+    ("search role", lambda db, b: db.search("x", role=b)),
+    ("sessions_matching user_id", lambda db, b: db.sessions_matching("x", user_id=b)),
+    ("stats source", lambda db, b: db.stats(source=b)),
+]
+
+
+@pytest.mark.parametrize(("kind", "bad"), BAD_TEXTS, ids=[b[0] for b in BAD_TEXTS])
+def test_a_bad_text_filter_is_invalid_input_naming_it(store: Store, kind: str, bad: Any) -> None:
+    for name, call in TEXT_CALLS:
+        argument = name.split()[-1]
+        with pytest.raises(InvalidInput, match=argument):
+            call(store, bad)
+            pytest.fail(f"{name} accepted a filter that is {kind}")
+
+
+@pytest.mark.parametrize("bad", ["0", True, -1, 1.5, 2**63])
+def test_expect_last_seq_must_be_a_seq(store: Store, bad: Any) -> None:
+    s = store.create_session()
+    with pytest.raises(InvalidInput, match="expect_last_seq"):
+        store.append(s.id, {"role": "user", "content": "x"}, expect_last_seq=bad)
+    assert_untouched(store, s.id)

@@ -108,12 +108,35 @@ anthropic = st.builds(
                 st.booleans(),
             ),
             st.builds(lambda t: {"type": "thinking", "thinking": t, "signature": "sig"}, text),
+            st.builds(
+                lambda media, data: {
+                    "type": "image",
+                    "source": {"type": "base64", "media_type": media, "data": data},
+                },
+                st.sampled_from(["image/png", "image/jpeg"]),
+                st.text("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/="),
+            ),
         ),
         max_size=4,
     ),
     st.sampled_from(["user", "assistant"]),
 )
-any_item = st.one_of(openai_chat, openai_tool_call, openai_tool_result, responses_items, anthropic)
+# Legacy chat completions: function_call on the assistant, role "function" results.
+openai_legacy = st.one_of(
+    st.builds(
+        lambda name, args: {
+            "role": "assistant",
+            "content": None,
+            "function_call": {"name": name, "arguments": args},
+        },
+        text,
+        text,
+    ),
+    st.builds(lambda name, out: {"role": "function", "name": name, "content": out}, text, text),
+)
+any_item = st.one_of(
+    openai_chat, openai_tool_call, openai_tool_result, openai_legacy, responses_items, anthropic
+)
 
 
 def canonical(value: Any) -> Any:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import threading
+import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -94,7 +96,19 @@ def test_delete_session_removes_messages_and_detaches_children(store: Store) -> 
     parent = store.create_session("p")
     child = store.create_session("c", parent_id=parent.id, relation="subagent")
     store.append(parent.id, {"role": "user", "content": "hello"})
+    store.append(
+        parent.id,
+        {
+            "role": "assistant",
+            "content": None,
+            "tool_calls": [
+                {"id": "c1", "type": "function", "function": {"name": "ls", "arguments": "{}"}}
+            ],
+        },
+    )
+    assert [c.name for c in store.tool_calls(name="ls")] == ["ls"]
     assert store.delete_session(parent.id) == 1
+    assert store.tool_calls(name="ls") == []
     with pytest.raises(NotFound):
         store.get_session(parent.id)
     with pytest.raises(NotFound):
@@ -183,6 +197,68 @@ def test_recover_interrupted_marks_only_idle_active_sessions(store: Store) -> No
     assert store.get_session("done").status == "completed"
     assert store.get_session("fresh").status == "active"
     assert store.recover_interrupted(timedelta(hours=1)) == []
+
+
+def test_recover_interrupted_counts_activity_not_the_items_own_timestamps(store: Store) -> None:
+    # A session created a moment ago is not idle, even if its first message carries an
+    # old timestamp of its own (a replayed or delayed turn).
+    s = store.create_session("now")
+    old = (datetime.now(UTC) - timedelta(days=2)).isoformat()
+    store.append(s.id, {"role": "user", "content": "late", "timestamp": old})
+    assert store.get_session(s.id).last_message_at < datetime.now(UTC) - timedelta(days=1)
+    assert store.recover_interrupted(timedelta(hours=1)) == []
+    assert store.get_session(s.id).status == "active"
+
+
+def test_generated_ids_are_uuid7_with_the_creation_time(store: Store) -> None:
+    before = datetime.now(UTC)
+    s = store.create_session()
+    m = store.append(s.id, {"role": "user", "content": "x"})[0]
+    for value in (s.id, m.id):
+        parsed = uuid.UUID(value)
+        assert parsed.version == 7
+        assert parsed.variant == uuid.RFC_4122
+        millis = parsed.int >> 80
+        stamped = datetime.fromtimestamp(millis / 1000, UTC)
+        assert before - timedelta(seconds=1) <= stamped <= datetime.now(UTC) + timedelta(seconds=1)
+
+
+def test_concurrent_creates_of_one_id_give_one_session_and_already_exists(store: Store) -> None:
+    results: list[str] = []
+
+    def create() -> None:
+        try:
+            store.create_session("contested", agent="racer")
+            results.append("created")
+        except AlreadyExists:
+            results.append("exists")
+
+    threads = [threading.Thread(target=create) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(results) == ["created"] + ["exists"] * 7
+
+
+def test_concurrent_ensure_session_gets_one_session(store: Store) -> None:
+    got: list[str] = []
+    errors: list[BaseException] = []
+
+    def ensure(n: int) -> None:
+        try:
+            got.append(store.ensure_session("telegram:42", title=f"t{n}").id)
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=ensure, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert errors == []
+    assert got == ["telegram:42"] * 8
+    assert [x.id for x in store.list_sessions().items] == ["telegram:42"]
 
 
 def test_store_is_a_context_manager(store_factory: tuple[str, dict[str, str]]) -> None:

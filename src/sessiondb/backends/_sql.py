@@ -20,6 +20,8 @@ from typing import Any
 from .._base import (
     BaseStore,
     PreparedMessage,
+    batch_results,
+    check_limit,
     merge_metadata,
     message_rows,
     new_message,
@@ -167,6 +169,7 @@ class SQLCore(BaseStore):
         Raises NotFound (no session) and Conflict (``expect_last_seq`` mismatch); the
         caller's transaction rolls back everything on any error.
         """
+        check_limit("expect_last_seq", expect_last_seq)
         q = self.queries
         existing: dict[str, Message] = {}
         explicit = [p.id for p in prepared if p.explicit_id]
@@ -209,7 +212,10 @@ class SQLCore(BaseStore):
         self._insert_messages(conn, rows)
         _execute_all(conn, q.INSERT_TOOL_CALL, calls)
         _execute_all(conn, q.COMPLETE_TOOL_CALL, results)
-        stored = {p.id: new_message(session_id, p, r) for p, r in zip(new, rows, strict=True)}
+        in_batch = batch_results(new, first_seq) if results and calls else None
+        stored = {
+            p.id: new_message(session_id, p, r, in_batch) for p, r in zip(new, rows, strict=True)
+        }
         if not existing:
             return list(stored.values())
         return [existing[p.id] if p.id in existing else stored[p.id] for p in prepared]

@@ -101,6 +101,13 @@ def translate(exc: psycopg.Error, what: str) -> SessionDBError:
         return StorageFull(f"{what}: the server's disk is full ({message})")
     if isinstance(exc, pg_errors.DataError):
         return InvalidInput(f"{what}: the database refused a value ({message})")
+    if isinstance(exc, PoolTimeout):
+        # Every pooled connection stayed busy (or none could be opened) for pool_timeout:
+        # nothing was sent, so this is not a connection lost mid-operation.
+        return BackendError(
+            f"{what}: no free connection in the pool in time; raise pool_max_size or "
+            f"pool_timeout, or check that the server is reachable ({message})"
+        )
     if isinstance(exc, psycopg.InterfaceError) or (
         isinstance(exc, psycopg.OperationalError)
         and (state is None or state.startswith("08") or state in _CONNECTION_GONE)

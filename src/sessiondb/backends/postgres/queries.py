@@ -113,7 +113,7 @@ LIMIT %(limit)s"""
 
 RECOVER_INTERRUPTED = """
 UPDATE sessions SET status = 'interrupted', updated_at = GREATEST(updated_at, %(now)s)
-WHERE status = 'active' AND coalesce(last_message_at, updated_at) < %(idle_before)s
+WHERE status = 'active' AND updated_at < %(idle_before)s
 RETURNING id"""
 
 # -- append -------------------------------------------------------------------------

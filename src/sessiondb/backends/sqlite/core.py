@@ -126,16 +126,23 @@ class SQLiteCore(SQLCore):
         self.busy_timeout = busy_timeout
         self.max_message_bytes = max_message_bytes
         self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
+        # Every connection opened, with the thread it belongs to: close() closes them all,
+        # and opening a new one closes those of threads that have ended (a server that
+        # starts a thread per request would otherwise hold one file per past request).
+        self._all: dict[sqlite3.Connection, threading.Thread] = {}
         self._all_lock = threading.Lock()
         self._closed = False
         self._pid = os.getpid()
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        if migrate:
-            self.migrate()
-        else:
-            self._check_not_too_new()
+        try:
+            if migrate:
+                self.migrate()
+            else:
+                self._check_not_too_new()
+        except BaseException:
+            self.close()  # SchemaTooNew or an unreadable file: leave no connection open
+            raise
 
     # ------------------------------------------------------------------ plumbing
 
@@ -155,7 +162,7 @@ class SQLiteCore(SQLCore):
     def close(self) -> None:
         with self._all_lock:
             self._closed = True
-            connections, self._all = self._all, []
+            connections, self._all = list(self._all), {}
         for conn in connections:
             with contextlib.suppress(sqlite3.Error):
                 conn.close()
@@ -168,13 +175,20 @@ class SQLiteCore(SQLCore):
             # A forked child must not touch the parent's connections: start afresh.
             self._pid = os.getpid()
             self._local = threading.local()
-            self._all = []
+            self._all = {}
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = self._open()
             self._local.conn = conn
             with self._all_lock:
-                self._all.append(conn)
+                ended = [c for c, thread in self._all.items() if not thread.is_alive()]
+                for old in ended:
+                    del self._all[old]
+                self._all[conn] = threading.current_thread()
+            for old in ended:
+                # Safe: a thread that has ended is using none of its connections.
+                with contextlib.suppress(sqlite3.Error):
+                    old.close()
         return conn
 
     def _open(self) -> sqlite3.Connection:
@@ -188,8 +202,11 @@ class SQLiteCore(SQLCore):
             )
             conn.execute(f"PRAGMA busy_timeout = {int(self.busy_timeout * 1000)}")
             # Only takes effect on a brand-new file, before WAL mode writes the header:
-            # prune can then hand deleted pages back with PRAGMA incremental_vacuum.
-            conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
+            # prune can then hand deleted pages back with PRAGMA incremental_vacuum. Only
+            # set then: on an existing file the pragma rewrites the header (page 1) at
+            # every open, even with the same value.
+            if conn.execute("PRAGMA page_count").fetchone()[0] == 0:
+                conn.execute("PRAGMA auto_vacuum = INCREMENTAL")
             if conn.execute("PRAGMA journal_mode").fetchone()[0] != "wal":
                 self._retry_busy(lambda: conn.execute("PRAGMA journal_mode = WAL"))
             conn.execute(

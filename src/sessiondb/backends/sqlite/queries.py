@@ -86,7 +86,7 @@ LIMIT :limit"""
 
 RECOVER_INTERRUPTED = """
 UPDATE sessions SET status = 'interrupted', updated_at = max(updated_at, :now)
-WHERE status = 'active' AND coalesce(last_message_at, updated_at) < :idle_before
+WHERE status = 'active' AND updated_at < :idle_before
 RETURNING id"""
 
 # -- append -------------------------------------------------------------------------
