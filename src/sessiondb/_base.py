@@ -51,9 +51,9 @@ from .textsearch import index_document
 __all__ = [
     "BaseStore",
     "PreparedMessage",
+    "batch_results",
     "decode_cursor",
     "encode_cursor",
-    "batch_results",
     "message_rows",
     "new_message",
     "summarize_batch",
@@ -359,9 +359,7 @@ def _check_text_argument(name: str, value: object) -> None:
 def _contract_methods() -> frozenset[str]:
     from .store import Store
 
-    return frozenset(
-        name for name, member in vars(Store).items() if inspect.isfunction(member)
-    )
+    return frozenset(name for name, member in vars(Store).items() if inspect.isfunction(member))
 
 
 def _validating(method: Callable[..., Any]) -> Callable[..., Any]:

@@ -43,6 +43,7 @@ from typing import Any
 
 from .dialects import project
 from .errors import InvalidInput
+from .model import load_json
 
 __all__ = [
     "DEFAULT_CHUNK",
@@ -101,7 +102,7 @@ def _as_dict(value: str | Mapping[str, Any] | None) -> dict[str, Any]:
     if isinstance(value, str):
         if value == "{}":
             return {}
-        loaded = json.loads(value)
+        loaded = load_json(value)
         return loaded if isinstance(loaded, dict) else {}
     return dict(value)
 

@@ -197,9 +197,11 @@ def test_a_bad_session_id_is_invalid_input_on_every_method(
     # both must say InvalidInput, and nothing may be written.
     s = store.create_session("kept")
     for name, call in ID_CALLS:
-        with pytest.raises(InvalidInput):
+        try:
             call(store, bad)
-            pytest.fail(f"{name} accepted a session id that is {kind}")
+        except InvalidInput:
+            continue
+        pytest.fail(f"{name} accepted a session id that is {kind}")
     assert [x.id for x in store.list_sessions().items] == [s.id]
     assert store.messages(s.id) == []
 
@@ -225,7 +227,6 @@ def test_a_bad_text_filter_is_invalid_input_naming_it(store: Store, kind: str, b
         argument = name.split()[-1]
         with pytest.raises(InvalidInput, match=argument):
             call(store, bad)
-            pytest.fail(f"{name} accepted a filter that is {kind}")
 
 
 @pytest.mark.parametrize("bad", ["0", True, -1, 1.5, 2**63])

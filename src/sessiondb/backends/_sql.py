@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping, Sequence
+from datetime import timedelta
 from types import ModuleType
 from typing import Any
 
@@ -28,11 +29,22 @@ from .._base import (
     summarize_batch,
 )
 from ..errors import Conflict, NotFound
-from ..model import Message, Session, ToolCall, Usage, from_micros
+from ..model import (
+    _EPOCH,
+    Message,
+    Session,
+    ToolCall,
+    from_micros,
+    load_json,
+    stored_message,
+    stored_session,
+    stored_tool_call,
+    stored_usage,
+)
 
 __all__ = ["SQLCore"]
 
-_loads = json.loads
+_loads = load_json
 _NO_USAGE = (None,) * 6
 
 
@@ -63,35 +75,27 @@ class SQLCore(BaseStore):
     @staticmethod
     def _session(row: Sequence[Any]) -> Session:
         """A Session from a row of SESSION_COLUMNS."""
-        usage = Usage(
-            input_tokens=row[16],
-            output_tokens=row[17],
-            cache_read_tokens=row[18],
-            cache_write_tokens=row[19],
-            reasoning_tokens=row[20],
-            cost_usd=row[21],
-        )
-        return Session(
-            id=row[0],
-            title=row[1],
-            agent=row[2],
-            model=row[3],
-            source=row[4],
-            user_id=row[5],
-            working_dir=row[6],
-            parent_id=row[7],
-            relation=row[8],
-            status=row[9],
-            metadata={} if row[10] == "{}" else _loads(row[10]),
-            created_at=from_micros(row[11]),
-            updated_at=from_micros(row[12]),
-            last_message_at=None if row[13] is None else from_micros(row[13]),
-            message_count=row[14],
-            last_seq=row[15],
-            usage=usage,
-            preview=row[22],
-            compaction_count=row[23],
-            compacted_at=None if row[24] is None else from_micros(row[24]),
+        return stored_session(
+            row[0],
+            _EPOCH + timedelta(microseconds=row[11]),
+            _EPOCH + timedelta(microseconds=row[12]),
+            row[1],
+            row[2],
+            row[3],
+            row[4],
+            row[5],
+            row[6],
+            row[7],
+            row[8],
+            row[9],
+            {} if row[10] == "{}" else _loads(row[10]),
+            None if row[13] is None else from_micros(row[13]),
+            row[14],
+            row[15],
+            stored_usage(row[16], row[17], row[18], row[19], row[20], float(row[21])),
+            row[22],
+            row[23],
+            None if row[24] is None else from_micros(row[24]),
         )
 
     @staticmethod
@@ -100,55 +104,58 @@ class SQLCore(BaseStore):
         duration = None
         if row[9] is not None and row[8] is not None:
             duration = max(0, (row[9] - row[8]) // 1000)
-        return ToolCall(
-            session_id=row[0],
-            call_id=row[1],
-            name=row[2],
-            arguments=row[3],
-            request_seq=row[4],
-            result_seq=row[5],
-            result_text=row[6],
-            status=row[7],
-            duration_ms=duration,
+        return stored_tool_call(
+            row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], duration
         )
 
     @staticmethod
-    def _message(row: Sequence[Any], calls: list[ToolCall]) -> Message:
-        """A Message from a row of MESSAGE_COLUMNS and its tool calls."""
-        # Runs once per message read: kept lean (no generator, no JSON parse of "{}").
-        usage_columns = row[10:16]
-        metadata = row[18]
-        return Message(
-            session_id=row[0],
-            seq=row[1],
-            id=row[2],
-            role=row[3],
-            item=_loads(row[4]),
-            text=row[5],
-            tool_call_id=row[6],
-            tool_calls=calls,
-            created_at=from_micros(row[8]),
-            model=row[9],
-            usage=None if usage_columns == _NO_USAGE else Usage(*usage_columns),
-            visible_to_model=bool(row[16]),
-            visible_to_user=bool(row[17]),
-            metadata={} if metadata == "{}" else _loads(metadata),
+    def _message(session_id: str, row: Sequence[Any], calls: list[ToolCall]) -> Message:
+        """A Message of ``session_id`` from a row of MESSAGE_COLUMNS and its tool calls."""
+        # Runs once per message read: kept lean (no generator, no JSON parse of "{}", no
+        # validation of values that were validated when written).
+        usage_columns = row[8:14]
+        metadata = row[15]
+        flags = row[14]
+        return stored_message(
+            session_id,
+            row[0],
+            row[1],
+            row[2],
+            _loads(row[3]),
+            row[4],
+            _EPOCH + timedelta(microseconds=row[6]),
+            calls,
+            row[5],
+            row[7],
+            None if usage_columns == _NO_USAGE else stored_usage(*usage_columns),
+            bool(flags & 1),
+            bool(flags & 2),
+            {} if metadata == "{}" else _loads(metadata),
         )
 
-    def _messages_from_rows(self, conn: Any, rows: list[Any]) -> list[Message]:
-        """Messages for rows of MESSAGE_COLUMNS (one session, seq order), with their tool
-        calls (one extra query, only when a row has calls)."""
+    def _messages_from_rows(self, conn: Any, session_id: str, rows: list[Any]) -> list[Message]:
+        """Messages of ``session_id`` for rows of MESSAGE_COLUMNS (seq order), with their
+        tool calls (one extra query, only when a row has calls)."""
         calls: dict[int, list[ToolCall]] = {}
-        with_calls = [row[1] for row in rows if row[7]]
+        with_calls = [row[0] for row in rows if row[14] & 4]
         if with_calls:
             params = {
-                "session_id": rows[0][0],
+                "session_id": session_id,
                 "first_seq": min(with_calls),
                 "last_seq": max(with_calls),
             }
-            for call_row in conn.execute(self.queries.SELECT_TOOL_CALLS_FOR_SEQS, params):
-                calls.setdefault(call_row[4], []).append(self._tool_call(call_row))
-        return [self._message(row, calls.get(row[1], [])) for row in rows]
+            for c in conn.execute(self.queries.SELECT_TOOL_CALLS_FOR_SEQS, params):
+                duration = None if c[8] is None else max(0, (c[8] - c[7]) // 1000)
+                call = stored_tool_call(
+                    session_id, c[0], c[1], c[2], c[3], c[4], c[5], c[6], duration
+                )
+                found = calls.get(c[3])
+                if found is None:
+                    calls[c[3]] = [call]
+                else:
+                    found.append(call)
+        message = self._message
+        return [message(session_id, row, calls.get(row[0], [])) for row in rows]
 
     # ------------------------------------------------------------------ append
 
@@ -183,8 +190,8 @@ class SQLCore(BaseStore):
                 {"session_id": session_id, "ids": self._id_list(explicit)},
             ).fetchall()
             if found:
-                found.sort(key=lambda r: r[1])
-                existing = {m.id: m for m in self._messages_from_rows(conn, found)}
+                found.sort(key=lambda r: r[0])
+                existing = {m.id: m for m in self._messages_from_rows(conn, session_id, found)}
         new = [p for p in prepared if p.id not in existing] if existing else prepared
         if not new:
             return [existing[p.id] for p in prepared]

@@ -228,7 +228,7 @@ class SQLHistory(SQLCore):
             row = conn.execute(hq.SELECT_LAST_MESSAGE, params).fetchone()
             if row is None:
                 return None
-            message = self._messages_from_rows(conn, [row])[0]
+            message = self._messages_from_rows(conn, session_id, [row])[0]
             conn.execute(hq.DELETE_MESSAGE, {**params, "seq": message.seq})
             # last_seq steps back so the next append reuses the seq: seqs stay contiguous.
             # Only a user message can have been the preview.

@@ -6,11 +6,11 @@ query, for replaying a conversation (framework adapters, prompts).
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ..._base import check_limit
 from ...errors import InvalidInput, NotFound
+from ...model import load_json
 from .core import PostgresCore
 
 # The same ranges as SELECT_MESSAGES_FIRST/LAST (queries.py), item column only.
@@ -69,5 +69,4 @@ class PostgresItems(PostgresCore):
                 rows = conn.execute(SELECT_ITEMS_FIRST, params).fetchall()
             if not rows and not conn.execute(SESSION_EXISTS, {"id": session_id}).fetchone():
                 raise NotFound(f"no session {session_id!r}")
-        loads = json.loads
-        return [loads(row[0]) for row in rows]
+        return [load_json(row[0]) for row in rows]

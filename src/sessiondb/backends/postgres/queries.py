@@ -13,14 +13,22 @@ SESSION_COLUMNS = """
     input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
     cost_usd, preview, compaction_count, compacted_at"""
 
+# What a Message is built from (SQLCore._message). The session id is not read back (the
+# caller knows it) and the three flags travel as one integer: each column read costs,
+# and a last-50 read is mostly column reads.
 MESSAGE_COLUMNS = """
-    session_id, seq, id, role, item, text, tool_call_id, has_tool_calls, created_at, model,
+    seq, id, role, item, text, tool_call_id, created_at, model,
     input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
-    cost_usd, visible_to_model, visible_to_user, metadata"""
+    cost_usd, visible_to_model + 2 * visible_to_user + 4 * has_tool_calls, metadata"""
 
 TOOL_CALL_COLUMNS = """
     session_id, call_id, name, arguments, request_seq, result_seq, result_text, status,
     requested_at, completed_at"""
+
+# The calls of a range of one session's messages (session_id left out: the caller has it).
+_CALL_COLUMNS = """
+    call_id, name, arguments, request_seq, result_seq, result_text, status, requested_at,
+    completed_at"""
 
 # -- migrations ---------------------------------------------------------------------
 
@@ -186,9 +194,9 @@ ORDER BY seq DESC
 LIMIT %(limit)s"""
 
 SELECT_TOOL_CALLS_FOR_SEQS = f"""
-SELECT {TOOL_CALL_COLUMNS} FROM tool_calls
+SELECT {_CALL_COLUMNS} FROM tool_calls
 WHERE session_id = %(session_id)s AND request_seq BETWEEN %(first_seq)s AND %(last_seq)s
-ORDER BY request_seq"""
+ORDER BY request_seq, call_id"""
 
 SELECT_TOOL_CALLS = f"""
 SELECT {TOOL_CALL_COLUMNS} FROM tool_calls

@@ -599,7 +599,7 @@ class SQLiteCore(SQLCore):
                 if not conn.execute(q.SESSION_EXISTS, {"id": session_id}).fetchone():
                     raise NotFound(f"no session {session_id!r}")
                 return []
-            return self._messages_from_rows(conn, rows)
+            return self._messages_from_rows(conn, session_id, rows)
 
     def tool_calls(
         self,

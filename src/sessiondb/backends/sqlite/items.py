@@ -7,11 +7,11 @@ nothing else; reading one column and skipping the ``Message`` mapping makes the 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from ..._base import check_limit
 from ...errors import InvalidInput, NotFound
+from ...model import load_json
 from .core import SQLiteCore
 
 # The same ranges as SELECT_MESSAGES_FIRST/LAST (queries.py), item column only.
@@ -69,5 +69,4 @@ class SQLiteItems(SQLiteCore):
             rows = self._query(what, SELECT_ITEMS_FIRST, params)
         if not rows and not self._query(what, SESSION_EXISTS, {"id": session_id}):
             raise NotFound(f"no session {session_id!r}")
-        loads = json.loads
-        return [loads(row[0]) for row in rows]
+        return [load_json(row[0]) for row in rows]
