@@ -39,6 +39,8 @@ from .model import (
     from_micros,
     new_id,
     now_micros,
+    stored_message,
+    stored_tool_call,
     to_micros,
     to_utc,
 )
@@ -51,11 +53,10 @@ from .textsearch import index_document
 __all__ = [
     "BaseStore",
     "PreparedMessage",
-    "batch_results",
     "decode_cursor",
     "encode_cursor",
     "message_rows",
-    "new_message",
+    "new_messages",
     "summarize_batch",
 ]
 
@@ -176,11 +177,16 @@ def message_rows(
     """Parameter dicts for INSERT_MESSAGE, INSERT_TOOL_CALL and COMPLETE_TOOL_CALL.
 
     Seqs are assigned in batch order from ``first_seq``; the names match every backend's
-    statements, so the append algorithm is written once.
+    statements, so the append algorithm is written once. A result answers the newest
+    still-pending call with its id, looking only backwards: a call made earlier in the
+    batch is completed here, in its INSERT_TOOL_CALL row; any other result goes to
+    COMPLETE_TOOL_CALL, which only looks at calls stored before the batch
+    (``request_seq < first_seq``). Results do not wait for calls made after them.
     """
     rows: list[dict[str, Any]] = []
     calls: list[dict[str, Any]] = []
     results: list[dict[str, Any]] = []
+    pending: dict[str, list[dict[str, Any]]] = {}
     seq = first_seq
     for p in batch:
         u = p.usage
@@ -210,107 +216,92 @@ def message_rows(
                 "metadata": p.metadata_json,
             }
         )
-        for c in proj.calls:
-            calls.append(
-                {
-                    "session_id": session_id,
-                    "call_id": c.call_id,
-                    "name": c.name,
-                    "arguments": c.arguments,
-                    "request_seq": seq,
-                    "requested_at": p.created_at,
-                }
-            )
         for r in proj.results:
+            status = "error" if r.is_error else "ok"
+            waiting = pending.get(r.call_id)
+            if waiting:
+                call = waiting.pop()
+                call.update(
+                    result_seq=seq, result_text=r.text, status=status, completed_at=p.created_at
+                )
+                continue
             results.append(
                 {
                     "session_id": session_id,
                     "call_id": r.call_id,
                     "result_seq": seq,
                     "result_text": r.text,
-                    "status": "error" if r.is_error else "ok",
+                    "status": status,
                     "completed_at": p.created_at,
+                    "first_seq": first_seq,
                 }
             )
+        for c in proj.calls:
+            call = {
+                "session_id": session_id,
+                "call_id": c.call_id,
+                "name": c.name,
+                "arguments": c.arguments,
+                "request_seq": seq,
+                "requested_at": p.created_at,
+                "result_seq": None,
+                "result_text": None,
+                "status": "pending",
+                "completed_at": None,
+            }
+            calls.append(call)
+            pending.setdefault(c.call_id, []).append(call)
         seq += 1
     return rows, calls, results
 
 
-def batch_results(
-    batch: Sequence[PreparedMessage], first_seq: int
-) -> dict[tuple[int, int], tuple[int, dict[str, Any]]]:
-    """Results within one batch for calls within it: (request_seq, call index) ->
-    (result_seq, the result's COMPLETE_TOOL_CALL parameters).
-
-    The same rule as the backends' COMPLETE_TOOL_CALL: a result completes the newest
-    still-pending call with its id. Results for calls stored before the batch are not
-    here (no returned message holds those calls).
-    """
-    pending: dict[str, list[tuple[int, int]]] = {}
-    found: dict[tuple[int, int], tuple[int, dict[str, Any]]] = {}
-    seq = first_seq
-    for p in batch:
-        proj = p.projection
-        for r in proj.results:
-            waiting = pending.get(r.call_id)
-            if waiting:
-                found[waiting.pop()] = (
-                    seq,
-                    {"text": r.text, "is_error": r.is_error, "completed_at": p.created_at},
-                )
-        for index, c in enumerate(proj.calls):
-            pending.setdefault(c.call_id, []).append((seq, index))
-        seq += 1
-    return found
-
-
-def new_message(
+def new_messages(
     session_id: str,
-    p: PreparedMessage,
-    row: Mapping[str, Any],
-    results: Mapping[tuple[int, int], tuple[int, dict[str, Any]]] | None = None,
-) -> Message:
-    """The Message just stored from ``p`` (its item is the caller's own dict).
-
-    ``results`` (from ``batch_results``) completes calls answered later in the batch.
+    batch: Sequence[PreparedMessage],
+    rows: Sequence[Mapping[str, Any]],
+    calls: Sequence[Mapping[str, Any]],
+) -> list[Message]:
+    """The Messages just stored from ``batch`` (items are the caller's own dicts), with
+    their tool calls as ``message_rows`` made them (completed when answered in the batch).
     """
-    seq = row["seq"]
-    calls = []
-    for index, c in enumerate(p.projection.calls):
-        done = results.get((seq, index)) if results else None
-        if done is None:
-            calls.append(ToolCall(session_id, c.call_id, c.name, c.arguments, seq))
-            continue
-        result_seq, r = done
-        calls.append(
-            ToolCall(
+    by_seq: dict[int, list[ToolCall]] = {}
+    for c in calls:
+        done = c["completed_at"]
+        by_seq.setdefault(c["request_seq"], []).append(
+            stored_tool_call(
                 session_id,
-                c.call_id,
-                c.name,
-                c.arguments,
-                seq,
-                result_seq=result_seq,
-                result_text=r["text"],
-                status="error" if r["is_error"] else "ok",
-                duration_ms=max(0, (r["completed_at"] - p.created_at) // 1000),
+                c["call_id"],
+                c["name"],
+                c["arguments"],
+                c["request_seq"],
+                c["result_seq"],
+                c["result_text"],
+                c["status"],
+                None if done is None else max(0, (done - c["requested_at"]) // 1000),
             )
         )
-    return Message(
-        session_id=session_id,
-        seq=seq,
-        id=p.id,
-        role=p.role,  # type: ignore[arg-type]
-        item=p.item,  # type: ignore[arg-type]
-        text=p.text,
-        created_at=from_micros(p.created_at),
-        tool_calls=calls,
-        tool_call_id=p.tool_call_id,
-        model=p.model,
-        usage=p.usage,
-        visible_to_model=p.visible_to_model,
-        visible_to_user=p.visible_to_user,
-        metadata=p.metadata,
-    )
+    out = []
+    for p, row in zip(batch, rows, strict=True):
+        seq = row["seq"]
+        out.append(
+            stored_message(
+                session_id,
+                seq,
+                p.id,
+                p.role,
+                p.item,
+                p.text,
+                from_micros(p.created_at),
+                by_seq.get(seq, []),
+                p.tool_call_id,
+                p.model,
+                p.usage,
+                p.visible_to_model,
+                p.visible_to_user,
+                p.metadata,
+            )
+        )
+    return out
 
 
 def merge_metadata(current: Mapping[str, Any], patch: Mapping[str, Any]) -> str:

@@ -73,6 +73,31 @@ def test_a_call_answered_in_the_same_batch_is_returned_as_stored(store: Store) -
     assert returned == store.messages(s.id)
 
 
+def _call(call_id: str) -> dict[str, object]:
+    return {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {"id": call_id, "type": "function", "function": {"name": "ls", "arguments": "{}"}}
+        ],
+    }
+
+
+def test_a_result_answers_the_newest_earlier_call_never_a_later_one(store: Store) -> None:
+    s = store.create_session()
+    store.append(s.id, [_call("x"), _call("x")])  # two pending calls with one id: 1, 2
+    returned = store.append(
+        s.id, [{"role": "tool", "tool_call_id": "x", "content": "r"}, _call("x")]
+    )  # the result (3) answers call 2; the call after it (4) stays pending
+    calls = store.tool_calls(s.id)
+    assert [(c.request_seq, c.status, c.result_seq) for c in calls] == [
+        (1, "pending", None),
+        (2, "ok", 3),
+        (4, "pending", None),
+    ]
+    assert returned == store.messages(s.id)[2:]
+
+
 def test_preview_is_cut_at_120_characters(store: Store) -> None:
     s = store.create_session()
     store.append(s.id, {"role": "system", "content": "not a preview"})

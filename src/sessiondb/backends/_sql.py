@@ -21,11 +21,10 @@ from typing import Any
 from .._base import (
     BaseStore,
     PreparedMessage,
-    batch_results,
     check_limit,
     merge_metadata,
     message_rows,
-    new_message,
+    new_messages,
     summarize_batch,
 )
 from ..errors import Conflict, NotFound
@@ -219,10 +218,8 @@ class SQLCore(BaseStore):
         self._insert_messages(conn, rows)
         _execute_all(conn, q.INSERT_TOOL_CALL, calls)
         _execute_all(conn, q.COMPLETE_TOOL_CALL, results)
-        in_batch = batch_results(new, first_seq) if results and calls else None
-        stored = {
-            p.id: new_message(session_id, p, r, in_batch) for p, r in zip(new, rows, strict=True)
-        }
+        made = new_messages(session_id, new, rows, calls)
         if not existing:
-            return list(stored.values())
+            return made
+        stored = {m.id: m for m in made}
         return [existing[p.id] if p.id in existing else stored[p.id] for p in prepared]

@@ -137,18 +137,23 @@ VALUES (%(session_id)s, %(seq)s, %(id)s, %(role)s, %(item)s, %(text)s, %(tool_te
         %(reasoning_tokens)s, %(cost_usd)s, %(visible_to_model)s, %(visible_to_user)s,
         %(metadata)s)"""
 
+# A call answered later in the same batch arrives completed (see _base.message_rows).
 INSERT_TOOL_CALL = """
-INSERT INTO tool_calls (session_id, call_id, name, arguments, request_seq, requested_at)
-VALUES (%(session_id)s, %(call_id)s, %(name)s, %(arguments)s, %(request_seq)s, %(requested_at)s)
+INSERT INTO tool_calls (session_id, call_id, name, arguments, request_seq, result_seq,
+                        result_text, status, requested_at, completed_at)
+VALUES (%(session_id)s, %(call_id)s, %(name)s, %(arguments)s, %(request_seq)s,
+        %(result_seq)s, %(result_text)s, %(status)s, %(requested_at)s, %(completed_at)s)
 ON CONFLICT DO NOTHING"""
 
-# The newest still-pending call with that id gets the result (ids can repeat).
+# The newest still-pending call with that id stored before this batch gets the result
+# (ids can repeat; calls of the batch itself were matched in Python).
 COMPLETE_TOOL_CALL = """
 UPDATE tool_calls SET result_seq = %(result_seq)s, result_text = %(result_text)s,
                       status = %(status)s, completed_at = %(completed_at)s
 WHERE session_id = %(session_id)s AND call_id = %(call_id)s AND request_seq = (
     SELECT max(request_seq) FROM tool_calls
-    WHERE session_id = %(session_id)s AND call_id = %(call_id)s AND result_seq IS NULL)"""
+    WHERE session_id = %(session_id)s AND call_id = %(call_id)s AND result_seq IS NULL
+      AND request_seq < %(first_seq)s)"""
 
 # Reserves %(added)s seqs and updates the counters in one statement; returns the new last_seq.
 RESERVE_SEQS = """

@@ -123,18 +123,22 @@ INSERT INTO main.messages ({_STAGED_COLUMNS})
 SELECT {_STAGED_COLUMNS} FROM temp.staged_messages ORDER BY rowid"""
 CLEAR_STAGED_MESSAGES = "DELETE FROM temp.staged_messages"
 
+# A call answered later in the same batch arrives completed (see _base.message_rows).
 INSERT_TOOL_CALL = """
 INSERT OR IGNORE INTO tool_calls (session_id, call_id, name, arguments, request_seq,
-                                  requested_at)
-VALUES (:session_id, :call_id, :name, :arguments, :request_seq, :requested_at)"""
+                                  result_seq, result_text, status, requested_at, completed_at)
+VALUES (:session_id, :call_id, :name, :arguments, :request_seq, :result_seq, :result_text,
+        :status, :requested_at, :completed_at)"""
 
-# The newest still-pending call with that id gets the result (ids can repeat).
+# The newest still-pending call with that id stored before this batch gets the result
+# (ids can repeat; calls of the batch itself were matched in Python).
 COMPLETE_TOOL_CALL = """
 UPDATE tool_calls SET result_seq = :result_seq, result_text = :result_text,
                       status = :status, completed_at = :completed_at
 WHERE session_id = :session_id AND call_id = :call_id AND request_seq = (
     SELECT max(request_seq) FROM tool_calls
-    WHERE session_id = :session_id AND call_id = :call_id AND result_seq IS NULL)"""
+    WHERE session_id = :session_id AND call_id = :call_id AND result_seq IS NULL
+      AND request_seq < :first_seq)"""
 
 # Reserves :added seqs and updates the counters in one statement; returns the new last_seq.
 RESERVE_SEQS = """
