@@ -7,11 +7,19 @@ from .core import SCHEMA_VERSION
 from .history import PostgresHistory
 from .items import PostgresItems
 from .lineage import PostgresLineage
+from .messages import PostgresMessages
 from .search import PostgresSearch
 from .stats import PostgresStats
 
 
-class PostgresStore(PostgresHistory, PostgresItems, PostgresSearch, PostgresLineage, PostgresStats):
+class PostgresStore(
+    PostgresMessages,
+    PostgresHistory,
+    PostgresItems,
+    PostgresSearch,
+    PostgresLineage,
+    PostgresStats,
+):
     """A sessiondb Store on a PostgreSQL database. See ``sessiondb.store.Store``.
 
     Options: ``schema`` (tables live there, created if missing; default: the server's

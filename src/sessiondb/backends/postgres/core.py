@@ -46,11 +46,9 @@ from ...model import (
     DEFAULT_MAX_MESSAGE_BYTES,
     RELATIONS,
     STATUSES,
-    Message,
     Page,
     Session,
     ToolCall,
-    Usage,
     check_choice,
     check_id,
     check_metadata,
@@ -60,7 +58,7 @@ from ...model import (
     to_micros,
     to_utc,
 )
-from ...store import UNSET, AppendInput
+from ...store import UNSET
 from .._sql import SQLCore
 from . import queries as q
 
@@ -612,67 +610,7 @@ class PostgresCore(SQLCore):
             rows = conn.execute(q.RECOVER_INTERRUPTED, {"now": now, "idle_before": idle_before})
             return sorted(r[0] for r in rows.fetchall())
 
-    # ------------------------------------------------------------------ append
-
-    def append(
-        self,
-        session_id: str,
-        items: AppendInput,
-        *,
-        ids: Sequence[str] | None = None,
-        usage: Usage | None = None,
-        model: str | None = None,
-        expect_last_seq: int | None = None,
-        session_metadata: Mapping[str, Any] | None = None,
-    ) -> list[Message]:
-        prepared = self._prepare(items, ids, usage, model)
-        patch = check_metadata("session_metadata", session_metadata) if session_metadata else None
-        if not prepared:
-            self.get_session(session_id)  # still NotFound for a missing session
-            return []
-        with self._write(f"appending to session {session_id!r}") as conn:
-            return self._append_locked(conn, session_id, prepared, expect_last_seq, patch)
-
     # ------------------------------------------------------------------ reads
-
-    def messages(
-        self,
-        session_id: str,
-        *,
-        after_seq: int | None = None,
-        before_seq: int | None = None,
-        last: int | None = None,
-        limit: int | None = None,
-    ) -> list[Message]:
-        if last is not None and limit is not None:
-            raise InvalidInput("messages: give either last or limit, not both")
-        check_limit("last", last)
-        check_limit("limit", limit)
-        check_limit("after_seq", after_seq)
-        check_limit("before_seq", before_seq)
-        if last == 0 or limit == 0:
-            self.get_session(session_id)
-            return []
-        params = {
-            "session_id": session_id,
-            "after_seq": 0 if after_seq is None else after_seq,
-            "before_seq": _FAR_FUTURE if before_seq is None else before_seq,
-            "limit": last if last is not None else limit,
-        }
-        # No snapshot needed: the tool-call rows of a message are written in its own
-        # transaction, so reading them in a second statement finds them all (with
-        # results at least as new). Autocommit saves the BEGIN/COMMIT round trips.
-        with self._connection(f"reading messages of session {session_id!r}") as conn:
-            if last is not None:
-                rows = conn.execute(q.SELECT_MESSAGES_LAST, params).fetchall()
-                rows.reverse()
-            else:
-                rows = conn.execute(q.SELECT_MESSAGES_FIRST, params).fetchall()
-            if not rows:
-                if not conn.execute(q.SESSION_EXISTS, {"id": session_id}).fetchone():
-                    raise NotFound(f"no session {session_id!r}")
-                return []
-            return self._messages_from_rows(conn, session_id, rows)
 
     def tool_calls(
         self,

@@ -1,0 +1,167 @@
+"""PostgreSQL backend: ``append`` and ``messages`` with as few round trips as possible.
+
+Each statement costs a network round trip, which on a loopback connection is as much as
+the statement itself. The common append (one message, id generated, no session metadata)
+is one statement (``message_queries.APPEND_ONE_*``); any other append runs the shared
+algorithm (``SQLCore._append_locked``) in a transaction. A read sends its two statements
+(messages, their tool calls) in one pipeline, inside a read-only snapshot.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from ..._base import (
+    PreparedMessage,
+    check_limit,
+    message_rows,
+    new_messages,
+    summarize_batch,
+)
+from ...errors import Conflict, InvalidInput, NotFound
+from ...model import Message, ToolCall, Usage, check_metadata, stored_tool_call
+from ...store import AppendInput
+from . import message_queries as mq
+from .core import PostgresCore
+
+_FAR_FUTURE = 1 << 62
+
+
+class PostgresMessages(PostgresCore):
+    """``append`` and ``messages`` on PostgreSQL."""
+
+    def append(
+        self,
+        session_id: str,
+        items: AppendInput,
+        *,
+        ids: Sequence[str] | None = None,
+        usage: Usage | None = None,
+        model: str | None = None,
+        expect_last_seq: int | None = None,
+        session_metadata: Mapping[str, Any] | None = None,
+    ) -> list[Message]:
+        prepared = self._prepare(items, ids, usage, model)
+        patch = check_metadata("session_metadata", session_metadata) if session_metadata else None
+        if not prepared:
+            self.get_session(session_id)  # still NotFound for a missing session
+            return []
+        if len(prepared) == 1 and not prepared[0].explicit_id and not patch:
+            one = self._append_one(session_id, prepared[0], expect_last_seq)
+            if one is not None:
+                return one
+        with self._write(f"appending to session {session_id!r}") as conn:
+            return self._append_locked(conn, session_id, prepared, expect_last_seq, patch)
+
+    def _append_one(
+        self, session_id: str, p: PreparedMessage, expect_last_seq: int | None
+    ) -> list[Message] | None:
+        """Append one message with a generated id in one statement; None when it does not
+        qualify (two results for one call id need the multi-statement path)."""
+        check_limit("expect_last_seq", expect_last_seq)
+        proj = p.projection
+        result_ids = [r.call_id for r in proj.results]
+        if len(set(result_ids)) != len(result_ids):
+            return None
+        # Seq 0 is a placeholder: the statement assigns the real one from the session row.
+        rows, calls, _ = message_rows(session_id, [p], 0)
+        params: dict[str, Any] = dict(rows[0])
+        summary = summarize_batch([p])
+        params["message_model"] = params["model"]
+        params["model"] = summary["model"]
+        params["preview"] = summary["preview"]
+        params["expect_last_seq"] = expect_last_seq
+        if calls:
+            params["call_ids"] = [c["call_id"] for c in calls]
+            params["call_names"] = [c["name"] for c in calls]
+            params["call_arguments"] = [c["arguments"] for c in calls]
+        if result_ids:
+            params["result_ids"] = result_ids
+            params["result_texts"] = [r.text for r in proj.results]
+            params["result_statuses"] = ["error" if r.is_error else "ok" for r in proj.results]
+        if calls and result_ids:
+            sql = mq.APPEND_ONE_WITH_BOTH
+        elif calls:
+            sql = mq.APPEND_ONE_WITH_CALLS
+        elif result_ids:
+            sql = mq.APPEND_ONE_WITH_RESULTS
+        else:
+            sql = mq.APPEND_ONE
+        with self._connection(f"appending to session {session_id!r}") as conn:
+            row = conn.execute(sql, params).fetchone()
+            if row is None:
+                found = conn.execute(mq.SELECT_LAST_SEQ, {"id": session_id}).fetchone()
+                if found is None:
+                    raise NotFound(f"no session {session_id!r}")
+                raise Conflict(
+                    f"session {session_id!r}: expected last seq {expect_last_seq}, "
+                    f"found {found[0]}",
+                    expected=expect_last_seq,
+                    actual=found[0],
+                )
+        seq = int(row[0])
+        rows[0]["seq"] = seq
+        for c in calls:
+            c["request_seq"] = seq
+        return new_messages(session_id, [p], rows, calls)
+
+    def messages(
+        self,
+        session_id: str,
+        *,
+        after_seq: int | None = None,
+        before_seq: int | None = None,
+        last: int | None = None,
+        limit: int | None = None,
+    ) -> list[Message]:
+        if last is not None and limit is not None:
+            raise InvalidInput("messages: give either last or limit, not both")
+        check_limit("last", last)
+        check_limit("limit", limit)
+        check_limit("after_seq", after_seq)
+        check_limit("before_seq", before_seq)
+        if last == 0 or limit == 0:
+            self.get_session(session_id)
+            return []
+        params = {
+            "session_id": session_id,
+            "after_seq": 0 if after_seq is None else after_seq,
+            "before_seq": _FAR_FUTURE if before_seq is None else before_seq,
+            "limit": last if last is not None else limit,
+        }
+        if last is not None:
+            select_messages, select_calls = mq.SELECT_MESSAGES_LAST, mq.SELECT_CALLS_LAST
+        else:
+            select_messages, select_calls = mq.SELECT_MESSAGES_FIRST, mq.SELECT_CALLS_FIRST
+        with self._connection(f"reading messages of session {session_id!r}") as conn:
+            # One round trip: the snapshot, both reads and the end of the snapshot are
+            # sent together; the results come back in order.
+            try:
+                with conn.pipeline():
+                    conn.execute(mq.BEGIN_SNAPSHOT)
+                    messages = conn.execute(select_messages, params)
+                    calls = conn.execute(select_calls, params)
+                    conn.execute(mq.COMMIT)
+            finally:
+                if conn.info.transaction_status:
+                    conn.rollback()  # an error left the snapshot open
+            rows = messages.fetchall()
+            call_rows = calls.fetchall()
+            if not rows:
+                if not conn.execute(mq.SESSION_EXISTS, {"id": session_id}).fetchone():
+                    raise NotFound(f"no session {session_id!r}")
+                return []
+        if last is not None:
+            rows.reverse()
+        by_seq: dict[int, list[ToolCall]] = {}
+        for c in call_rows:
+            duration = None if c[8] is None else max(0, (c[8] - c[7]) // 1000)
+            call = stored_tool_call(session_id, c[0], c[1], c[2], c[3], c[4], c[5], c[6], duration)
+            found = by_seq.get(c[3])
+            if found is None:
+                by_seq[c[3]] = [call]
+            else:
+                found.append(call)
+        message = self._message
+        return [message(session_id, row, by_seq.get(row[0], [])) for row in rows]
