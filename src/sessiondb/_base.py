@@ -150,7 +150,7 @@ def summarize_batch(batch: Sequence[PreparedMessage]) -> dict[str, Any]:
 
     Keys match the parameters of each backend's RESERVE_SEQS statement.
     """
-    totals: dict[str, Any] = dict.fromkeys(USAGE_FIELDS, 0)
+    input_tokens = output_tokens = cache_read = cache_write = reasoning = 0
     cost = 0.0
     model = None
     preview = None
@@ -158,8 +158,11 @@ def summarize_batch(batch: Sequence[PreparedMessage]) -> dict[str, Any]:
     for p in batch:
         u = p.usage
         if u is not None:
-            for name in USAGE_FIELDS:
-                totals[name] += getattr(u, name) or 0
+            input_tokens += u.input_tokens or 0
+            output_tokens += u.output_tokens or 0
+            cache_read += u.cache_read_tokens or 0
+            cache_write += u.cache_write_tokens or 0
+            reasoning += u.reasoning_tokens or 0
             cost += u.cost_usd or 0.0
         if p.model:
             model = p.model
@@ -167,8 +170,17 @@ def summarize_batch(batch: Sequence[PreparedMessage]) -> dict[str, Any]:
             preview = make_preview(p.text)
         if p.created_at > latest:
             latest = p.created_at
-    totals.update(cost_usd=cost, model=model, preview=preview, latest=latest)
-    return totals
+    return {
+        "input_tokens": input_tokens,
+        "output_tokens": output_tokens,
+        "cache_read_tokens": cache_read,
+        "cache_write_tokens": cache_write,
+        "reasoning_tokens": reasoning,
+        "cost_usd": cost,
+        "model": model,
+        "preview": preview,
+        "latest": latest,
+    }
 
 
 def message_rows(

@@ -162,6 +162,15 @@ class SQLCore(BaseStore):
         """Insert the message rows of one append (a backend may batch them its own way)."""
         _execute_all(conn, self.queries.INSERT_MESSAGE, rows)
 
+    def _insert_calls(self, conn: Any, calls: list[dict[str, Any]]) -> None:
+        """Insert the tool-call rows of one append."""
+        _execute_all(conn, self.queries.INSERT_TOOL_CALL, calls)
+
+    def _reserve(self, conn: Any, params: dict[str, Any]) -> Any:
+        """Run RESERVE_SEQS (``id``, ``added`` and summarize_batch's keys); the new last_seq
+        row, or None when the session does not exist."""
+        return conn.execute(self.queries.RESERVE_SEQS, params).fetchone()
+
     def _append_locked(
         self,
         conn: Any,
@@ -197,9 +206,9 @@ class SQLCore(BaseStore):
         summary = summarize_batch(new)
         # One statement reserves the seq range and updates every counter; the row lock
         # it takes (the whole database, on SQLite) serialises writers of the session.
-        row = conn.execute(
-            q.RESERVE_SEQS, {"id": session_id, "added": len(new), **summary}
-        ).fetchone()
+        summary["id"] = session_id
+        summary["added"] = len(new)
+        row = self._reserve(conn, summary)
         if row is None:
             raise NotFound(f"no session {session_id!r}")
         first_seq = row[0] - len(new) + 1
@@ -216,7 +225,8 @@ class SQLCore(BaseStore):
             conn.execute(q.UPDATE_METADATA, params)
         rows, calls, results = message_rows(session_id, new, first_seq)
         self._insert_messages(conn, rows)
-        _execute_all(conn, q.INSERT_TOOL_CALL, calls)
+        if calls:
+            self._insert_calls(conn, calls)
         _execute_all(conn, q.COMPLETE_TOOL_CALL, results)
         made = new_messages(session_id, new, rows, calls)
         if not existing:

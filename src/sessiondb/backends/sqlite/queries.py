@@ -99,15 +99,14 @@ RETURNING id"""
 
 # -- append -------------------------------------------------------------------------
 
+# Positional: values in the order of _base.message_rows' keys (binding 21 named values
+# costs twice as much, on every append).
 INSERT_MESSAGE = """
 INSERT INTO messages (session_id, seq, id, role, item, text, tool_text, search_text,
                       tool_call_id, has_tool_calls, created_at, model, input_tokens,
                       output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
                       cost_usd, visible_to_model, visible_to_user, metadata)
-VALUES (:session_id, :seq, :id, :role, :item, :text, :tool_text, :search_text,
-        :tool_call_id, :has_tool_calls, :created_at, :model, :input_tokens,
-        :output_tokens, :cache_read_tokens, :cache_write_tokens, :reasoning_tokens,
-        :cost_usd, :visible_to_model, :visible_to_user, :metadata)"""
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
 
 # A batch of messages goes through a per-connection TEMP table and one INSERT ... SELECT:
 # FTS5 (fed by the messages_fts_insert trigger) writes its pending index data at every
@@ -126,9 +125,8 @@ CLEAR_STAGED_MESSAGES = "DELETE FROM temp.staged_messages"
 # A call answered later in the same batch arrives completed (see _base.message_rows).
 INSERT_TOOL_CALL = """
 INSERT OR IGNORE INTO tool_calls (session_id, call_id, name, arguments, request_seq,
-                                  result_seq, result_text, status, requested_at, completed_at)
-VALUES (:session_id, :call_id, :name, :arguments, :request_seq, :result_seq, :result_text,
-        :status, :requested_at, :completed_at)"""
+                                  requested_at, result_seq, result_text, status, completed_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
 
 # The newest still-pending call with that id stored before this batch gets the result
 # (ids can repeat; calls of the batch itself were matched in Python).
@@ -140,23 +138,37 @@ WHERE session_id = :session_id AND call_id = :call_id AND request_seq = (
     WHERE session_id = :session_id AND call_id = :call_id AND result_seq IS NULL
       AND request_seq < :first_seq)"""
 
-# Reserves :added seqs and updates the counters in one statement; returns the new last_seq.
+# Reserves ?6 seqs and updates the counters in one statement; returns the new last_seq.
+# Positional, values in the order of RESERVE_ORDER.
 RESERVE_SEQS = """
 UPDATE sessions SET
-    last_seq = last_seq + :added,
-    message_count = message_count + :added,
-    updated_at = max(updated_at, :latest),
-    last_message_at = max(coalesce(last_message_at, 0), :latest),
-    model = coalesce(:model, model),
-    preview = coalesce(preview, :preview),
-    input_tokens = input_tokens + :input_tokens,
-    output_tokens = output_tokens + :output_tokens,
-    cache_read_tokens = cache_read_tokens + :cache_read_tokens,
-    cache_write_tokens = cache_write_tokens + :cache_write_tokens,
-    reasoning_tokens = reasoning_tokens + :reasoning_tokens,
-    cost_usd = cost_usd + :cost_usd
-WHERE id = :id
+    last_seq = last_seq + ?1,
+    message_count = message_count + ?1,
+    updated_at = max(updated_at, ?2),
+    last_message_at = max(coalesce(last_message_at, 0), ?2),
+    model = coalesce(?3, model),
+    preview = coalesce(preview, ?4),
+    input_tokens = input_tokens + ?5,
+    output_tokens = output_tokens + ?6,
+    cache_read_tokens = cache_read_tokens + ?7,
+    cache_write_tokens = cache_write_tokens + ?8,
+    reasoning_tokens = reasoning_tokens + ?9,
+    cost_usd = cost_usd + ?10
+WHERE id = ?11
 RETURNING last_seq"""
+RESERVE_ORDER = (
+    "added",
+    "latest",
+    "model",
+    "preview",
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "cost_usd",
+    "id",
+)
 
 # BEGIN IMMEDIATE already holds the database's write lock: this only checks existence.
 LOCK_SESSION = "SELECT 1 FROM sessions WHERE id = :id"
