@@ -365,7 +365,14 @@ class Store(Protocol):
         cursor: str | None = None,
     ) -> Page[SearchHit]:
         """Full-text search over messages, best first. Raises InvalidInput for a query
-        that cannot match anything (e.g. only exclusions)."""
+        that cannot match anything (e.g. only exclusions).
+
+        Words and the query language are ``sessiondb.textsearch``'s, the same on every
+        backend. A message is indexed up to its first 16,383 words and 900,000 bytes of
+        distinct words (a non-ASCII word counts as its indexed hex form), within
+        PostgreSQL's tsvector limits: words past that point of a huge message (say, a
+        tool result of thousands of unique hashes) do not find it. It is stored whole.
+        """
         ...
 
     def sessions_matching(

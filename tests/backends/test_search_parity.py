@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 from pathlib import Path
 
@@ -119,3 +120,28 @@ def test_both_backends_answer_every_query_alike(tmp_path: Path, pg_schema: tuple
         differ = [d for d in differ if d[2] != d[3]]
         assert differ == []
         assert any(isinstance(hits(lite, q), list) and hits(lite, q) for q in queries)
+
+
+def test_both_backends_cut_huge_documents_alike(tmp_path: Path, pg_schema: tuple[str, str]) -> None:
+    url, schema = pg_schema
+    rng = random.Random(5)
+    hashes = [hashlib.sha512(str(i).encode()).hexdigest() for i in range(9_000)]
+    cyrillic = [f"{'привет' * 4}{i:05d}" for i in range(9_000)]
+    ascii_words = [f"w{i:053d}" for i in range(16_400)]
+    documents = ["\n".join(hashes), " ".join(cyrillic), " ".join(ascii_words)]
+    queries = [
+        *rng.sample(hashes, 40),
+        *rng.sample(cyrillic, 40),
+        *rng.sample(ascii_words, 40),
+        hashes[0][:6] + "*",
+        "привет*",
+    ]
+    with sessiondb.connect(tmp_path / "p.db") as lite, sessiondb.connect(url, schema=schema) as pg:
+        for store in (lite, pg):
+            s = store.create_session(id="huge", title="huge")
+            store.append(s.id, [{"role": "user", "content": d} for d in documents])
+        answers = [(q, hits(lite, q), hits(pg, q)) for q in queries]
+        assert [a for a in answers if a[1] != a[2]] == []
+        # Both the indexed start and the cut-off end are among the queries.
+        assert any(a[1] == [] for a in answers)
+        assert any(a[1] != [] for a in answers)
