@@ -6,6 +6,7 @@ import pytest
 
 from sessiondb import InvalidInput
 from sessiondb.textsearch import (
+    MAX_INDEXED_BYTES,
     MAX_INDEXED_TOKENS,
     MAX_TOKEN_LENGTH,
     Query,
@@ -43,6 +44,13 @@ def test_plain_ascii_documents_are_indexed_as_they_are() -> None:
     assert index_document("café", "x_y") == "cafe\nx y"
 
 
+def test_letters_that_do_not_decompose_are_not_folded_a_documented_limitation() -> None:
+    # textsearch's docstring and the README say so: "gro*" does not find "Größe".
+    assert tokenize("Größe Łódź Østerbro Æble") == ["große", "łodz", "østerbro", "æble"]
+    assert not index_token("große").startswith(index_token("gro"))
+    assert index_token("große").startswith(index_token("groß"))
+
+
 def test_non_ascii_tokens_are_indexed_as_ascii_words() -> None:
     assert index_token("abc") == "abc"
     assert index_token("数") == "zqe695b0"
@@ -57,6 +65,33 @@ def test_huge_documents_and_words_are_cut_the_same_way_for_every_backend() -> No
     assert indexed is not None and len(indexed.split()) == MAX_INDEXED_TOKENS
     giant = "x" * (MAX_TOKEN_LENGTH + 1)
     assert index_document(f"a {giant} b", None) == "a b\n"
+
+
+def test_documents_are_cut_at_a_budget_of_distinct_token_bytes() -> None:
+    # 64-character words, all distinct: the budget holds this many of them.
+    words = [f"{i:064d}" for i in range(MAX_INDEXED_BYTES // 64 + 100)]
+    fit = MAX_INDEXED_BYTES // 64
+    indexed = index_document(" ".join(words), "tool words")
+    assert indexed is not None
+    text_line, tool_line = indexed.split("\n")
+    assert text_line.split() == words[:fit]
+    assert tool_line == ""  # the cut ends the document, tool text included
+    # Repeated words cost their bytes once.
+    assert index_document(" ".join([words[0]] * 5000 + ["end"]), None) is None
+    # Below the budget an ASCII document is indexed as it is.
+    assert index_document(" ".join(words[: fit // 2]), None) is None
+
+
+def test_non_ascii_documents_count_the_bytes_of_their_indexed_form() -> None:
+    # 4 x 12 bytes of UTF-8 and 5 digits: indexed as "zq" + 106 hex digits.
+    words = [f"{'привет' * 4}{i:05d}" for i in range(MAX_INDEXED_BYTES // 108 + 50)]
+    assert len(index_token(tokenize(words[0])[0])) == 108
+    indexed = index_document(" ".join(words), None)
+    assert indexed is not None
+    kept = indexed.split()
+    assert len(kept) == MAX_INDEXED_BYTES // 108
+    assert kept[0] == index_token(tokenize(words[0])[0])
+    assert sum(len(t) for t in set(kept)) <= MAX_INDEXED_BYTES
 
 
 def test_or_binds_tighter_than_and_and_exclusions_are_collected() -> None:

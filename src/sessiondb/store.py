@@ -337,10 +337,20 @@ class Store(Protocol):
 
         The copies get seqs 1..n and keep their ids, visibility and tool calls (a call
         answered after ``at_seq`` is pending in the fork); agent, model, source, user,
-        working_dir, metadata and title (unless given) come from the source. The fork's
-        usage totals start as the sum of the copied messages' usage; each copy records
-        the session that first stored it (``forked_from``), so ``tree_usage`` counts
-        that spend once. Raises NotFound, AlreadyExists (``id`` taken), InvalidInput.
+        working_dir, metadata and title (unless given) come from the source.
+
+        The fork's ``history()`` is what the model saw when ``at_seq`` was the newest
+        message: messages a later ``compact`` or ``replace_history`` hid from the model
+        are visible in the fork, while messages appended hidden, or hidden by a
+        compaction or replacement at or before ``at_seq``, stay hidden. Without
+        ``at_seq``, or with one at or past the last seq, the fork is the session as it
+        is now. (Messages compacted by a sessiondb older than schema v5 stay hidden.)
+
+        The fork's usage totals start as the sum of the copied messages' usage, recorded
+        as inherited: ``tree_usage`` counts that spend once, in the source, however the
+        fork's copies are deleted later. Each copy names the session that first stored
+        it (``forked_from``), so ``stats`` counts it once too.
+        Raises NotFound, AlreadyExists (``id`` taken), InvalidInput.
         """
         ...
 
@@ -365,7 +375,14 @@ class Store(Protocol):
         cursor: str | None = None,
     ) -> Page[SearchHit]:
         """Full-text search over messages, best first. Raises InvalidInput for a query
-        that cannot match anything (e.g. only exclusions)."""
+        that cannot match anything (e.g. only exclusions).
+
+        Words and the query language are ``sessiondb.textsearch``'s, the same on every
+        backend. A message is indexed up to its first 16,383 words and 900,000 bytes of
+        distinct words (a non-ASCII word counts as its indexed hex form), within
+        PostgreSQL's tsvector limits: words past that point of a huge message (say, a
+        tool result of thousands of unique hashes) do not find it. It is stored whole.
+        """
         ...
 
     def sessions_matching(
@@ -399,7 +416,12 @@ class Store(Protocol):
         ...
 
     def tree_usage(self, session_id: str) -> Usage:
-        """Usage summed over the session and all its descendants. Raises NotFound."""
+        """Usage summed over the session and all its descendants, each spend once.
+
+        Sessions' own totals, less what forks inherited with their copies (that is the
+        source's spend, counted there). Deleting messages never reduces it: the money is
+        spent. Raises NotFound.
+        """
         ...
 
     def stats(

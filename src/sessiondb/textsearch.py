@@ -16,10 +16,30 @@ they are only ever shown ASCII words: a token with a non-ASCII character is inde
 searched as ``zq`` + the hex of its UTF-8 (``index_token``; a prefix of a word is still a
 prefix of its hex). A plain ASCII document is indexed as it is (the text is stored once):
 both backends cut it into runs of ``[a-z0-9]`` after lower-casing, as ``tokenize`` does.
-Any other document is indexed as its token stream (``index_document``). A document is
-indexed up to ``MAX_INDEXED_TOKENS`` tokens (PostgreSQL cannot record word positions
-beyond 16,383), and indexed tokens longer than ``MAX_TOKEN_LENGTH`` characters are left
-out (PostgreSQL cannot hold words over 2,047 bytes); both backends see the same cut.
+Any other document is indexed as its token stream (``index_document``).
+
+What is indexed is bounded by PostgreSQL's limits, and both backends index exactly the
+same, so they find the same messages:
+
+* indexed tokens longer than ``MAX_TOKEN_LENGTH`` characters are left out (PostgreSQL
+  cannot hold words over 2,047 bytes);
+* a document is indexed up to its first ``MAX_INDEXED_TOKENS`` tokens (PostgreSQL cannot
+  record word positions beyond 16,383);
+* and up to the token at which its distinct indexed tokens would exceed
+  ``MAX_INDEXED_BYTES`` bytes (a ``tsvector`` holds under 1 MiB of words and positions;
+  the rest of the mebibyte is margin for the positions, 16,383 at most).
+
+Past the cut a message is not found by its words. Only documents of many distinct long
+words get near the byte bound: a tool result of 9,000 SHA-512 hex digests (1.16 MB) is
+found by its first 7,031 of them. The text itself is always stored whole.
+
+A known limitation: letters that do not decompose under NFKD (``ß``, ``ø``, ``ł``,
+``æ``, ``đ``, ``ħ``...) are not folded to ASCII, and the word holding one is a non-ASCII
+token, indexed as its hex. So ``Größe`` is the token ``große``: found by ``größe``,
+``große`` and ``groß*``, but not by ``grosse`` nor ``gro*`` (the ASCII prefix ``gro`` is
+not a prefix of the hex); ``Łódź`` is ``łodz``, found by ``łodz`` and ``łod*``, not by
+``lodz``. Folding them would change the tokens of documents already indexed, which
+would then need reindexing, so tokenization stays as it is.
 
 The query language (``parse_query``), as in web search::
 
@@ -46,6 +66,7 @@ from functools import lru_cache
 from .errors import InvalidInput
 
 __all__ = [
+    "MAX_INDEXED_BYTES",
     "MAX_INDEXED_TOKENS",
     "MAX_TOKEN_LENGTH",
     "Query",
@@ -61,6 +82,10 @@ __all__ = [
 ]
 
 MAX_INDEXED_TOKENS = 16_383  # PostgreSQL's largest word position
+# Bytes of a document's distinct indexed tokens. A tsvector holds at most 1,048,575 bytes:
+# each distinct word plus up to 5 bytes of alignment, position count and positions
+# (2 bytes each, one per token); 16,383 tokens add at most 81,915, so this leaves room.
+MAX_INDEXED_BYTES = 900_000
 MAX_TOKEN_LENGTH = 1_000  # characters of an indexed token; PostgreSQL takes 2,047 bytes
 MAX_QUERY_TERMS = 200
 MAX_QUERY_TOKENS = 1_000
@@ -135,33 +160,55 @@ def index_token(token: str) -> str:
     return "zq" + token.encode("utf-8").hex()
 
 
+def _indexable_as_is(text: str, tool: str) -> bool:
+    """Whether ASCII ``text`` and ``tool`` are within every bound of the index as they are."""
+    size = len(text) + len(tool)
+    if size <= MAX_TOKEN_LENGTH:
+        return True
+    if _LONG_ASCII_TOKEN.search(text) or _LONG_ASCII_TOKEN.search(tool):
+        return False
+    # A document of n characters has at most (n + 1) / 2 tokens, and its distinct tokens
+    # hold fewer than n bytes.
+    if size < 2 * MAX_INDEXED_TOKENS:
+        return True
+    tokens = tokenize(text) + tokenize(tool)
+    if len(tokens) > MAX_INDEXED_TOKENS:
+        return False
+    return size <= MAX_INDEXED_BYTES or sum(map(len, set(tokens))) <= MAX_INDEXED_BYTES
+
+
 def index_document(text: str, tool_text: str | None) -> str | None:
     """The document to index when it differs from ``text + "\\n" + tool_text``, else None.
 
     Backends index ``coalesce(search_text, text || '\\n' || coalesce(tool_text, ''))``.
-    Plain ASCII documents of normal size are indexed as they are (None: the text is stored
-    once); anything else is indexed as its stream of ``index_token`` tokens.
+    Plain ASCII documents within the index's bounds are indexed as they are (None: the
+    text is stored once); anything else is indexed as its stream of ``index_token``
+    tokens, cut where the module docstring says: tokens over ``MAX_TOKEN_LENGTH`` left
+    out, and the stream (``text``'s tokens, then ``tool_text``'s) ended at
+    ``MAX_INDEXED_TOKENS`` tokens or ``MAX_INDEXED_BYTES`` bytes of distinct tokens.
     """
     tool = tool_text or ""
-    if text.isascii() and tool.isascii():
-        size = len(text) + len(tool)
-        # A document of n characters has at most (n + 1) / 2 tokens.
-        short = (
-            size < 2 * MAX_INDEXED_TOKENS
-            or len(tokenize(text)) + len(tokenize(tool)) <= MAX_INDEXED_TOKENS
-        )
-        if short and (
-            size <= MAX_TOKEN_LENGTH
-            or not (_LONG_ASCII_TOKEN.search(text) or _LONG_ASCII_TOKEN.search(tool))
-        ):
-            return None
-    budget = MAX_INDEXED_TOKENS
+    if text.isascii() and tool.isascii() and _indexable_as_is(text, tool):
+        return None
+    tokens_left, bytes_left = MAX_INDEXED_TOKENS, MAX_INDEXED_BYTES
+    seen: set[str] = set()
     lines = []
     for part in (text, tool):
-        indexed = (index_token(t) for t in tokenize(part))
-        tokens = [t for t in indexed if len(t) <= MAX_TOKEN_LENGTH][:budget]
-        budget -= len(tokens)
-        lines.append(" ".join(tokens))
+        kept: list[str] = []
+        for token in map(index_token, tokenize(part)):
+            if len(token) > MAX_TOKEN_LENGTH:
+                continue
+            if not tokens_left:
+                break
+            if token not in seen:
+                if len(token) > bytes_left:
+                    tokens_left = 0  # the cut ends the whole document, tool text included
+                    break
+                bytes_left -= len(token)
+                seen.add(token)
+            kept.append(token)
+            tokens_left -= 1
+        lines.append(" ".join(kept))
     return "\n".join(lines)
 
 

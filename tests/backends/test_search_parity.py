@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import random
 from pathlib import Path
 
 import pytest
 
 import sessiondb
-from sessiondb import InvalidInput, Store
+from sessiondb import InvalidInput, NewMessage, Store
 
 pytestmark = pytest.mark.postgres
 
@@ -60,15 +61,19 @@ def random_query(rng: random.Random) -> str:
     return " ".join(parts)
 
 
-def hits(store: Store, query: str) -> set[tuple[str | None, int]] | str:
+def hits(
+    store: Store, query: str, include_hidden: bool = True
+) -> list[tuple[str | None, int]] | str:
+    """Every hit, in order, paged with a small limit (ties and hidden messages included)."""
     try:
-        found = set()
+        found: list[tuple[str | None, int]] = []
         cursor = None
         while True:
-            page = store.search(query, limit=100, cursor=cursor, include_hidden=True)
-            found.update((h.title, h.seq) for h in page)
+            page = store.search(query, limit=3, cursor=cursor, include_hidden=include_hidden)
+            found.extend((h.title, h.seq) for h in page)
             if page.next_cursor is None:
-                return found
+                assert len(set(found)) == len(found), query
+                return sorted(found, key=lambda hit: (hit[0] or "", hit[1]))
             cursor = page.next_cursor
     except InvalidInput as exc:
         return f"InvalidInput: {exc}"
@@ -99,8 +104,44 @@ def test_both_backends_answer_every_query_alike(tmp_path: Path, pg_schema: tuple
                     }
                 ]
                 store.append(s.id, [{"role": "user", "content": t} for t in texts[k::4]] + calls)
+                # Copies of the same texts (equal ranks, so paging goes through ties),
+                # some hidden from the user.
+                store.append(
+                    s.id,
+                    [
+                        NewMessage({"role": "user", "content": t}, visible_to_user=i % 2 == 0)
+                        for i, t in enumerate(texts[:10])
+                    ],
+                )
         queries = [random_query(rng) for _ in range(300)] + VOCABULARY
-        differ = [(q, hits(lite, q), hits(pg, q)) for q in queries]
-        differ = [d for d in differ if d[1] != d[2]]
+        differ = [
+            (q, inc, hits(lite, q, inc), hits(pg, q, inc)) for q in queries for inc in (True, False)
+        ]
+        differ = [d for d in differ if d[2] != d[3]]
         assert differ == []
-        assert any(isinstance(hits(lite, q), set) and hits(lite, q) for q in queries)
+        assert any(isinstance(hits(lite, q), list) and hits(lite, q) for q in queries)
+
+
+def test_both_backends_cut_huge_documents_alike(tmp_path: Path, pg_schema: tuple[str, str]) -> None:
+    url, schema = pg_schema
+    rng = random.Random(5)
+    hashes = [hashlib.sha512(str(i).encode()).hexdigest() for i in range(9_000)]
+    cyrillic = [f"{'привет' * 4}{i:05d}" for i in range(9_000)]
+    ascii_words = [f"w{i:053d}" for i in range(16_400)]
+    documents = ["\n".join(hashes), " ".join(cyrillic), " ".join(ascii_words)]
+    queries = [
+        *rng.sample(hashes, 40),
+        *rng.sample(cyrillic, 40),
+        *rng.sample(ascii_words, 40),
+        hashes[0][:6] + "*",
+        "привет*",
+    ]
+    with sessiondb.connect(tmp_path / "p.db") as lite, sessiondb.connect(url, schema=schema) as pg:
+        for store in (lite, pg):
+            s = store.create_session(id="huge", title="huge")
+            store.append(s.id, [{"role": "user", "content": d} for d in documents])
+        answers = [(q, hits(lite, q), hits(pg, q)) for q in queries]
+        assert [a for a in answers if a[1] != a[2]] == []
+        # Both the indexed start and the cut-off end are among the queries.
+        assert any(a[1] == [] for a in answers)
+        assert any(a[1] != [] for a in answers)

@@ -86,6 +86,7 @@ def test_v1_database_is_upgraded_in_place_keeping_its_data(tmp_path: Path) -> No
             "0002_compaction.sql",
             "0003_visible_index.sql",
             "0004_search.sql",
+            "0005_fork_state.sql",
         ]
     with sessiondb.connect(path) as db:
         assert db.schema_version() == SCHEMA_VERSION

@@ -68,6 +68,22 @@ def test_tree_shows_the_lineage_with_relations_and_rolled_up_usage(cli):
     assert [child["session"]["id"] for child in doc["children"]] == ["kid"]
 
 
+def test_tree_counts_what_a_fork_copied_once(cli):
+    from sessiondb import Usage
+
+    db = cli.store()
+    db.create_session("root")
+    db.append("root", {"role": "assistant", "content": "a"}, usage=Usage(10, 5, cost_usd=1.0))
+    fork = db.fork("root", id="copy")
+    db.append(fork.id, {"role": "assistant", "content": "b"}, usage=Usage(1, 1, cost_usd=0.5))
+    doc = json.loads(cli.ok("tree", "root", "--json").stdout)
+    assert doc["tree_usage"]["cost_usd"] == 1.5  # not 2.5: the copied $1 is the root's
+    assert doc["tree_usage"]["input_tokens"] == 11
+    assert doc["children"][0]["tree_usage"]["cost_usd"] == 0.5
+    out = cli.ok("tree", "root").stdout
+    assert "$1.5000" in out and "$2.5000" not in out
+
+
 def test_tree_of_a_missing_session_fails(cli):
     result = cli.run("tree", "ghost")
     assert result.exit_code == 1

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -151,3 +153,79 @@ def test_roots_only_hides_sub_sessions_from_the_list(store: Store) -> None:
 def test_lineage_of_a_missing_session_is_not_found(store: Store, method: str) -> None:
     with pytest.raises(NotFound):
         getattr(store, method)("nope")
+
+
+def test_lineage_filters_compose_with_every_other_filter_and_page(store: Store) -> None:
+    # Two trees: r1 -> (c0..c5 -> g0 under c0), r2 -> (d0, d1); a lone root r3. Attributes
+    # and times vary, some times repeat, so pages end inside ties.
+    agents, statuses, sources = ["a", "b"], ["active", "completed"], ["cli", "telegram"]
+
+    def make(name: str, parent: str | None, k: int) -> None:
+        store.create_session(
+            id=name,
+            parent_id=parent,
+            relation=None if parent is None else "subagent",
+            agent=agents[k % 2],
+            status=statuses[(k // 2) % 2],
+            source=sources[(k // 3) % 2],
+            user_id=f"u{k % 3}",
+            created_at=T0 + timedelta(minutes=k // 2),
+        )
+
+    make("r1", None, 0)
+    make("r2", None, 1)
+    make("r3", None, 5)
+    for k in range(6):
+        make(f"c{k}", "r1", k + 2)
+    make("g0", "c0", 3)
+    make("d0", "r2", 4)
+    make("d1", "r2", 7)
+    everyone = store.list_sessions(limit=100).items
+    assert len(everyone) == 12
+
+    def expected(**f: Any) -> list[str]:
+        since, until = f["window"] or (None, None)
+        return [
+            s.id
+            for s in everyone
+            if (not f["roots_only"] or s.parent_id is None)
+            and (f["parent_id"] is None or s.parent_id == f["parent_id"])
+            and (f["agent"] is None or s.agent == f["agent"])
+            and (f["status"] is None or s.status == f["status"])
+            and (f["source"] is None or s.source == f["source"])
+            and (f["user_id"] is None or s.user_id == f["user_id"])
+            and (since is None or s.updated_at >= since)
+            and (until is None or s.updated_at < until)
+        ]
+
+    def paged(**f: Any) -> list[str]:
+        since, until = f.pop("window") or (None, None)
+        found: list[str] = []
+        cursor = None
+        while True:
+            page = store.list_sessions(since=since, until=until, limit=2, cursor=cursor, **f)
+            found.extend(s.id for s in page)
+            if page.next_cursor is None:
+                return found
+            cursor = page.next_cursor
+
+    window = (T0 + timedelta(minutes=1), T0 + timedelta(minutes=3))
+    checked = nonempty = 0
+    for roots_only, parent_id in [(True, None), (False, "r1"), (False, "r2"), (False, "c0")]:
+        for agent, status, source, user_id, span in itertools.product(
+            [None, "a", "b"], [None, "completed"], [None, "cli"], [None, "u1"], [None, window]
+        ):
+            filters = dict(
+                roots_only=roots_only,
+                parent_id=parent_id,
+                agent=agent,
+                status=status,
+                source=source,
+                user_id=user_id,
+                window=span,
+            )
+            want = expected(**filters)
+            assert paged(**filters) == want, filters
+            checked += 1
+            nonempty += bool(want)
+    assert checked == 192 and nonempty > 40

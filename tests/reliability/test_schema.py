@@ -57,6 +57,7 @@ def test_migration_killed_half_way_leaves_the_old_version_usable(
             "0002_compaction.sql",
             "0003_visible_index.sql",
             "0004_search.sql",
+            "0005_fork_state.sql",
         ]
         assert [m.text for m in db.messages("v1-session")] == ["hello from v1", "hi, v1 here"]
     with sessiondb.connect(path) as db:  # the next open finishes the upgrade

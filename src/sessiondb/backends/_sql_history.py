@@ -161,9 +161,11 @@ class SQLHistory(SQLCore):
                 self._fill(conn, session_id, window)
             kept = [row.seq for row in window.rows() if not row.is_summary]
             first_kept = min(kept) if kept else last_seq + 1
+            # The summary takes the next seq: the hidden messages record it, so a fork
+            # taken at an earlier seq shows them to the model again.
             conn.execute(
                 hq.HIDE_BEFORE_TAIL,
-                {"session_id": session_id, "first_kept": first_kept},
+                {"session_id": session_id, "first_kept": first_kept, "hidden_at": last_seq + 1},
             )
             message = NewMessage(item, metadata=summary_metadata(first_kept - 1))
             prepared = self._prepare(message, None, None, None)
@@ -180,7 +182,8 @@ class SQLHistory(SQLCore):
             last_seq = self._require_session(conn, session_id)
             params = {"session_id": session_id}
             if keep_replaced:
-                conn.execute(hq.HIDE_VISIBLE, params)
+                # Hidden as of the replacement's first seq (see compact).
+                conn.execute(hq.HIDE_VISIBLE, {**params, "hidden_at": last_seq + 1})
             else:
                 deleted = conn.execute(hq.DELETE_VISIBLE, params).rowcount
                 self._after_delete(conn, session_id, deleted, last_seq)
@@ -288,12 +291,17 @@ class SQLHistory(SQLCore):
             last_seq = self._require_session(conn, session_id)
             if conn.execute(hq.SESSION_EXISTS, {"id": new_id}).fetchone():
                 raise AlreadyExists(f"session {new_id!r} already exists")
+            # A fork of the whole session copies it as it is now; a fork at an earlier seq
+            # shows the model what it saw at that seq (messages compacted or replaced
+            # later are visible again).
+            as_of = _FAR_FUTURE if at_seq is None or at_seq >= last_seq else at_seq
             params = {
                 "id": new_id,
                 "source_id": session_id,
                 "title": fields.title,
                 "now": fields.created_at,
                 "at_seq": last_seq if at_seq is None else at_seq,
+                "as_of": as_of,
             }
             found = conn.execute(hq.SELECT_COPY_RANGE, params).fetchone()
             totals = dict(zip(_RANGE_COLUMNS, found, strict=True))

@@ -433,24 +433,18 @@ def session_hit_json(hit: SessionHit, highlight: tuple[str, str]) -> dict[str, A
 # ---------------------------------------------------------------------------- lineage
 
 
-def rolled_up(node: TreeNode) -> Usage:
-    """Usage of ``node``'s session plus every descendant."""
-    total = node.session.usage
-    for child in node.children:
-        total = total + rolled_up(child)
-    return total
-
-
-def tree_json(node: TreeNode) -> dict[str, Any]:
-    """A tree node as JSON, with the subtree's usage rolled up."""
+def tree_json(node: TreeNode, usage: Mapping[str, Usage]) -> dict[str, Any]:
+    """A tree node as JSON, with each subtree's usage (``usage``: tree_usage by id)."""
     return {
         "session": jsonable(node.session),
-        "tree_usage": jsonable(rolled_up(node)),
-        "children": [tree_json(child) for child in node.children],
+        "tree_usage": jsonable(usage[node.session.id]),
+        "children": [tree_json(child, usage) for child in node.children],
     }
 
 
-def lineage_tree(root: TreeNode) -> Tree:
+def lineage_tree(root: TreeNode, usage: Mapping[str, Usage]) -> Tree:
+    """The lineage as a rich tree; ``usage`` holds each session's tree_usage by id."""
+
     def label(node: TreeNode) -> Text:
         s = node.session
         text = Text()
@@ -462,7 +456,7 @@ def lineage_tree(root: TreeNode) -> Tree:
         if s.title or s.agent:
             text.append(f"  {one_line(s.title or s.agent or '', 60)}")
         text.append(f"  {s.message_count} msgs", style="dim")
-        total = rolled_up(node)
+        total = usage[s.id]
         if total.cost_usd:
             text.append(f"  {cost(total)}", style="dim")
         if total.total_tokens:

@@ -331,11 +331,14 @@ def fork_command(
 @pass_app
 def tree_command(app: App, session_id: str, as_json: bool) -> None:
     """Show a session's lineage: sub-agents and forks, with status and rolled-up cost."""
-    root = app.store().tree(session_id)
+    store = app.store()
+    root = store.tree(session_id)
+    # Summing the sessions' usage would count what forks copied twice: tree_usage does not.
+    usage = {node.session.id: store.tree_usage(node.session.id) for node in root.walk()}
     if as_json:
-        r.emit_json(r.tree_json(root))
+        r.emit_json(r.tree_json(root, usage))
     else:
-        r.console().print(r.lineage_tree(root))
+        r.console().print(r.lineage_tree(root, usage))
 
 
 @click.command("recover")

@@ -34,13 +34,15 @@ SELECT_PREVIEW = "SELECT preview FROM sessions WHERE id = %(id)s"
 _IS_SUMMARY = "(metadata <> '{}' AND (metadata::jsonb -> 'summary') = 'true'::jsonb)"
 
 # Everything before the kept tail, and every earlier summary (the new one replaces it).
+# hidden_at_seq records the compaction (the summary's seq) for fork.
 HIDE_BEFORE_TAIL = f"""
-UPDATE messages SET visible_to_model = 0
+UPDATE messages SET visible_to_model = 0, hidden_at_seq = %(hidden_at)s
 WHERE session_id = %(session_id)s AND visible_to_model = 1
   AND (seq < %(first_kept)s OR {_IS_SUMMARY})"""
 
+# hidden_at_seq: the seq the replacement starts at.
 HIDE_VISIBLE = """
-UPDATE messages SET visible_to_model = 0
+UPDATE messages SET visible_to_model = 0, hidden_at_seq = %(hidden_at)s
 WHERE session_id = %(session_id)s AND visible_to_model = 1"""
 
 RECORD_COMPACTION = """
@@ -123,19 +125,26 @@ WHERE session_id = %(source_id)s AND seq <= %(at_seq)s"""
 _COPY_COLUMNS = """session_id, seq, id, role, item, text, tool_text, search_text,
                       tool_call_id, has_tool_calls, created_at, model, input_tokens,
                       output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
-                      cost_usd, visible_to_model, visible_to_user, metadata, forked_from"""
+                      cost_usd, visible_to_model, visible_to_user, metadata, forked_from,
+                      hidden_at_seq"""
 
 _COPY_VALUES = """m.id, m.role, m.item, m.text, m.tool_text,
        m.search_text, m.tool_call_id, m.has_tool_calls, m.created_at, m.model,
        m.input_tokens, m.output_tokens, m.cache_read_tokens, m.cache_write_tokens,
-       m.reasoning_tokens, m.cost_usd, m.visible_to_model, m.visible_to_user"""
+       m.reasoning_tokens, m.cost_usd,
+       CASE WHEN m.hidden_at_seq > %(as_of)s THEN 1 ELSE m.visible_to_model END,
+       m.visible_to_user"""
 
 # One statement copies the messages with new seqs 1..n; forked_from names the session
-# that first stored each message (its usage is that session's spend).
+# that first stored each message (its usage is that session's spend). A copy hidden by a
+# compaction or replacement after %(as_of)s (fork's at_seq; the far future when the fork
+# copies the session as it is) is visible: at that seq the model saw it. A copy hidden at
+# or before it keeps its hidden_at_seq, renumbered as the seqs are.
 COPY_MESSAGES_SHIFTED = f"""
 INSERT INTO messages ({_COPY_COLUMNS})
 SELECT %(id)s, m.seq - %(offset)s, {_COPY_VALUES}, m.metadata,
-       coalesce(m.forked_from, %(source_id)s)
+       coalesce(m.forked_from, %(source_id)s),
+       CASE WHEN m.hidden_at_seq <= %(as_of)s THEN m.hidden_at_seq - %(offset)s END
 FROM messages m
 WHERE m.session_id = %(source_id)s AND m.seq <= %(at_seq)s
 ORDER BY m.seq"""
@@ -151,7 +160,19 @@ WHERE session_id = %(id)s AND {_IS_SUMMARY}"""
 
 # The same when the range has gaps (hard deletes): seqs renumbered by row_number(),
 # and a summary's replaces_through with them (copied messages at or below it).
+# Each compaction or replacement hid its messages at one seq, so only those few seqs are
+# renumbered (to where the mark falls among the copies: one past the copies before it).
 COPY_MESSAGES_RENUMBERED = f"""
+WITH marks AS (
+    SELECT DISTINCT hidden_at_seq AS old_seq FROM messages
+    WHERE session_id = %(source_id)s AND seq <= %(at_seq)s AND hidden_at_seq <= %(as_of)s
+),
+renumbered_marks AS (
+    SELECT marks.old_seq,
+           (SELECT count(*) FROM messages s
+            WHERE s.session_id = %(source_id)s AND s.seq < marks.old_seq) + 1 AS new_seq
+    FROM marks
+)
 INSERT INTO messages ({_COPY_COLUMNS})
 SELECT %(id)s, row_number() OVER (ORDER BY m.seq), {_COPY_VALUES},
        CASE WHEN m.metadata = '{{}}'
@@ -164,8 +185,9 @@ SELECT %(id)s, row_number() OVER (ORDER BY m.seq), {_COPY_VALUES},
                                  AND s.seq <= (m.metadata::jsonb ->> 'replaces_through')::bigint))
                  )::text
        END,
-       coalesce(m.forked_from, %(source_id)s)
+       coalesce(m.forked_from, %(source_id)s), r.new_seq
 FROM messages m
+LEFT JOIN renumbered_marks r ON r.old_seq = m.hidden_at_seq
 WHERE m.session_id = %(source_id)s AND m.seq <= %(at_seq)s
 ORDER BY m.seq"""
 
@@ -199,11 +221,16 @@ LEFT JOIN messages orr ON orr.session_id = %(source_id)s AND orr.seq = t.result_
 LEFT JOIN messages nr ON nr.session_id = %(id)s AND nr.id = orr.id
 WHERE t.session_id = %(source_id)s AND t.request_seq <= %(at_seq)s"""
 
-# The fork's counters and usage totals: those of the messages it holds.
+# The fork's counters and usage totals: those of the messages it holds, which are also
+# what it inherited (tree_usage subtracts that, however many copies are deleted later).
 UPDATE_FORK_COUNTERS = """
 UPDATE sessions SET message_count = %(message_count)s, last_seq = %(message_count)s,
     last_message_at = %(last_message_at)s, input_tokens = %(input_tokens)s,
     output_tokens = %(output_tokens)s, cache_read_tokens = %(cache_read_tokens)s,
     cache_write_tokens = %(cache_write_tokens)s, reasoning_tokens = %(reasoning_tokens)s,
-    cost_usd = %(cost_usd)s, preview = %(preview)s
+    cost_usd = %(cost_usd)s, preview = %(preview)s,
+    inherited_input_tokens = %(input_tokens)s, inherited_output_tokens = %(output_tokens)s,
+    inherited_cache_read_tokens = %(cache_read_tokens)s,
+    inherited_cache_write_tokens = %(cache_write_tokens)s,
+    inherited_reasoning_tokens = %(reasoning_tokens)s, inherited_cost_usd = %(cost_usd)s
 WHERE id = %(id)s"""

@@ -139,31 +139,21 @@ WITH RECURSIVE subtree(id) AS (
 SELECT {S_SESSION_COLUMNS} FROM subtree JOIN sessions s ON s.id = subtree.id
 ORDER BY s.created_at, s.id COLLATE "C\""""
 
-# See the SQLite statement: the sessions' own totals minus the fork copies' usage.
+# See the SQLite statement: the sessions' own totals minus what forks inherited.
 SUM_SUBTREE_USAGE = """
 WITH RECURSIVE subtree(id) AS (
     SELECT id FROM sessions WHERE id = %(id)s
     UNION
     SELECT s.id FROM sessions s JOIN subtree t ON s.parent_id = t.id
-),
-copied AS (
-    SELECT coalesce(sum(m.input_tokens), 0) AS input_tokens,
-           coalesce(sum(m.output_tokens), 0) AS output_tokens,
-           coalesce(sum(m.cache_read_tokens), 0) AS cache_read_tokens,
-           coalesce(sum(m.cache_write_tokens), 0) AS cache_write_tokens,
-           coalesce(sum(m.reasoning_tokens), 0) AS reasoning_tokens,
-           coalesce(sum(m.cost_usd), 0.0) AS cost_usd
-    FROM subtree JOIN messages m ON m.session_id = subtree.id
-    WHERE m.forked_from IS NOT NULL
 )
 SELECT count(*),
-       GREATEST(0, coalesce(sum(s.input_tokens), 0) - min(c.input_tokens)),
-       GREATEST(0, coalesce(sum(s.output_tokens), 0) - min(c.output_tokens)),
-       GREATEST(0, coalesce(sum(s.cache_read_tokens), 0) - min(c.cache_read_tokens)),
-       GREATEST(0, coalesce(sum(s.cache_write_tokens), 0) - min(c.cache_write_tokens)),
-       GREATEST(0, coalesce(sum(s.reasoning_tokens), 0) - min(c.reasoning_tokens)),
-       GREATEST(0.0, coalesce(sum(s.cost_usd), 0.0) - min(c.cost_usd))
-FROM subtree JOIN sessions s ON s.id = subtree.id CROSS JOIN copied c"""
+       GREATEST(0, coalesce(sum(s.input_tokens - s.inherited_input_tokens), 0)),
+       GREATEST(0, coalesce(sum(s.output_tokens - s.inherited_output_tokens), 0)),
+       GREATEST(0, coalesce(sum(s.cache_read_tokens - s.inherited_cache_read_tokens), 0)),
+       GREATEST(0, coalesce(sum(s.cache_write_tokens - s.inherited_cache_write_tokens), 0)),
+       GREATEST(0, coalesce(sum(s.reasoning_tokens - s.inherited_reasoning_tokens), 0)),
+       GREATEST(0.0, coalesce(sum(s.cost_usd - s.inherited_cost_usd), 0.0))
+FROM subtree JOIN sessions s ON s.id = subtree.id"""
 
 # -- stats --------------------------------------------------------------------------
 

@@ -30,14 +30,16 @@ SELECT_PREVIEW = "SELECT preview FROM sessions WHERE id = :id"
 
 # Everything before the kept tail, and every earlier summary (the new one replaces it).
 # The summary test only reads rows at or after :first_kept, the short tail.
+# hidden_at_seq records the compaction (the summary's seq, :hidden_at) for fork.
 HIDE_BEFORE_TAIL = """
-UPDATE messages SET visible_to_model = 0
+UPDATE messages SET visible_to_model = 0, hidden_at_seq = :hidden_at
 WHERE session_id = :session_id AND visible_to_model = 1
   AND (seq < :first_kept
        OR (metadata != '{}' AND json_type(metadata, '$.summary') = 'true'))"""
 
+# hidden_at_seq: the seq the replacement starts at.
 HIDE_VISIBLE = """
-UPDATE messages SET visible_to_model = 0
+UPDATE messages SET visible_to_model = 0, hidden_at_seq = :hidden_at
 WHERE session_id = :session_id AND visible_to_model = 1"""
 
 RECORD_COMPACTION = """
@@ -121,19 +123,26 @@ WHERE session_id = :source_id AND seq <= :at_seq"""
 _COPY_COLUMNS = """session_id, seq, id, role, item, text, tool_text, search_text,
                       tool_call_id, has_tool_calls, created_at, model, input_tokens,
                       output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens,
-                      cost_usd, visible_to_model, visible_to_user, metadata, forked_from"""
+                      cost_usd, visible_to_model, visible_to_user, metadata, forked_from,
+                      hidden_at_seq"""
 
 _COPY_VALUES = """m.id, m.role, m.item, m.text, m.tool_text,
        m.search_text, m.tool_call_id, m.has_tool_calls, m.created_at, m.model,
        m.input_tokens, m.output_tokens, m.cache_read_tokens, m.cache_write_tokens,
-       m.reasoning_tokens, m.cost_usd, m.visible_to_model, m.visible_to_user"""
+       m.reasoning_tokens, m.cost_usd,
+       CASE WHEN m.hidden_at_seq > :as_of THEN 1 ELSE m.visible_to_model END,
+       m.visible_to_user"""
 
 # One statement copies the messages with new seqs 1..n; forked_from names the session
-# that first stored each message (its usage is that session's spend).
+# that first stored each message (its usage is that session's spend). A copy hidden by a
+# compaction or replacement after :as_of (fork's at_seq; the far future when the fork
+# copies the session as it is) is visible: at that seq the model saw it. A copy hidden at
+# or before it keeps its hidden_at_seq, renumbered as the seqs are.
 COPY_MESSAGES_SHIFTED = f"""
 INSERT INTO messages ({_COPY_COLUMNS})
 SELECT :id, m.seq - :offset, {_COPY_VALUES}, m.metadata,
-       coalesce(m.forked_from, :source_id)
+       coalesce(m.forked_from, :source_id),
+       CASE WHEN m.hidden_at_seq <= :as_of THEN m.hidden_at_seq - :offset END
 FROM messages m
 WHERE m.session_id = :source_id AND m.seq <= :at_seq
 ORDER BY m.seq"""
@@ -147,7 +156,19 @@ WHERE session_id = :id AND metadata != '{}' AND json_type(metadata, '$.summary')
 
 # The same when the range has gaps (hard deletes): seqs renumbered by row_number(),
 # and a summary's replaces_through with them (copied messages at or below it).
+# Each compaction or replacement hid its messages at one seq, so only those few seqs are
+# renumbered (to where the mark falls among the copies: one past the copies before it).
 COPY_MESSAGES_RENUMBERED = f"""
+WITH marks AS (
+    SELECT DISTINCT hidden_at_seq AS old_seq FROM messages
+    WHERE session_id = :source_id AND seq <= :at_seq AND hidden_at_seq <= :as_of
+),
+renumbered_marks AS (
+    SELECT marks.old_seq,
+           (SELECT count(*) FROM messages s
+            WHERE s.session_id = :source_id AND s.seq < marks.old_seq) + 1 AS new_seq
+    FROM marks
+)
 INSERT INTO messages ({_COPY_COLUMNS})
 SELECT :id, row_number() OVER (ORDER BY m.seq), {_COPY_VALUES},
        CASE WHEN m.metadata = '{{}}' OR json_type(m.metadata, '$.summary') IS NOT 'true'
@@ -157,8 +178,9 @@ SELECT :id, row_number() OVER (ORDER BY m.seq), {_COPY_VALUES},
                            WHERE s.session_id = :source_id
                              AND s.seq <= json_extract(m.metadata, '$.replaces_through')))
        END,
-       coalesce(m.forked_from, :source_id)
+       coalesce(m.forked_from, :source_id), r.new_seq
 FROM messages m
+LEFT JOIN renumbered_marks r ON r.old_seq = m.hidden_at_seq
 WHERE m.session_id = :source_id AND m.seq <= :at_seq
 ORDER BY m.seq"""
 
@@ -192,11 +214,16 @@ LEFT JOIN messages orr ON orr.session_id = :source_id AND orr.seq = t.result_seq
 LEFT JOIN messages nr ON nr.session_id = :id AND nr.id = orr.id
 WHERE t.session_id = :source_id AND t.request_seq <= :at_seq"""
 
-# The fork's counters and usage totals: those of the messages it holds.
+# The fork's counters and usage totals: those of the messages it holds, which are also
+# what it inherited (tree_usage subtracts that, however many copies are deleted later).
 UPDATE_FORK_COUNTERS = """
 UPDATE sessions SET message_count = :message_count, last_seq = :message_count,
     last_message_at = :last_message_at, input_tokens = :input_tokens,
     output_tokens = :output_tokens, cache_read_tokens = :cache_read_tokens,
     cache_write_tokens = :cache_write_tokens, reasoning_tokens = :reasoning_tokens,
-    cost_usd = :cost_usd, preview = :preview
+    cost_usd = :cost_usd, preview = :preview,
+    inherited_input_tokens = :input_tokens, inherited_output_tokens = :output_tokens,
+    inherited_cache_read_tokens = :cache_read_tokens,
+    inherited_cache_write_tokens = :cache_write_tokens,
+    inherited_reasoning_tokens = :reasoning_tokens, inherited_cost_usd = :cost_usd
 WHERE id = :id"""

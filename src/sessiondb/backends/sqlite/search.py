@@ -71,7 +71,10 @@ class SQLiteSearch(SQLiteCore):
                 "searching messages", sq.SEARCH_MESSAGES_TOP, {**params, "prefetch": prefetch}
             )
             if not found:
-                complete = bool(params["include_hidden"])
+                # An empty page proves nothing: the prefetch may have held only hidden
+                # messages, or only hits tied at the cursor's rank that earlier pages
+                # already showed (the prefetch cannot apply the cursor's tie-break).
+                complete = False
             else:
                 fetched, floor = found[0][10], found[0][11]
                 full = len(found) >= params["limit"]

@@ -173,32 +173,22 @@ ORDER BY s.created_at, s.id"""
 
 # What the subtree's sessions spent, each message's usage counted once: the sessions'
 # own totals (which are never reduced when messages are deleted, the money being spent)
-# minus the usage of the fork copies they hold (forked_from set), which is spend of the
-# session they were copied from. Without forks it is the sum of the sessions' usage.
+# minus what forks inherited with their copies (recorded at fork time, so deleting the
+# copies later changes nothing). Without forks it is the sum of the sessions' usage.
 SUM_SUBTREE_USAGE = """
 WITH RECURSIVE subtree(id) AS (
     SELECT id FROM sessions WHERE id = :id
     UNION
     SELECT s.id FROM sessions s JOIN subtree t ON s.parent_id = t.id
-),
-copied AS (
-    SELECT coalesce(sum(m.input_tokens), 0) AS input_tokens,
-           coalesce(sum(m.output_tokens), 0) AS output_tokens,
-           coalesce(sum(m.cache_read_tokens), 0) AS cache_read_tokens,
-           coalesce(sum(m.cache_write_tokens), 0) AS cache_write_tokens,
-           coalesce(sum(m.reasoning_tokens), 0) AS reasoning_tokens,
-           coalesce(sum(m.cost_usd), 0.0) AS cost_usd
-    FROM subtree JOIN messages m ON m.session_id = subtree.id
-    WHERE m.forked_from IS NOT NULL
 )
 SELECT count(*),
-       max(0, coalesce(sum(s.input_tokens), 0) - c.input_tokens),
-       max(0, coalesce(sum(s.output_tokens), 0) - c.output_tokens),
-       max(0, coalesce(sum(s.cache_read_tokens), 0) - c.cache_read_tokens),
-       max(0, coalesce(sum(s.cache_write_tokens), 0) - c.cache_write_tokens),
-       max(0, coalesce(sum(s.reasoning_tokens), 0) - c.reasoning_tokens),
-       max(0.0, coalesce(sum(s.cost_usd), 0.0) - c.cost_usd)
-FROM subtree JOIN sessions s ON s.id = subtree.id CROSS JOIN copied c"""
+       max(0, coalesce(sum(s.input_tokens - s.inherited_input_tokens), 0)),
+       max(0, coalesce(sum(s.output_tokens - s.inherited_output_tokens), 0)),
+       max(0, coalesce(sum(s.cache_read_tokens - s.inherited_cache_read_tokens), 0)),
+       max(0, coalesce(sum(s.cache_write_tokens - s.inherited_cache_write_tokens), 0)),
+       max(0, coalesce(sum(s.reasoning_tokens - s.inherited_reasoning_tokens), 0)),
+       max(0.0, coalesce(sum(s.cost_usd - s.inherited_cost_usd), 0.0))
+FROM subtree JOIN sessions s ON s.id = subtree.id"""
 
 # -- stats --------------------------------------------------------------------------
 
