@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from sessiondb import InvalidInput
 from sessiondb.server import is_loopback, parse_tokens, run
 from sessiondb.server.auth import Principal
 
-from .conftest import TOKENS, new_session
+from .conftest import TOKENS, TestClient, bearer, new_session
 
 
 def test_request_without_token_is_a_401(clients):
@@ -103,3 +105,98 @@ def test_serve_command_refuses_a_public_host_without_a_token(monkeypatch):
     result = click_testing.CliRunner().invoke(serve, ["--host", "0.0.0.0", "--port", "1"])
     assert result.exit_code == 1
     assert "without a token" in result.output
+
+
+@pytest.fixture
+def served(monkeypatch, tmp_path):
+    """Make ``run`` hand its app to a test function instead of serving it.
+
+    ``served.check`` is called with the app and uvicorn's keyword arguments while the
+    store is open; ``served.calls`` records the arguments.
+    """
+    uvicorn = pytest.importorskip("uvicorn")
+
+    served = SimpleNamespace(calls=[], check=lambda app, **kwargs: None)
+
+    def fake_run(app, **kwargs):
+        served.calls.append(kwargs)
+        served.check(app, **kwargs)
+
+    monkeypatch.setattr(uvicorn, "run", fake_run)
+    monkeypatch.setenv("SESSIONDB_URL", str(tmp_path / "served.db"))
+    monkeypatch.delenv("SESSIONDB_TOKENS", raising=False)
+    return served
+
+
+def test_sessiondb_tokens_from_the_environment_protect_the_server(served, monkeypatch, tmp_path):
+    monkeypatch.setenv("SESSIONDB_TOKENS", "env-alice-token=alice:rw,env-viewer-token=alice:ro")
+    answers = {}
+
+    def check(app, **kwargs):
+        with TestClient(app) as client:
+            answers["none"] = client.get("/v1/sessions").status_code
+            answers["unknown"] = client.get("/v1/sessions", headers=bearer("x" * 12)).status_code
+            created = client.post("/v1/sessions", json={}, headers=bearer("env-alice-token"))
+            answers["created"] = (created.status_code, created.json()["user_id"])
+            ro = client.post("/v1/sessions", json={}, headers=bearer("env-viewer-token"))
+            answers["read-only write"] = ro.status_code
+            cli = client.get("/v1/sessions", headers=bearer("cli-given-token"))
+            answers["cli token"] = cli.status_code
+
+    served.check = check
+    # The environment's tokens are added to --token's; they also allow a public host.
+    run(None, host="0.0.0.0", port=1, tokens="cli-given-token")
+    assert served.calls[-1]["host"] == "0.0.0.0"
+    assert answers == {
+        "none": 401,
+        "unknown": 401,
+        "created": (201, "alice"),
+        "read-only write": 403,
+        "cli token": 200,
+    }
+
+
+def test_serve_command_reads_sessiondb_tokens(served, monkeypatch):
+    from click.testing import CliRunner
+
+    from sessiondb.cli.serve import serve
+
+    monkeypatch.setenv("SESSIONDB_TOKENS", "env-only-token=team:rw")
+    statuses = []
+
+    def check(app, **kwargs):
+        with TestClient(app) as client:
+            statuses.append(client.get("/v1/sessions").status_code)
+            statuses.append(
+                client.get("/v1/sessions", headers=bearer("env-only-token")).status_code
+            )
+
+    served.check = check
+    result = CliRunner().invoke(serve, ["--host", "192.0.2.10", "--port", "1"])
+    assert result.exit_code == 0, result.output
+    assert statuses == [401, 200]
+    assert served.calls[-1]["host"] == "192.0.2.10"
+
+
+def test_serve_insecure_binds_a_public_host_without_a_token_and_warns(served):
+    from click.testing import CliRunner
+
+    from sessiondb.cli.serve import serve
+
+    statuses = []
+
+    def check(app, **kwargs):
+        with TestClient(app) as client:
+            statuses.append(client.post("/v1/sessions", json={"id": "open"}).status_code)
+
+    served.check = check
+    result = CliRunner().invoke(serve, ["--host", "0.0.0.0", "--port", "1", "--insecure"])
+    assert result.exit_code == 0, result.output
+    assert (served.calls[-1]["host"], served.calls[-1]["port"]) == ("0.0.0.0", 1)
+    assert statuses == [201]  # no authentication at all: what --insecure asked for
+    assert "WARNING: no token (--insecure)" in result.output
+    # Without --insecure the same command is refused before anything is served.
+    refused = CliRunner().invoke(serve, ["--host", "0.0.0.0", "--port", "1"])
+    assert refused.exit_code == 1
+    assert "without a token" in refused.output
+    assert len(served.calls) == 1
