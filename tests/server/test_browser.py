@@ -127,14 +127,23 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture
 def page(browser, server):
+    """A 1280 px wide page; the test fails on any script error, and on any request that
+    leaves the server (the UI works offline: no CDN, no fonts, no analytics)."""
+    base, _ = server
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     errors: list[str] = []
+    elsewhere: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on(
+        "request",
+        lambda r: None if r.url.startswith((base + "/", "data:")) else elsewhere.append(r.url),
+    )
     yield page
     context.close()
     assert not errors, errors
+    assert not elsewhere, elsewhere
 
 
 def shot(page, name: str) -> None:
@@ -267,4 +276,10 @@ def test_dark_theme_toggle_and_phone_width(browser, server):
     page.goto(base + "/")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     shot(page, "09-phone-dark-list")
+    page.goto(base + "/sessions/long?around=1100#m-1100")
+    playwright_sync.expect(page.locator("#m-1100")).to_be_in_viewport()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.goto(base + "/search?q=zebra")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, "12-phone-dark-search")
     context.close()
