@@ -19,6 +19,14 @@ with warnings.catch_warnings():
 
 ClientFactory = Callable[..., TestClient]
 
+# Tenants alice (read-write and read-only tokens) and bob, and an all-tenants admin.
+TOKENS = "alice-rw-token=alice:rw,alice-ro-token=alice:ro,bob-rw-token=bob:rw,admin-token-1=*:rw"
+
+
+def bearer(token: str) -> dict[str, str]:
+    """The Authorization header for ``token``."""
+    return {"Authorization": f"Bearer {token}"}
+
 
 @pytest.fixture
 def make_client(store: Store) -> Iterator[ClientFactory]:
@@ -57,6 +65,22 @@ TOOL_TURN = [
     {"role": "tool", "tool_call_id": "call_ls", "content": "README.md\nsetup.py"},
     {"role": "assistant", "content": "There are two files: README.md and setup.py."},
 ]
+
+
+@pytest.fixture
+def clients(make_client: ClientFactory) -> dict[str, TestClient]:
+    """Clients per token over one app with tenants alice and bob."""
+    return {
+        name: make_client(tokens=TOKENS, headers=bearer(token) if token else None)
+        for name, token in {
+            "anonymous": None,
+            "alice": "alice-rw-token",
+            "alice_ro": "alice-ro-token",
+            "bob": "bob-rw-token",
+            "admin": "admin-token-1",
+            "wrong": "not-a-known-token",
+        }.items()
+    }
 
 
 def new_session(client: TestClient, **fields: Any) -> dict[str, Any]:

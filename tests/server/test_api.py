@@ -242,3 +242,22 @@ def test_an_unexpected_error_is_a_json_500_without_internals(store):
     assert response.status_code == 500
     assert response.json()["error"] == "InternalError"
     assert "secret" not in response.text
+
+
+def test_upload_over_the_limit_is_a_413_and_imports_nothing(make_client):
+    client = make_client(max_body_bytes=4096)
+    line = json.dumps({"role": "user", "content": "x" * 100}) + "\n"
+    response = client.post(
+        "/v1/import", files={"file": ("big.jsonl", line * 100, "application/x-ndjson")}
+    )
+    assert response.status_code == 413
+    assert response.json() == {
+        "error": "PayloadTooLarge",
+        "detail": "request body is over the limit of 4096 bytes",
+    }
+    assert client.get("/v1/sessions").json()["items"] == []
+    small = client.post(
+        "/v1/import", files={"file": ("small.jsonl", line * 3)}, data={"format": "openai_chat"}
+    )
+    assert small.status_code == 200, small.text
+    assert small.json()["messages_added"] == 3

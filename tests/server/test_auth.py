@@ -2,35 +2,15 @@
 
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import pytest
 
 from sessiondb import InvalidInput
 from sessiondb.server import is_loopback, parse_tokens, run
 from sessiondb.server.auth import Principal
 
-from .conftest import append, new_session
-
-TOKENS = "alice-rw-token=alice:rw,alice-ro-token=alice:ro,bob-rw-token=bob:rw,admin-token-1=*:rw"
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-@pytest.fixture
-def clients(make_client):
-    """Clients per token over one app with tenants alice and bob."""
-    return {
-        name: make_client(tokens=TOKENS, headers=bearer(token) if token else None)
-        for name, token in {
-            "anonymous": None,
-            "alice": "alice-rw-token",
-            "alice_ro": "alice-ro-token",
-            "bob": "bob-rw-token",
-            "admin": "admin-token-1",
-            "wrong": "not-a-known-token",
-        }.items()
-    }
+from .conftest import TOKENS, TestClient, bearer, new_session
 
 
 def test_request_without_token_is_a_401(clients):
@@ -66,30 +46,15 @@ def test_sessions_created_by_a_tenant_belong_to_it(clients):
     assert response.status_code == 422
 
 
-def test_other_tenants_sessions_answer_404(clients):
-    sid = new_session(clients["alice"], title="secret")["id"]
-    append(clients["alice"], sid, [{"role": "user", "content": "private words"}])
-    bob = clients["bob"]
-    assert bob.get(f"/v1/sessions/{sid}").status_code == 404
-    assert bob.get(f"/v1/sessions/{sid}/messages").status_code == 404
-    assert bob.get(f"/v1/sessions/{sid}/export").status_code == 404
-    assert bob.get(f"/v1/sessions/{sid}/tree").status_code == 404
-    assert bob.post(f"/v1/sessions/{sid}/messages", json={"items": [{}]}).status_code == 404
-    assert bob.patch(f"/v1/sessions/{sid}", json={"title": "x"}).status_code == 404
-    assert bob.delete(f"/v1/sessions/{sid}").status_code == 404
-    assert bob.post("/v1/sessions", json={"parent_id": sid}).status_code == 404
-    assert clients["alice"].get(f"/v1/sessions/{sid}").status_code == 200
-
-
 def test_listing_shows_only_the_tenants_sessions(clients):
-    new_session(clients["alice"], id="a1")
-    new_session(clients["bob"], id="b1")
+    new_session(clients["alice"], id="alice:a1")
+    new_session(clients["bob"], id="bob:b1")
     ids = {s["id"] for s in clients["alice"].get("/v1/sessions").json()["items"]}
-    assert ids == {"a1"}
+    assert ids == {"alice:a1"}
     asked_for_bob = clients["alice"].get("/v1/sessions", params={"user_id": "bob"}).json()
     assert asked_for_bob["items"] == []
     everything = {s["id"] for s in clients["admin"].get("/v1/sessions").json()["items"]}
-    assert everything == {"a1", "b1"}
+    assert everything == {"alice:a1", "bob:b1"}
 
 
 def test_web_pages_need_a_login_and_the_cookie_only_reads(make_client):
@@ -140,3 +105,98 @@ def test_serve_command_refuses_a_public_host_without_a_token(monkeypatch):
     result = click_testing.CliRunner().invoke(serve, ["--host", "0.0.0.0", "--port", "1"])
     assert result.exit_code == 1
     assert "without a token" in result.output
+
+
+@pytest.fixture
+def served(monkeypatch, tmp_path):
+    """Make ``run`` hand its app to a test function instead of serving it.
+
+    ``served.check`` is called with the app and uvicorn's keyword arguments while the
+    store is open; ``served.calls`` records the arguments.
+    """
+    uvicorn = pytest.importorskip("uvicorn")
+
+    served = SimpleNamespace(calls=[], check=lambda app, **kwargs: None)
+
+    def fake_run(app, **kwargs):
+        served.calls.append(kwargs)
+        served.check(app, **kwargs)
+
+    monkeypatch.setattr(uvicorn, "run", fake_run)
+    monkeypatch.setenv("SESSIONDB_URL", str(tmp_path / "served.db"))
+    monkeypatch.delenv("SESSIONDB_TOKENS", raising=False)
+    return served
+
+
+def test_sessiondb_tokens_from_the_environment_protect_the_server(served, monkeypatch, tmp_path):
+    monkeypatch.setenv("SESSIONDB_TOKENS", "env-alice-token=alice:rw,env-viewer-token=alice:ro")
+    answers = {}
+
+    def check(app, **kwargs):
+        with TestClient(app) as client:
+            answers["none"] = client.get("/v1/sessions").status_code
+            answers["unknown"] = client.get("/v1/sessions", headers=bearer("x" * 12)).status_code
+            created = client.post("/v1/sessions", json={}, headers=bearer("env-alice-token"))
+            answers["created"] = (created.status_code, created.json()["user_id"])
+            ro = client.post("/v1/sessions", json={}, headers=bearer("env-viewer-token"))
+            answers["read-only write"] = ro.status_code
+            cli = client.get("/v1/sessions", headers=bearer("cli-given-token"))
+            answers["cli token"] = cli.status_code
+
+    served.check = check
+    # The environment's tokens are added to --token's; they also allow a public host.
+    run(None, host="0.0.0.0", port=1, tokens="cli-given-token")
+    assert served.calls[-1]["host"] == "0.0.0.0"
+    assert answers == {
+        "none": 401,
+        "unknown": 401,
+        "created": (201, "alice"),
+        "read-only write": 403,
+        "cli token": 200,
+    }
+
+
+def test_serve_command_reads_sessiondb_tokens(served, monkeypatch):
+    from click.testing import CliRunner
+
+    from sessiondb.cli.serve import serve
+
+    monkeypatch.setenv("SESSIONDB_TOKENS", "env-only-token=team:rw")
+    statuses = []
+
+    def check(app, **kwargs):
+        with TestClient(app) as client:
+            statuses.append(client.get("/v1/sessions").status_code)
+            statuses.append(
+                client.get("/v1/sessions", headers=bearer("env-only-token")).status_code
+            )
+
+    served.check = check
+    result = CliRunner().invoke(serve, ["--host", "192.0.2.10", "--port", "1"])
+    assert result.exit_code == 0, result.output
+    assert statuses == [401, 200]
+    assert served.calls[-1]["host"] == "192.0.2.10"
+
+
+def test_serve_insecure_binds_a_public_host_without_a_token_and_warns(served):
+    from click.testing import CliRunner
+
+    from sessiondb.cli.serve import serve
+
+    statuses = []
+
+    def check(app, **kwargs):
+        with TestClient(app) as client:
+            statuses.append(client.post("/v1/sessions", json={"id": "open"}).status_code)
+
+    served.check = check
+    result = CliRunner().invoke(serve, ["--host", "0.0.0.0", "--port", "1", "--insecure"])
+    assert result.exit_code == 0, result.output
+    assert (served.calls[-1]["host"], served.calls[-1]["port"]) == ("0.0.0.0", 1)
+    assert statuses == [201]  # no authentication at all: what --insecure asked for
+    assert "WARNING: no token (--insecure)" in result.output
+    # Without --insecure the same command is refused before anything is served.
+    refused = CliRunner().invoke(serve, ["--host", "0.0.0.0", "--port", "1"])
+    assert refused.exit_code == 1
+    assert "without a token" in refused.output
+    assert len(served.calls) == 1

@@ -6,6 +6,7 @@ Never runs ``playwright install``: the browser is /usr/bin/chromium (.ci/run ins
 
 from __future__ import annotations
 
+import re
 import socket
 import threading
 import time
@@ -86,6 +87,11 @@ def seed(store: Store) -> str:
     store.create_session("compacted", title="A compacted conversation", agent="coder")
     store.append("compacted", [{"role": "user", "content": f"old question {i}"} for i in range(4)])
     store.compact("compacted", "Summary: four old questions were asked.", keep_last=1)
+    # Longer than a transcript page: its one hit, #1100, is far past the first page.
+    store.create_session("long", title="A very long conversation", agent="helper")
+    filler = [{"role": "user", "content": f"step {i}"} for i in range(1, 1201)]
+    filler[1099] = {"role": "assistant", "content": "the zebra crossing is at #1100"}
+    store.append("long", filler)
     return main.id
 
 
@@ -121,14 +127,23 @@ def browser() -> Iterator[object]:
 
 @pytest.fixture
 def page(browser, server):
+    """A 1280 px wide page; the test fails on any script error, and on any request that
+    leaves the server (the UI works offline: no CDN, no fonts, no analytics)."""
+    base, _ = server
     context = browser.new_context(viewport={"width": 1280, "height": 900})
     page = context.new_page()
     errors: list[str] = []
+    elsewhere: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.on(
+        "request",
+        lambda r: None if r.url.startswith((base + "/", "data:")) else elsewhere.append(r.url),
+    )
     yield page
     context.close()
     assert not errors, errors
+    assert not elsewhere, elsewhere
 
 
 def shot(page, name: str) -> None:
@@ -143,7 +158,7 @@ def test_session_list_loads_more_rows_when_scrolled(page, server):
     assert rows.count() == 50
     shot(page, "01-session-list")
     page.locator(".sentinel").scroll_into_view_if_needed()
-    playwright_sync.expect(rows).to_have_count(74)
+    playwright_sync.expect(rows).to_have_count(75)
     assert page.locator(".sentinel").count() == 0
 
 
@@ -190,11 +205,31 @@ def test_search_hit_links_to_the_message(page, server):
     assert hit.locator("mark").count() >= 1
     shot(page, "03-search")
     hit.click()
-    page.wait_for_url("**/sessions/tools#m-*")
+    page.wait_for_url("**/sessions/tools?around=*#m-*")
     target = page.locator(".msg.target")
     assert target.count() == 1
     assert "setup.py" in target.inner_text()
     shot(page, "04-search-hit")
+
+
+def test_search_hit_far_into_a_long_session_lands_on_the_message(page, server):
+    base, _ = server
+    page.goto(base + "/search?q=zebra")
+    hit = page.locator(".hit a")
+    assert hit.count() == 1
+    hit.click()
+    page.wait_for_url("**/sessions/long?around=1100#m-1100")
+    target = page.locator("#m-1100")
+    playwright_sync.expect(target).to_be_visible()
+    playwright_sync.expect(target).to_be_in_viewport()
+    playwright_sync.expect(target).to_have_class(re.compile(r"\btarget\b"))
+    assert "zebra crossing" in target.inner_text()
+    assert page.locator(".msg").count() == 500
+    shot(page, "11-search-hit-deep-in-a-long-session")
+    page.locator(".pager-top .pager-older").click()
+    page.wait_for_url("**/sessions/long?before=701")
+    assert page.locator(".msg").first.get_attribute("id") == "m-201"
+    assert page.locator(".msg").last.get_attribute("id") == "m-700"
 
 
 def test_lineage_tree_shows_children(page, server):
@@ -241,4 +276,10 @@ def test_dark_theme_toggle_and_phone_width(browser, server):
     page.goto(base + "/")
     assert page.evaluate("document.documentElement.scrollWidth") <= 390
     shot(page, "09-phone-dark-list")
+    page.goto(base + "/sessions/long?around=1100#m-1100")
+    playwright_sync.expect(page.locator("#m-1100")).to_be_in_viewport()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    page.goto(base + "/search?q=zebra")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 390
+    shot(page, "12-phone-dark-search")
     context.close()

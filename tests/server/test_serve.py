@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import subprocess
 import sys
@@ -74,3 +75,39 @@ def test_make_run_demo_serves_the_imported_samples(tmp_path):
         proc.terminate()
         out, _ = proc.communicate(timeout=20)
     assert f"{base}/" in out.decode()
+
+
+def test_serve_command_in_a_real_process_needs_a_token_from_sessiondb_tokens(tmp_path):
+    port = free_port()
+    env = {
+        **os.environ,
+        "SESSIONDB_URL": str(tmp_path / "env.db"),
+        "SESSIONDB_TOKENS": "env-tenant-token=envteam:rw",
+    }
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sessiondb", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                anonymous = httpx.get(f"{base}/v1/sessions")
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, "the server exited"
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.1)
+        assert anonymous.status_code == 401
+        auth = {"Authorization": "Bearer env-tenant-token"}
+        created = httpx.post(f"{base}/v1/sessions", json={}, headers=auth)
+        assert created.status_code == 201
+        assert created.json()["user_id"] == "envteam"
+        assert created.json()["id"].startswith("envteam:")
+    finally:
+        proc.terminate()
+        _, err = proc.communicate(timeout=20)
+    assert "1 token(s)" in err.decode()

@@ -19,7 +19,8 @@ __all__ = ["COMMANDS", "serve"]
     "tokens",
     multiple=True,
     help="Require 'Authorization: Bearer TOKEN'. TOKEN alone grants everything; "
-    "TOKEN=tenant:ro|rw limits it to one tenant (user_id). Repeatable; "
+    "TOKEN=tenant:ro|rw limits it to one tenant (sessions with that user_id, ids "
+    "starting 'tenant:'). Repeatable; "
     "$SESSIONDB_TOKENS is added.",
 )
 @click.option("--insecure", is_flag=True, help="Allow a non-loopback --host without any token.")

@@ -96,6 +96,12 @@ def run(
             print(
                 f"sessiondb: {len(table)} token(s); requests need a bearer token", file=sys.stderr
             )
+        elif not is_loopback(host):
+            print(
+                "sessiondb: WARNING: no token (--insecure): anyone who can reach "
+                f"{shown}:{port} can read and change every session",
+                file=sys.stderr,
+            )
         uvicorn.run(app, host=host, port=port, log_level="warning", server_header=False)
     finally:
         store.close()

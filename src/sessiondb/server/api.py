@@ -66,8 +66,11 @@ EMPTY_PAGE: dict[str, Any] = {"items": [], "next_cursor": None}
 
 @router.post("/sessions", status_code=201, response_model=s.SessionOut, tags=["sessions"])
 async def create_session(body: s.SessionCreate, db: Caller) -> dict[str, Any]:
-    """Create a session (201). A tenant's sessions always get `user_id` = tenant."""
+    """Create a session (201). A tenant's sessions always get `user_id` = tenant, and
+    live in its id namespace: an `id` given by a tenant token must start with
+    `<tenant>:` (422 otherwise, whether or not the id is taken), and a generated one does."""
     fields = body.model_dump()
+    fields["id"] = db.id_for_new(body.id)
     fields["user_id"] = db.owner_for_new(body.user_id)
     if body.parent_id is not None:
         await db.check(body.parent_id)
@@ -273,9 +276,12 @@ async def compact(session_id: str, body: s.CompactIn, db: Caller) -> dict[str, A
     "/sessions/{session_id}/fork", status_code=201, response_model=s.SessionOut, tags=["history"]
 )
 async def fork(session_id: str, body: s.ForkIn, db: Caller) -> dict[str, Any]:
-    """Copy the session up to `at_seq` into a new child session (201)."""
+    """Copy the session up to `at_seq` into a new child session (201). For a tenant
+    token the child's `id` follows the rule of creating a session: it starts with
+    `<tenant>:`."""
     await db.check(session_id)
-    child = await db.db.fork(session_id, at_seq=body.at_seq, title=body.title, id=body.id)
+    child_id = db.id_for_new(body.id)
+    child = await db.db.fork(session_id, at_seq=body.at_seq, title=body.title, id=child_id)
     if db.tenant is not None and child.user_id != db.tenant:
         child = await db.db.update_session(child.id, user_id=db.tenant)
     return s.session_out(child)
@@ -406,7 +412,9 @@ async def import_file(
     format: Annotated[str | None, Form(max_length=50)] = None,
 ) -> dict[str, Any]:
     """Import an uploaded transcript. The server writes it to a temporary file of its
-    own; no client-given path is ever read or written."""
+    own; no client-given path is ever read or written. For a tenant token, each session
+    of the file is stored as `<tenant>:<id in the file>` (ids already starting with
+    `<tenant>:` are kept) and belongs to the tenant."""
     # Keep only a harmless suffix of the client's name: some formats are detected by it.
     suffix = PurePath(file.filename or "upload").suffix[:16]
     if not suffix.replace(".", "").isalnum():

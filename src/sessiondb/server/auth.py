@@ -5,13 +5,13 @@ request acts as the unscoped admin principal. With tokens, every request needs
 ``Authorization: Bearer <token>`` (the web UI may use the ``sessiondb_token`` cookie set by
 its login page instead; a cookie only ever grants read access, so a forged cross-site
 request cannot write). A principal with a tenant sees only sessions whose ``user_id`` is
-that tenant.
+that tenant, and the ids it gives its sessions start with ``<tenant>:`` (see ``deps``).
 
 Token specs (``--token`` and ``$SESSIONDB_TOKENS``):
 
 * ``secret``                          - full access to everything (no tenant, read-write)
 * ``secret=tenant:rw,other=tenant2:ro`` - comma separated, scope ``rw`` or ``ro``;
-  the tenant ``*`` means "all tenants"
+  the tenant ``*`` means "all tenants"; a tenant name cannot contain ``:``
 * a JSON object ``{"secret": {"tenant": "a", "scope": "ro"}}`` or ``{"secret": "a:ro"}``
 """
 
@@ -28,6 +28,7 @@ from ..errors import InvalidInput, SessionDBError
 __all__ = [
     "ADMIN",
     "COOKIE_NAME",
+    "NAMESPACE_SEPARATOR",
     "Forbidden",
     "PayloadTooLarge",
     "Principal",
@@ -37,6 +38,9 @@ __all__ = [
 ]
 
 COOKIE_NAME = "sessiondb_token"
+# Between a tenant's name and the rest of its session ids ("alice:notes"). Not "/": ids
+# are URL path segments.
+NAMESPACE_SEPARATOR = ":"
 Scope = Literal["ro", "rw"]
 
 
@@ -54,10 +58,18 @@ class PayloadTooLarge(SessionDBError):
 
 @dataclass(frozen=True, slots=True)
 class Principal:
-    """Who is calling: ``tenant`` None means every tenant; ``scope`` ro or rw."""
+    """Who is calling: ``tenant`` None means every tenant; ``scope`` ro or rw.
+
+    Raises InvalidInput for a tenant name containing ``:``.
+    """
 
     tenant: str | None
     scope: Scope
+
+    def __post_init__(self) -> None:
+        if self.tenant is not None and NAMESPACE_SEPARATOR in self.tenant:
+            # Tenant "a" would own the ids "a:b:...", the namespace of tenant "a:b".
+            raise InvalidInput(f"tenant {self.tenant!r}: cannot contain {NAMESPACE_SEPARATOR!r}")
 
     @property
     def can_write(self) -> bool:

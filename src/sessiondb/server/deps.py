@@ -5,6 +5,14 @@ enforced, once, for the API and the web UI alike: a session whose ``user_id`` is
 caller's tenant does not exist for the caller (NotFound, never 403, so ids of other
 tenants cannot be probed), listings are filtered by ``user_id``, and sessions the caller
 creates belong to its tenant.
+
+Session ids are global, so "create (or fork into) id X" would answer 409 when another
+tenant holds X and 201 when X is free: a probe. To close it, a tenant's sessions live in
+its own id namespace, ``<tenant>:``: an id the tenant chooses must start with it (any
+other id is refused with the same 422, taken or not), ids the server generates for it
+get the prefix, and imported sessions are stored under ``<tenant>:<id in the file>``.
+Tenant names cannot contain ``:`` (``parse_tokens`` refuses them), so no namespace lies
+inside another's.
 """
 
 from __future__ import annotations
@@ -17,8 +25,16 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from ..aio import AsyncStore
 from ..errors import InvalidInput, NotFound
-from ..model import Session, TreeNode
-from .auth import ADMIN, COOKIE_NAME, Forbidden, Principal, Tokens, Unauthorized
+from ..model import Session, TreeNode, new_id
+from .auth import (
+    ADMIN,
+    COOKIE_NAME,
+    NAMESPACE_SEPARATOR,
+    Forbidden,
+    Principal,
+    Tokens,
+    Unauthorized,
+)
 
 __all__ = ["Caller", "Scoped", "principal"]
 
@@ -101,6 +117,37 @@ class Scoped:
         if user_id is not None and user_id != self.who.tenant:
             raise InvalidInput(f"user_id: a token of tenant {self.who.tenant!r} cannot use it")
         return self.who.tenant
+
+    @property
+    def namespace(self) -> str | None:
+        """The prefix of the ids of the caller's sessions (None: any id)."""
+        return None if self.who.tenant is None else self.who.tenant + NAMESPACE_SEPARATOR
+
+    def id_for_new(self, requested: str | None) -> str | None:
+        """The id a session the caller creates (or forks) gets; None lets the store
+        generate one. Raises InvalidInput when a tenant asks for an id outside its
+        namespace: the same answer whether or not that id is taken, so the ids of other
+        tenants' sessions cannot be probed."""
+        prefix = self.namespace
+        if prefix is None:
+            return requested
+        if requested is None:
+            return prefix + new_id()
+        if not requested.startswith(prefix) or requested == prefix:
+            raise InvalidInput(
+                f"id: a token of tenant {self.who.tenant!r} can only use ids that start "
+                f"with {prefix!r} (or leave the id out to get one)"
+            )
+        return requested
+
+    def imported_id(self, original: str) -> str:
+        """Where a tenant's import stores the session ``original`` of the file: the id
+        itself when it is already in the caller's namespace, else prefixed with it (the
+        same every time, so importing a file again adds nothing)."""
+        prefix = self.namespace
+        if prefix is None or original.startswith(prefix):
+            return original
+        return prefix + original
 
     def prune(self, node: TreeNode) -> TreeNode:
         """``node`` without the subtrees the caller may not see."""

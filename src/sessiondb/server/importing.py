@@ -3,15 +3,18 @@
 An unscoped caller imports straight into the store (``Store.import_path``). A tenant's
 upload could name session ids that belong to another tenant, and importing appends to
 existing sessions, so a tenant's file is first imported into a throwaway SQLite store and
-then copied, session by session, into the real one: sessions of another tenant are
-refused (reported in ``errors``), new sessions get ``user_id`` = tenant, and messages keep
-their ids so importing the same file again adds nothing.
+then copied, session by session, into the real one, each under its id in the tenant's
+namespace (``Scoped.imported_id``: ``<tenant>:<id in the file>``). So a file naming
+another tenant's session id makes a new session of the caller's and cannot touch or
+reveal the other one; new sessions get ``user_id`` = tenant, and messages keep their ids
+so importing the same file again adds nothing.
 """
 
 from __future__ import annotations
 
 import asyncio
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import NotFound, SessionDBError
@@ -28,10 +31,17 @@ async def import_upload(db: Scoped, path: Path, *, format: str | None) -> Import
     """Import ``path`` (a file the server wrote) for the caller; return the report."""
     if db.tenant is None:
         return await db.db.import_path(path, format=format)
-    return await asyncio.to_thread(_import_for_tenant, db.db.store, path, format, db.tenant)
+    return await asyncio.to_thread(
+        _import_for_tenant, db.db.store, path, format, db.tenant, db.imported_id
+    )
 
 
-def _import_for_tenant(store: Store, path: Path, format: str | None, tenant: str) -> ImportReport:
+Rename = Callable[[str], str]
+
+
+def _import_for_tenant(
+    store: Store, path: Path, format: str | None, tenant: str, rename: Rename
+) -> ImportReport:
     from .. import connect  # the package root imports nothing from server: no cycle
 
     with tempfile.TemporaryDirectory(prefix="sessiondb-scratch-") as tmp:
@@ -43,9 +53,9 @@ def _import_for_tenant(store: Store, path: Path, format: str | None, tenant: str
             sessions = {sid: scratch.get_session(sid) for sid in report.session_ids}
             for sid in _parents_first(sessions):
                 try:
-                    _copy_session(scratch, store, sessions[sid], tenant, result)
+                    _copy_session(scratch, store, sessions[sid], tenant, rename, result)
                 except SessionDBError as exc:
-                    result.errors[sid] = f"{type(exc).__name__}: {exc}"
+                    result.errors[rename(sid)] = f"{type(exc).__name__}: {exc}"
             return result
         finally:
             scratch.close()
@@ -70,18 +80,19 @@ def _parents_first(sessions: dict[str, Session]) -> list[str]:
 
 
 def _copy_session(
-    scratch: Store, store: Store, src: Session, tenant: str, result: ImportReport
+    scratch: Store, store: Store, src: Session, tenant: str, rename: Rename, result: ImportReport
 ) -> None:
+    target = rename(src.id)
     try:
-        existing = store.get_session(src.id)
+        existing = store.get_session(target)
     except NotFound:
         existing = None
     if existing is not None and existing.user_id != tenant:
-        # Same words as for a missing parent: do not confirm the id exists elsewhere.
-        result.errors[src.id] = "the session id is taken; not imported"
+        # Only an admin can have put another tenant's session in this namespace.
+        result.errors[target] = "the session id is taken; not imported"
         return
     if existing is None:
-        parent_id = src.parent_id
+        parent_id = None if src.parent_id is None else rename(src.parent_id)
         if parent_id is not None:
             try:
                 if store.get_session(parent_id).user_id != tenant:
@@ -89,7 +100,7 @@ def _copy_session(
             except NotFound:
                 parent_id = None
         store.create_session(
-            src.id,
+            target,
             title=src.title,
             agent=src.agent,
             model=src.model,
@@ -110,7 +121,7 @@ def _copy_session(
     after = 0
     while batch := scratch.messages(src.id, after_seq=after, limit=_BATCH):
         stored = store.append(
-            src.id,
+            target,
             [
                 NewMessage(
                     item=m.item,
@@ -127,4 +138,4 @@ def _copy_session(
         )
         result.messages_added += sum(1 for m in stored if m.seq > last_seq)
         after = batch[-1].seq
-    result.session_ids.append(src.id)
+    result.session_ids.append(target)

@@ -39,6 +39,13 @@ _FORBID = ConfigDict(extra="forbid")
 MAX_INT = 2**62
 
 
+_ID_TEXT = (
+    "The new session's id; generated when omitted. With a tenant token it must start "
+    "with `<tenant>:` (the tenant's id namespace; any other id is a 422, taken or not), "
+    "and a generated id gets that prefix."
+)
+
+
 class ErrorOut(BaseModel):
     """Every error: the exception class name and a human-readable detail."""
 
@@ -90,7 +97,7 @@ class SessionCreate(BaseModel):
     """A new session; ``id`` is generated when omitted."""
 
     model_config = _FORBID
-    id: str | None = None
+    id: str | None = Field(default=None, description=_ID_TEXT)
     title: str | None = None
     agent: str | None = None
     model: str | None = None
@@ -189,7 +196,7 @@ class ForkIn(BaseModel):
     model_config = _FORBID
     at_seq: int | None = Field(default=None, ge=0, le=MAX_INT)
     title: str | None = None
-    id: str | None = None
+    id: str | None = Field(default=None, description=_ID_TEXT)
 
 
 class TreeNodeOut(BaseModel):

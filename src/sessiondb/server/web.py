@@ -149,17 +149,32 @@ async def session_rows(
     return _render(request, "_session_rows.html", db, sessions=sessions, next_cursor=next_cursor)
 
 
+Seq = Annotated[int | None, Query(ge=0, le=2**62)]
+
+
 @router.get("/sessions/{session_id}", response_class=_HTML)
 async def transcript_page(
     request: Request,
     session_id: str,
     db: Caller,
-    after_seq: Annotated[int, Query(ge=0)] = 0,
+    around: Seq = None,
+    before: Seq = None,
+    after: Seq = None,
 ) -> HTMLResponse:
+    """One window of at most ``TRANSCRIPT_PAGE`` messages: from the start, the window
+    ``around`` a seq (what search hits link to), the messages ``before`` a seq or those
+    ``after`` one, with links to the older and newer windows."""
+    if sum(x is not None for x in (around, before, after)) > 1:
+        raise InvalidInput("give at most one of around, before and after")
     session = await db.session(session_id)
-    messages = await db.db.messages(session_id, after_seq=after_seq, limit=TRANSCRIPT_PAGE)
-    more = bool(messages) and messages[-1].seq < session.last_seq
-    next_after = messages[-1].seq if messages else 0
+    messages = await _transcript_window(db, session_id, around=around, before=before, after=after)
+    # Asked, not guessed from seq arithmetic: seqs of deleted messages leave gaps.
+    older = newer = False
+    if messages:
+        first, last = messages[0].seq, messages[-1].seq
+        older = bool(await db.db.messages(session_id, before_seq=first, last=1))
+        newer = bool(await db.db.messages(session_id, after_seq=last, limit=1))
+    shown = {m.seq for m in messages}
     messages.sort(key=_logical_position)
     calls = {c.call_id: c for m in messages for c in m.tool_calls}
     hidden = sum(1 for m in messages if not (m.visible_to_model and m.visible_to_user))
@@ -175,14 +190,37 @@ async def transcript_page(
         db,
         session=session,
         messages=messages,
+        shown=shown,
+        first_seq=min(shown, default=0),
+        last_seq=max(shown, default=0),
         calls=calls,
         hidden=hidden,
-        more=more,
-        next_after=next_after,
-        after_seq=after_seq,
+        older=older,
+        newer=newer,
+        around=around,
         parent=parent,
         turn_usage=_turn_usage,
     )
+
+
+async def _transcript_window(
+    db: Caller, session_id: str, *, around: int | None, before: int | None, after: int | None
+) -> list[Message]:
+    """The messages of one transcript window, oldest first."""
+    if before is not None:
+        return await db.db.messages(session_id, before_seq=before, last=TRANSCRIPT_PAGE)
+    if after is not None:
+        return await db.db.messages(session_id, after_seq=after, limit=TRANSCRIPT_PAGE)
+    if around is None:
+        return await db.db.messages(session_id, limit=TRANSCRIPT_PAGE)
+    # Half a page of older messages, the message itself and newer ones for the rest;
+    # near either end of the session the other side fills up, so the page stays full.
+    tail = await db.db.messages(session_id, after_seq=max(around - 1, 0), limit=TRANSCRIPT_PAGE)
+    half = TRANSCRIPT_PAGE // 2
+    head = await db.db.messages(
+        session_id, before_seq=max(around, 1), last=TRANSCRIPT_PAGE - min(len(tail), half)
+    )
+    return head + tail[: TRANSCRIPT_PAGE - len(head)]
 
 
 def _logical_position(message: Message) -> float:
