@@ -44,7 +44,7 @@ from .model import (
     to_micros,
     to_utc,
 )
-from .store import AppendInput
+from .store import UNSET, AppendInput
 
 if TYPE_CHECKING:
     from .store import Store
@@ -384,7 +384,7 @@ def _validating(method: Callable[..., Any]) -> Callable[..., Any]:
     def checked(self: Any, *args: Any, **kwargs: Any) -> Any:
         for name, index, check in checks:
             value = args[index] if index is not None and index < len(args) else kwargs.get(name)
-            if value is not None:
+            if value is not None and value is not UNSET:
                 check(name, value)
         return method(self, *args, **kwargs)
 

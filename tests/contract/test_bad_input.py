@@ -235,3 +235,12 @@ def test_expect_last_seq_must_be_a_seq(store: Store, bad: Any) -> None:
     with pytest.raises(InvalidInput, match="expect_last_seq"):
         store.append(s.id, {"role": "user", "content": "x"}, expect_last_seq=bad)
     assert_untouched(store, s.id)
+
+
+@pytest.mark.parametrize("bad", ["a\x00b", 7])
+def test_update_session_checks_the_text_fields_it_is_given(store: Store, bad: Any) -> None:
+    s = store.create_session(source="cli", agent="a")
+    with pytest.raises(InvalidInput, match="source"):
+        store.update_session(s.id, source=bad)
+    assert store.update_session(s.id, title="t").source == "cli"  # omitted: unchanged
+    assert store.get_session(s.id).agent == "a"
