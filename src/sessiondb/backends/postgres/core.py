@@ -31,7 +31,14 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from ..._base import check_limit, decode_cursor, encode_cursor, merge_metadata
+from ..._base import (
+    check_limit,
+    check_other_metadata,
+    decode_cursor,
+    encode_cursor,
+    merge_metadata,
+    read_window,
+)
 from ...errors import (
     AlreadyExists,
     BackendError,
@@ -60,11 +67,10 @@ from ...model import (
     to_micros,
     to_utc,
 )
-from ...store import UNSET, AppendInput
+from ...store import UNSET, AppendInput, MessageOrder
 from .._sql import SQLCore
 from . import queries as q
 
-_FAR_FUTURE = 1 << 62
 # Unquoted PostgreSQL identifiers: what search_path and CREATE SCHEMA accept as written.
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 
@@ -617,14 +623,16 @@ class PostgresCore(SQLCore):
         model: str | None = None,
         expect_last_seq: int | None = None,
         session_metadata: Mapping[str, Any] | None = None,
+        other_metadata: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> list[Message]:
         prepared = self._prepare(items, ids, usage, model)
         patch = check_metadata("session_metadata", session_metadata) if session_metadata else None
+        others = check_other_metadata(session_id, other_metadata) if other_metadata else None
         if not prepared:
             self.get_session(session_id)  # still NotFound for a missing session
             return []
         with self._write(f"appending to session {session_id!r}") as conn:
-            return self._append_locked(conn, session_id, prepared, expect_last_seq, patch)
+            return self._append_locked(conn, session_id, prepared, expect_last_seq, patch, others)
 
     # ------------------------------------------------------------------ reads
 
@@ -636,31 +644,33 @@ class PostgresCore(SQLCore):
         before_seq: int | None = None,
         last: int | None = None,
         limit: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        order: MessageOrder = "seq",
     ) -> list[Message]:
-        if last is not None and limit is not None:
-            raise InvalidInput("messages: give either last or limit, not both")
-        check_limit("last", last)
-        check_limit("limit", limit)
-        check_limit("after_seq", after_seq)
-        check_limit("before_seq", before_seq)
-        if last == 0 or limit == 0:
+        window = read_window(
+            "messages",
+            session_id,
+            after_seq=after_seq,
+            before_seq=before_seq,
+            last=last,
+            limit=limit,
+            since=since,
+            until=until,
+            order=order,
+        )
+        if window.count == 0:
             self.get_session(session_id)
             return []
-        params = {
-            "session_id": session_id,
-            "after_seq": 0 if after_seq is None else after_seq,
-            "before_seq": _FAR_FUTURE if before_seq is None else before_seq,
-            "limit": last if last is not None else limit,
-        }
+        params = {**window.params, "limit": window.count}
+        sql = q.MESSAGE_WINDOWS[window.kind, window.newest]
         # No snapshot needed: the tool-call rows of a message are written in its own
         # transaction, so reading them in a second statement finds them all (with
         # results at least as new). Autocommit saves the BEGIN/COMMIT round trips.
         with self._connection(f"reading messages of session {session_id!r}") as conn:
-            if last is not None:
-                rows = conn.execute(q.SELECT_MESSAGES_LAST, params).fetchall()
+            rows = conn.execute(sql, params).fetchall()
+            if window.newest:
                 rows.reverse()
-            else:
-                rows = conn.execute(q.SELECT_MESSAGES_FIRST, params).fetchall()
             if not rows:
                 if not conn.execute(q.SESSION_EXISTS, {"id": session_id}).fetchone():
                     raise NotFound(f"no session {session_id!r}")
