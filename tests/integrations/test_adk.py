@@ -365,6 +365,24 @@ def test_after_timestamp_matches_adks_sqlite_service_when_times_are_not_monotoni
     asyncio.run(main())
 
 
+def test_num_recent_events_alone_reads_the_newest_appended_from_the_end(store: Store) -> None:
+    # Documented (module docstring): without after_timestamp the window is the newest in
+    # append order, read from the end of the session, then sorted by timestamp.
+    async def main() -> None:
+        service = SessionDBSessionService(store)
+        await skewed_session(service)
+        got = await service.get_session(
+            app_name=APP,
+            user_id="u1",
+            session_id="skew",
+            config=GetSessionConfig(num_recent_events=4),
+        )
+        assert got is not None
+        assert [e.invocation_id for e in got.events] == ["e73", "e71", "e74", "e72"]
+
+    asyncio.run(main())
+
+
 def test_after_timestamp_is_read_in_sql_not_filtered_in_python(store: Store) -> None:
     calls: list[dict[str, Any]] = []
 
