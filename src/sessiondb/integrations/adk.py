@@ -29,8 +29,9 @@ How ADK's model maps onto sessiondb:
   timestamp, as ADK's SQLite and database services do, whatever order the timestamps
   were appended in. ``num_recent_events`` alone reads the newest events in append order
   from the end of the session (only the rows returned); it equals ADK's SQL services
-  while timestamps follow append order (ADK stamps events when it creates them) and
-  ADK's ``InMemorySessionService`` always. Events come back sorted by timestamp;
+  while timestamps follow append order (ADK stamps events when it creates them), and
+  picks the same events as ADK's ``InMemorySessionService`` always. Events come back
+  sorted by timestamp;
 * stale writers: every session read remembers the session's last seq (in ADK's
   ``Session._storage_update_marker``, as ADK's own database services do) and the next
   ``append_event`` is conditional on it (``expect_last_seq``); sessiondb's ``Conflict``
