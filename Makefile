@@ -2,7 +2,8 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-EXTRAS := dev,postgres,cli,openai-agents,langchain,adk,server,server-test
+# The feature extras bring the frameworks; adapters-test pins them to the tested releases.
+EXTRAS := dev,postgres,cli,openai-agents,langchain,adk,adapters-test,server,server-test
 
 .PHONY: run test check lint stress bench bench-quick clean
 

@@ -45,7 +45,7 @@ from .model import (
     TreeNode,
     Usage,
 )
-from .store import UNSET, AppendInput, GroupBy, Store, TokenCounter
+from .store import UNSET, AppendInput, GroupBy, MessageOrder, Store, TokenCounter
 
 __all__ = ["AsyncStore"]
 

@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
@@ -44,7 +44,7 @@ from .model import (
     to_micros,
     to_utc,
 )
-from .store import UNSET, AppendInput
+from .store import UNSET, AppendInput, MessageOrder
 
 if TYPE_CHECKING:
     from .store import Store
@@ -53,6 +53,7 @@ from .textsearch import index_document
 __all__ = [
     "BaseStore",
     "PreparedMessage",
+    "Window",
     "decode_cursor",
     "encode_cursor",
     "message_rows",
@@ -70,6 +71,7 @@ USAGE_FIELDS = (
 
 PREVIEW_LENGTH = 120
 MAX_INT = 1 << 62
+ORDERS = ("seq", "time")
 _WS = re.compile(r"\s+")
 
 
@@ -327,6 +329,30 @@ def merge_metadata(current: Mapping[str, Any], patch: Mapping[str, Any]) -> str:
     return dump_json("metadata", merged)
 
 
+def check_other_metadata(session_id: str, value: object) -> dict[str, dict[str, Any]]:
+    """``append``'s ``other_metadata`` validated: {other session id: non-empty patch}.
+
+    Raises InvalidInput for something that is not ``{session_id: JSON object}`` or that
+    names the session appended to (whose patch is ``session_metadata``).
+    """
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping):
+        kind = type(value).__name__
+        raise InvalidInput(f"other_metadata: expected {{session_id: patch}}, got {kind}")
+    patches: dict[str, dict[str, Any]] = {}
+    for other, patch in value.items():
+        check_id("other_metadata: session id", other)
+        if other == session_id:
+            raise InvalidInput(
+                f"other_metadata: {other!r} is the session appended to; use session_metadata"
+            )
+        checked = check_metadata(f"other_metadata[{other!r}]", patch)
+        if checked:
+            patches[other] = checked
+    return patches
+
+
 def check_limit(name: str, value: int | None, *, allow_none: bool = True) -> int | None:
     """Return ``value`` if it is an int from 0 to 2**62 (or None when allowed).
 
@@ -390,6 +416,59 @@ def _validating(method: Callable[..., Any]) -> Callable[..., Any]:
 
     checked.__sessiondb_checked__ = True  # type: ignore[attr-defined]
     return checked
+
+
+@dataclass(slots=True, frozen=True)
+class Window:
+    """A validated ``messages``/``items`` window: the parameters of the read and which
+    of a backend's statements runs it.
+
+    ``kind`` is ``"seq"`` (seq range only: the index reads just the rows returned),
+    ``"timed"`` (seq order, bounded by ``created_at`` too) or ``"time"`` (ordered by
+    ``created_at`` then seq). ``newest`` means ``last`` was given: the statement reads
+    backwards from the end and the caller reverses. ``count`` is ``last`` or ``limit``
+    (None: all); each backend writes its own "no limit" into ``params["limit"]``.
+    """
+
+    params: dict[str, Any]
+    kind: str
+    newest: bool
+    count: int | None
+
+
+def read_window(
+    what: str,
+    session_id: str,
+    *,
+    after_seq: int | None,
+    before_seq: int | None,
+    last: int | None,
+    limit: int | None,
+    since: Any,
+    until: Any,
+    order: str,
+) -> Window:
+    """Validate the window arguments of ``messages``/``items``; raise InvalidInput."""
+    if last is not None and limit is not None:
+        raise InvalidInput(f"{what}: give either last or limit, not both")
+    check_limit("last", last)
+    check_limit("limit", limit)
+    check_limit("after_seq", after_seq)
+    check_limit("before_seq", before_seq)
+    params: dict[str, Any] = {
+        "session_id": session_id,
+        "after_seq": 0 if after_seq is None else after_seq,
+        "before_seq": MAX_INT if before_seq is None else before_seq,
+    }
+    kind = "seq"
+    if since is not None or until is not None or order != "seq":
+        kind = check_choice("order", order, ORDERS)
+        if kind == "seq":
+            kind = "timed"
+        since_dt, until_dt = to_utc("since", since), to_utc("until", until)
+        params["since"] = -MAX_INT if since_dt is None else to_micros(since_dt)
+        params["until"] = MAX_INT if until_dt is None else to_micros(until_dt)
+    return Window(params, kind, last is not None, last if last is not None else limit)
 
 
 class BaseStore:
@@ -547,10 +626,20 @@ class BaseStore:
         before_seq: int | None = None,
         last: int | None = None,
         limit: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        order: MessageOrder = "seq",
     ) -> list[dict[str, Any]]:
         """See ``Store.items``; backends override it with a query of the item column."""
         found = cast("Store", self).messages(
-            session_id, after_seq=after_seq, before_seq=before_seq, last=last, limit=limit
+            session_id,
+            after_seq=after_seq,
+            before_seq=before_seq,
+            last=last,
+            limit=limit,
+            since=since,
+            until=until,
+            order=order,
         )
         return [m.item for m in found]
 

@@ -29,7 +29,7 @@ from .model import (
     TreeNode,
     Usage,
 )
-from .store import UNSET, AppendInput, GroupBy, Store, TokenCounter
+from .store import UNSET, AppendInput, GroupBy, MessageOrder, Store, TokenCounter
 
 __all__ = ["AsyncStore"]
 
@@ -183,6 +183,7 @@ class AsyncStore:
         model: str | None = None,
         expect_last_seq: int | None = None,
         session_metadata: Mapping[str, Any] | None = None,
+        other_metadata: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> list[Message]:
         """Awaitable ``Store.append``."""
         return await self._run(
@@ -194,6 +195,7 @@ class AsyncStore:
             model=model,
             expect_last_seq=expect_last_seq,
             session_metadata=session_metadata,
+            other_metadata=other_metadata,
         )
 
     async def messages(
@@ -204,6 +206,9 @@ class AsyncStore:
         before_seq: int | None = None,
         last: int | None = None,
         limit: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        order: MessageOrder = "seq",
     ) -> list[Message]:
         """Awaitable ``Store.messages``."""
         return await self._run(
@@ -213,6 +218,9 @@ class AsyncStore:
             before_seq=before_seq,
             last=last,
             limit=limit,
+            since=since,
+            until=until,
+            order=order,
         )
 
     async def items(
@@ -223,6 +231,9 @@ class AsyncStore:
         before_seq: int | None = None,
         last: int | None = None,
         limit: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        order: MessageOrder = "seq",
     ) -> list[dict[str, Any]]:
         """Awaitable ``Store.items``."""
         return await self._run(
@@ -232,6 +243,9 @@ class AsyncStore:
             before_seq=before_seq,
             last=last,
             limit=limit,
+            since=since,
+            until=until,
+            order=order,
         )
 
     async def tool_calls(

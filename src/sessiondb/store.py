@@ -8,8 +8,9 @@ Invariants every backend keeps:
 
 * ``append`` is one transaction: seq numbers are contiguous per session even with many
   processes writing, counters/usage/preview/tool-call rows change with the messages, a
-  batch is all-or-nothing, and a message id already stored in the session is not stored
-  again (the stored message is returned instead).
+  batch is all-or-nothing (with the metadata patches it carries, its own session's and
+  other sessions'), and a message id already stored in the session is not stored again
+  (the stored message is returned instead).
 * Bad input raises ``InvalidInput`` and writes nothing.
 * Items come back JSON-equal to what was appended.
 """
@@ -36,7 +37,7 @@ from .model import (
     Usage,
 )
 
-__all__ = ["UNSET", "AppendInput", "GroupBy", "Store", "TokenCounter"]
+__all__ = ["UNSET", "AppendInput", "GroupBy", "MessageOrder", "Store", "TokenCounter"]
 
 
 class _Unset:
@@ -61,6 +62,8 @@ UNSET: Any = _Unset()
 AppendInput = Mapping[str, Any] | NewMessage | Iterable[Mapping[str, Any] | NewMessage]
 TokenCounter = Callable[[Mapping[str, Any]], int]
 GroupBy = Literal["day", "week", "month", "model", "agent", "source", "tool", "status"]
+# How ``messages``/``items`` order a session: by seq (append order) or by ``created_at``.
+MessageOrder = Literal["seq", "time"]
 
 
 @runtime_checkable
@@ -183,6 +186,7 @@ class Store(Protocol):
         model: str | None = None,
         expect_last_seq: int | None = None,
         session_metadata: Mapping[str, Any] | None = None,
+        other_metadata: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> list[Message]:
         """Append one item or a batch in one transaction; return the stored messages.
 
@@ -194,10 +198,15 @@ class Store(Protocol):
         ``expect_last_seq`` makes the append conditional on the session's last seq.
         ``session_metadata`` is merged into the session's metadata in the same transaction
         (a key set to None is deleted), e.g. agent state that must change with the turn;
-        it is applied only when at least one message is new.
+        it is applied only when at least one message is new. ``other_metadata`` does the
+        same for other sessions, ``{session_id: patch}``, e.g. state several sessions
+        share (a user's, an app's): every patch commits with the messages or none does,
+        and each of those sessions gets a new ``updated_at``. The sessions are locked in
+        id order, so concurrent appends naming the same sessions queue, never deadlock.
 
-        Raises NotFound (no such session), Conflict (``expect_last_seq`` mismatch),
-        InvalidInput (bad item; nothing written).
+        Raises NotFound (no such session, or a session named in ``other_metadata``;
+        nothing written), Conflict (``expect_last_seq`` mismatch), InvalidInput (bad
+        item, or ``other_metadata`` naming ``session_id`` itself; nothing written).
         """
         ...
 
@@ -209,11 +218,21 @@ class Store(Protocol):
         before_seq: int | None = None,
         last: int | None = None,
         limit: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        order: MessageOrder = "seq",
     ) -> list[Message]:
         """Messages oldest first, optionally ``after_seq``/``before_seq`` (exclusive).
 
         ``last=K`` returns the K newest of that range; ``limit=N`` the N oldest. Giving
-        both raises InvalidInput. Raises NotFound for a missing session.
+        both raises InvalidInput. ``since``/``until`` bound ``created_at`` (since
+        inclusive, until exclusive; compared in SQL at microsecond precision).
+        ``order="time"`` orders by ``created_at`` (ties in seq order) instead of seq, so
+        oldest, newest, ``last`` and ``limit`` are by time: what a framework that
+        windows by event timestamps needs when times do not follow append order (e.g.
+        events imported or written by parallel agents). Time-bounded and time-ordered
+        reads scan the session's rows; seq windows read only the rows returned.
+        Raises NotFound for a missing session, InvalidInput for a bad argument.
         """
         ...
 
@@ -225,8 +244,11 @@ class Store(Protocol):
         before_seq: int | None = None,
         last: int | None = None,
         limit: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        order: MessageOrder = "seq",
     ) -> list[dict[str, Any]]:
-        """The item dicts of ``messages`` with the same arguments, oldest first.
+        """The item dicts of ``messages`` with the same arguments, in the same order.
 
         The fast path for replaying a conversation (framework adapters, prompt
         building): no ``Message`` objects, tool calls or usage are built. Raises like

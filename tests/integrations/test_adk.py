@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from sessiondb import AsyncStore, Store, Usage, connect
+from sessiondb import AsyncStore, SessionDBError, Store, Usage, connect
 
 pytest.importorskip("google.adk", reason="the 'adk' extra is not installed")
 
@@ -269,7 +269,7 @@ def test_constructor_accepts_a_path_a_url_and_an_async_store(tmp_path: Path) -> 
     asyncio.run(main())
 
 
-def test_after_timestamp_reads_across_pages_of_the_tail(store: Store) -> None:
+def test_after_timestamp_and_num_recent_events_window_a_long_session(store: Store) -> None:
     async def main() -> None:
         service = SessionDBSessionService(store)
         session = await service.create_session(app_name=APP, user_id="u1", session_id="long")
@@ -314,3 +314,214 @@ def test_listing_every_user_matches_adks_sqlite_service(store: Store, tmp_path: 
         assert [row[1] for row in ours] == ["a", "b", "c"]
 
     asyncio.run(main())
+
+
+# ---------------------------------------------------------------------------- timestamps
+
+
+async def skewed_session(service: BaseSessionService, session_id: str = "skew") -> None:
+    """Events whose timestamps do not follow append order (clock skew, parallel agents):
+    ten stamped late, then sixty stamped early, then a few ties and one in between."""
+    await service.create_session(app_name=APP, user_id="u1", session_id=session_id)
+    stamps = [2_000.0 + i for i in range(10)] + [1_000.0 + i for i in range(60)]
+    stamps += [1_500.0, 1_500.0, 2_005.0, 1_030.5, 1_500.0]
+    for i, stamp in enumerate(stamps):
+        session = await service.get_session(app_name=APP, user_id="u1", session_id=session_id)
+        assert session is not None
+        await service.append_event(
+            session, Event(author="user", invocation_id=f"e{i}", timestamp=stamp)
+        )
+
+
+def test_after_timestamp_matches_adks_sqlite_service_when_times_are_not_monotonic(
+    store: Store, tmp_path: Path
+) -> None:
+    async def window(service: BaseSessionService, **config: Any) -> list[tuple[str, float]]:
+        got = await service.get_session(
+            app_name=APP, user_id="u1", session_id="skew", config=GetSessionConfig(**config)
+        )
+        assert got is not None
+        return [(e.invocation_id, e.timestamp) for e in got.events]
+
+    async def main() -> None:
+        ours = SessionDBSessionService(store)
+        theirs = SqliteSessionService(str(tmp_path / "adk.db"))
+        await skewed_session(ours)
+        await skewed_session(theirs)
+        # The audit's case: most events at or after 1500.5 were appended first; e72
+        # (appended late, stamped 2005 like e5) sorts after e5.
+        late = await window(ours, after_timestamp=1_500.5)
+        expected = [f"e{i}" for i in range(6)] + ["e72"] + [f"e{i}" for i in range(6, 10)]
+        assert [name for name, _ in late] == expected
+        compared = 0
+        for after in (999.0, 1_000.0, 1_030.5, 1_059.0, 1_500.0, 1_500.5, 2_005.0, 2_009.5):
+            for recent in (None, 1, 2, 3, 5, 11, 50, 200):
+                config = {"after_timestamp": after, "num_recent_events": recent}
+                assert await window(ours, **config) == await window(theirs, **config), config
+                compared += 1
+        assert compared == 64
+        assert await window(ours) == await window(theirs)
+
+    asyncio.run(main())
+
+
+def test_num_recent_events_alone_reads_the_newest_appended_from_the_end(store: Store) -> None:
+    # Documented (module docstring): without after_timestamp the window is the newest in
+    # append order, read from the end of the session, then sorted by timestamp.
+    async def main() -> None:
+        service = SessionDBSessionService(store)
+        await skewed_session(service)
+        got = await service.get_session(
+            app_name=APP,
+            user_id="u1",
+            session_id="skew",
+            config=GetSessionConfig(num_recent_events=4),
+        )
+        assert got is not None
+        assert [e.invocation_id for e in got.events] == ["e73", "e71", "e74", "e72"]
+
+    asyncio.run(main())
+
+
+def test_after_timestamp_is_read_in_sql_not_filtered_in_python(store: Store) -> None:
+    calls: list[dict[str, Any]] = []
+
+    async def main() -> None:
+        service = SessionDBSessionService(store)
+        await skewed_session(service)
+        items = service.db.items
+
+        async def spy(session_id: str, **window: Any) -> list[dict[str, Any]]:
+            calls.append(window)
+            return await items(session_id, **window)
+
+        service.db.items = spy  # type: ignore[method-assign]
+        got = await service.get_session(
+            app_name=APP,
+            user_id="u1",
+            session_id="skew",
+            config=GetSessionConfig(after_timestamp=2_004.0, num_recent_events=3),
+        )
+        assert got is not None
+        assert [e.timestamp for e in got.events] == [2_007.0, 2_008.0, 2_009.0]
+
+    asyncio.run(main())
+    # One read, the window in its arguments: the database returned exactly three events.
+    assert len(calls) == 1
+    assert calls[0]["order"] == "time" and calls[0]["last"] == 3
+    assert calls[0]["since"].timestamp() == 2_004.0
+
+
+# ---------------------------------------------------------------------------- atomicity
+
+
+# Where a crash is injected: right after the database writes the event's row, or right
+# after it writes the user: state. Whatever order an implementation writes in, one of the
+# two comes last, after everything else of the event was written.
+CRASHES = {
+    "event row": (
+        "messages",
+        "NEW.text LIKE '%crash%'",
+    ),
+    "user state": (
+        "sessions",
+        "NEW.id LIKE 'adk-user:%' AND NEW.metadata LIKE '%crash%'",
+    ),
+}
+
+
+def inject_crash(store: Store, where: str) -> None:
+    """Make the database fail the statement that writes ``where`` (see CRASHES)."""
+    table, condition = CRASHES[where]
+    event = "INSERT" if table == "messages" else "UPDATE"
+    if store.url.startswith("sqlite"):
+        store._conn().execute(  # type: ignore[attr-defined]
+            f"CREATE TRIGGER crash AFTER {event} ON {table} WHEN {condition}"
+            " BEGIN SELECT RAISE(ABORT, 'injected crash'); END"
+        )
+        return
+    with store._connection("injecting a crash") as conn:  # type: ignore[attr-defined]
+        conn.execute(
+            "CREATE FUNCTION crash() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+            f" IF {condition} THEN RAISE EXCEPTION 'injected crash'; END IF;"
+            " RETURN NEW; END $$"
+        )
+        conn.execute(
+            f"CREATE TRIGGER crash AFTER {event} ON {table} FOR EACH ROW EXECUTE FUNCTION crash()"
+        )
+
+
+def stateful_event(text: str, **delta: Any) -> Event:
+    return Event(
+        author="helper",
+        invocation_id="i",
+        content=types.Content(role="model", parts=[types.Part(text=text)]),
+        actions=EventActions(state_delta=delta),
+    )
+
+
+@pytest.mark.parametrize("where", list(CRASHES))
+@pytest.mark.parametrize("scopes_exist", [True, False])
+def test_an_event_and_its_whole_state_delta_are_stored_together_or_not_at_all(
+    store: Store, where: str, scopes_exist: bool
+) -> None:
+    async def main() -> None:
+        service = SessionDBSessionService(store)
+        state = {"app:v": 0, "user:v": 0, "v": 0} if scopes_exist else {}
+        session = await service.create_session(
+            app_name=APP, user_id="u1", session_id="s", state=state
+        )
+        before = await service.get_session(app_name=APP, user_id="u1", session_id="s")
+        assert before is not None
+        inject_crash(store, where)
+        doomed = {"app:v": 1, "user:v": "crash", "v": 1, "temp:t": 1}
+        with pytest.raises(SessionDBError, match="injected crash"):
+            await service.append_event(session, stateful_event("crash now", **doomed))
+        after = await service.get_session(app_name=APP, user_id="u1", session_id="s")
+        assert after is not None
+        assert (after.events, after.state) == ([], before.state)
+        assert await service.get_user_state(app_name=APP, user_id="u1") == (
+            {"v": 0} if scopes_exist else {}
+        )
+        fresh = await service.create_session(app_name=APP, user_id="u1")
+        assert fresh.state == ({"app:v": 0, "user:v": 0} if scopes_exist else {})
+        # The same session object still appends (nothing moved), every part together.
+        await service.append_event(session, stateful_event("fine", **{**doomed, "user:v": 1}))
+        done = await service.get_session(app_name=APP, user_id="u1", session_id="s")
+        assert done is not None and len(done.events) == 1
+        assert done.state == {"app:v": 1, "user:v": 1, "v": 1}
+
+    asyncio.run(main())
+    assert [m.text for m in store.messages("s")] == ["fine"]
+
+
+def test_state_writes_of_one_event_commit_in_the_events_transaction(store: Store) -> None:
+    appends: list[dict[str, Any]] = []
+
+    async def main() -> None:
+        service = SessionDBSessionService(store)
+        session = await service.create_session(
+            app_name=APP, user_id="u1", session_id="s", state={"app:a": 0, "user:u": 0}
+        )
+        db = service.db
+        append, update = db.append, db.update_session
+
+        async def spy_append(*args: Any, **kwargs: Any) -> Any:
+            appends.append(kwargs)
+            return await append(*args, **kwargs)
+
+        async def no_update(*args: Any, **kwargs: Any) -> Any:
+            raise AssertionError("state written outside the event's append")
+
+        db.append, db.update_session = spy_append, no_update  # type: ignore[method-assign]
+        try:
+            await service.append_event(session, stateful_event("x", **{"app:a": 1, "user:u": 2}))
+        finally:
+            db.append, db.update_session = append, update  # type: ignore[method-assign]
+
+    asyncio.run(main())
+    assert len(appends) == 1
+    assert appends[0]["other_metadata"] == {
+        "adk-app:weather": {"state:a": [1]},
+        "adk-user:weather:u1": {"state:u": [2]},
+    }

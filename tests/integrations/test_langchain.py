@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import asyncio
 import warnings
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -105,6 +105,99 @@ def run_conversation(get_history: Callable[[str], BaseChatMessageHistory]) -> li
     seen.append(chain.invoke({"question": "so?"}, config=config))
     seen.append(chain.invoke({"question": "thanks"}, config=config))
     return seen
+
+
+async def arun_conversation(get_history: Callable[[str], BaseChatMessageHistory]) -> list[Any]:
+    """The same three turns driven asynchronously: ainvoke, ainvoke, then astream."""
+    prompt = ChatPromptTemplate.from_messages(
+        [("system", "Be brief."), MessagesPlaceholder("history"), ("human", "{question}")]
+    )
+    model = GenericFakeChatModel(messages=iter(model_replies()))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        warnings.filterwarnings("ignore", message=".*RunnableWithMessageHistory.*")
+        chain = RunnableWithMessageHistory(
+            prompt | model,
+            get_history,
+            input_messages_key="question",
+            history_messages_key="history",
+        )
+    config: Any = {"configurable": {"session_id": "user:42/chat"}}
+    seen = [await chain.ainvoke({"question": "weather in paris?"}, config=config)]
+    await get_history("user:42/chat").aadd_messages(
+        [ToolMessage("sunny", tool_call_id="call_1", id="tool-1", artifact={"raw": [1, 2]})]
+    )
+    seen.append(await chain.ainvoke({"question": "so?"}, config=config))
+    chunks = [chunk async for chunk in chain.astream({"question": "thanks"}, config=config)]
+    assert len(chunks) > 1  # the fake model streams word by word
+    seen.append(chunks)
+    return seen
+
+
+class RecordingHistory(SessionDBChatMessageHistory):
+    """Our history, noting which of its sync and async methods LangChain called."""
+
+    calls: ClassVar[list[str]] = []
+
+    @property
+    def messages(self) -> list[BaseMessage]:  # type: ignore[override]
+        self.calls.append("messages")
+        return super().messages
+
+    def add_messages(self, messages: Sequence[BaseMessage]) -> None:
+        self.calls.append("add_messages")
+        super().add_messages(messages)
+
+    async def aget_messages(self) -> list[BaseMessage]:
+        self.calls.append("aget_messages")
+        return await super().aget_messages()
+
+    async def aadd_messages(self, messages: Sequence[BaseMessage]) -> None:
+        self.calls.append("aadd_messages")
+        await super().aadd_messages(messages)
+
+
+def test_async_chain_turns_use_the_async_methods_and_match_langchains_own(store: Store) -> None:
+    RecordingHistory.calls = []
+    histories: dict[str, BaseChatMessageHistory] = {}
+    reference: dict[str, BaseChatMessageHistory] = {}
+
+    def ours(session_id: str) -> BaseChatMessageHistory:
+        return histories.setdefault(session_id, RecordingHistory(session_id, store))
+
+    def theirs(session_id: str) -> BaseChatMessageHistory:
+        return reference.setdefault(session_id, in_memory_history())
+
+    async def main() -> None:
+        await arun_conversation(theirs)
+        await arun_conversation(ours)
+        assert await SessionDBChatMessageHistory("user:42/chat", store).aget_messages() == (
+            await reference["user:42/chat"].aget_messages()
+        )
+
+    asyncio.run(main())
+    # Every read and write of the chain went through the coroutines (no thread hop to
+    # the sync methods): three reads, three turns written, plus the tool result by hand.
+    assert set(RecordingHistory.calls) == {"aget_messages", "aadd_messages"}
+    assert RecordingHistory.calls.count("aadd_messages") == 4
+    got = SessionDBChatMessageHistory("user:42/chat", store).messages
+    assert [m.type for m in got] == [
+        "human",
+        "ai",
+        "tool",
+        "human",
+        "ai",
+        "human",
+        "AIMessageChunk",
+    ]
+    assert got[1].tool_calls == model_replies()[0].tool_calls  # type: ignore[attr-defined]
+    assert got[-1].content == "You are welcome."
+    stored = store.messages("user:42/chat")
+    assert [m.role for m in stored] == [
+        "user", "assistant", "tool", "user", "assistant", "user", "assistant",
+    ]  # fmt: skip
+    assert store.get_session("user:42/chat").usage.input_tokens == 240
+    assert [(c.call_id, c.status) for c in store.tool_calls("user:42/chat")] == [("call_1", "ok")]
 
 
 def test_runnable_with_message_history_stores_turns_losslessly(store: Store) -> None:

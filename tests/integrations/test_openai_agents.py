@@ -320,3 +320,45 @@ def test_streamed_runs_store_the_same_items_and_all_their_usage(
     unattributed = session.metadata.get("unattributed_usage", {})
     assert (session.usage.input_tokens or 0) + unattributed.get("input_tokens", 0) == 400
     assert (session.usage.output_tokens or 0) + unattributed.get("output_tokens", 0) == 40
+
+
+def test_run_config_session_settings_window_what_the_model_sees(
+    store: Store, tmp_path: Path
+) -> None:
+    from agents import RunConfig, SessionSettings
+
+    async def scenario(session: Any) -> list[list[Any]]:
+        model = ScriptedModel()
+        agent = make_agent(model)
+        config = RunConfig(session_settings=SessionSettings(limit=3))
+        for text in ["one", "two", "three", "four"]:
+            await Runner.run(agent, text, session=session, run_config=config)
+        return model.seen
+
+    reads: list[dict[str, Any]] = []
+
+    async def main() -> None:
+        # The session's own setting (1) is overridden by the run's (3), as in the SDK.
+        ours = SessionDBSession("rc", store, session_settings=SessionSettings(limit=1))
+        items = ours.db.items
+
+        async def spy(session_id: str, **window: Any) -> list[dict[str, Any]]:
+            reads.append(window)
+            return await items(session_id, **window)
+
+        ours.db.items = spy  # type: ignore[method-assign]
+        try:
+            seen = await scenario(ours)
+        finally:
+            ours.db.items = items  # type: ignore[method-assign]
+        theirs = SQLiteSession("rc", tmp_path / "oa.db", session_settings=SessionSettings(limit=1))
+        assert seen == await scenario(theirs)
+        # History then the new input: 0+1, 2+1, then never more than 3 read back.
+        assert [len(s) for s in seen] == [1, 3, 4, 4]
+        # The last turn saw the three items before it (the newest five now hold two more).
+        assert seen[-1][:3] == json.loads(json.dumps((await ours.get_items(limit=5))[:3]))
+        assert len(await ours.get_items(limit=100)) == 8  # everything is still stored
+
+    asyncio.run(main())
+    # Each turn read only the newest three items, in SQL (Store.items(last=3)).
+    assert reads == [{"last": 3}] * 4

@@ -35,6 +35,7 @@ from ..model import (
     ToolCall,
     from_micros,
     load_json,
+    now_micros,
     stored_message,
     stored_session,
     stored_tool_call,
@@ -178,14 +179,29 @@ class SQLCore(BaseStore):
         prepared: list[PreparedMessage],
         expect_last_seq: int | None,
         metadata_patch: Mapping[str, Any] | None = None,
+        other_patches: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> list[Message]:
         """Append inside an open write transaction; shared by append and history writes.
 
-        Raises NotFound (no session) and Conflict (``expect_last_seq`` mismatch); the
-        caller's transaction rolls back everything on any error.
+        ``other_patches`` (validated: other sessions' ids -> non-empty patches) are merged
+        into those sessions. Raises NotFound (no session, ours or another) and Conflict
+        (``expect_last_seq`` mismatch); the caller's transaction rolls back everything on
+        any error.
         """
         check_limit("expect_last_seq", expect_last_seq)
         q = self.queries
+        others: list[tuple[str, str, Mapping[str, Any]]] = []  # (id, stored metadata, patch)
+        if other_patches:
+            # Every session this append writes is locked first, in id order, so appends
+            # naming overlapping sessions queue instead of deadlocking (see LOCK_SESSIONS).
+            names = sorted({session_id, *other_patches})
+            locked = dict(conn.execute(q.LOCK_SESSIONS, {"ids": self._id_list(names)}).fetchall())
+            if session_id not in locked:
+                raise NotFound(f"no session {session_id!r}")
+            for other, patch in other_patches.items():
+                if other not in locked:
+                    raise NotFound(f"no session {other!r} (named in other_metadata)")
+                others.append((other, locked[other], patch))
         existing: dict[str, Message] = {}
         explicit = [p.id for p in prepared if p.explicit_id]
         if explicit:
@@ -223,6 +239,13 @@ class SQLCore(BaseStore):
             current = json.loads(conn.execute(q.SELECT_METADATA, {"id": session_id}).fetchone()[0])
             params = {"id": session_id, "metadata": merge_metadata(current, metadata_patch)}
             conn.execute(q.UPDATE_METADATA, params)
+        if others:
+            now = now_micros()
+            updates = [
+                {"id": sid, "metadata": merge_metadata(json.loads(meta), patch), "now": now}
+                for sid, meta, patch in others
+            ]
+            _execute_all(conn, q.UPDATE_OTHER_METADATA, updates)
         rows, calls, results = message_rows(session_id, new, first_seq)
         self._insert_messages(conn, rows)
         if calls:

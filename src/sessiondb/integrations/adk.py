@@ -17,12 +17,21 @@ How ADK's model maps onto sessiondb:
   recorded as the message's ``Usage`` and ``model_version`` as its model;
 * session state lives in the session's metadata, one key ``"state:<key>"`` per state key,
   holding ``[value]`` (a one-element list, because sessiondb's metadata merge deletes keys
-  set to None while ADK keeps them). An event's session-state delta is merged by the same
-  ``append`` that stores the event, in one transaction;
+  set to None while ADK keeps them);
 * ``app:`` state lives the same way in the metadata of the session ``adk-app:<app>``, and
-  ``user:`` state in ``adk-user:<app>:<user>`` (``source="adk-state"``). They are written
-  right after the event, not in its transaction: sessiondb has no multi-session write;
+  ``user:`` state in ``adk-user:<app>:<user>`` (``source="adk-state"``);
+* an event and its whole state delta (session, ``app:`` and ``user:`` parts) are stored
+  by one ``append`` (``session_metadata`` and ``other_metadata``): one transaction, so
+  either the event and every state change are stored or none is;
 * ``temp:`` state is applied to the in-memory session and never stored;
+* ``GetSessionConfig``: ``after_timestamp`` is applied in SQL (``Store.items(since=,
+  order="time")``), and with it ``num_recent_events`` keeps the newest events by
+  timestamp, as ADK's SQLite and database services do, whatever order the timestamps
+  were appended in. ``num_recent_events`` alone reads the newest events in append order
+  from the end of the session (only the rows returned); it equals ADK's SQL services
+  while timestamps follow append order (ADK stamps events when it creates them), and
+  picks the same events as ADK's ``InMemorySessionService`` always. Events come back
+  sorted by timestamp;
 * stale writers: every session read remembers the session's last seq (in ADK's
   ``Session._storage_update_marker``, as ADK's own database services do) and the next
   ``append_event`` is conditional on it (``expect_last_seq``); sessiondb's ``Conflict``
@@ -208,10 +217,11 @@ class SessionDBSessionService(BaseSessionService):
         try:
             await self.db.update_session(scope_id, metadata=patch)
         except NotFound:
-            await self.db.ensure_session(
-                scope_id, agent=app_name, user_id=user_id, source=STATE_SOURCE
-            )
+            await self._ensure_scope(scope_id, app_name, user_id)
             await self.db.update_session(scope_id, metadata=patch)
+
+    async def _ensure_scope(self, scope_id: str, app_name: str, user_id: str | None) -> None:
+        await self.db.ensure_session(scope_id, agent=app_name, user_id=user_id, source=STATE_SOURCE)
 
     async def _app_user_state(
         self, app_name: str, user_id: str
@@ -300,32 +310,14 @@ class SessionDBSessionService(BaseSessionService):
         after = config.after_timestamp if config is not None else None
         if limit == 0:
             return []
-        if not after:  # ADK treats 0 like None
-            events = [event_from_item(i) for i in await self.db.items(session_id, last=limit)]
-        else:
-            events = await self._events_since(session_id, after, limit)
+        if after:  # ADK's services treat 0 like None
+            # Filtered and windowed in SQL by time, newest ``limit`` by timestamp (ties in
+            # append order), exactly like ADK's SQL services' ORDER BY timestamp DESC.
+            since = datetime.fromtimestamp(after, UTC)
+            items = await self.db.items(session_id, since=since, order="time", last=limit)
+            return [event_from_item(i) for i in items]
+        events = [event_from_item(i) for i in await self.db.items(session_id, last=limit)]
         return sorted(events, key=lambda e: e.timestamp)  # stable: ties keep append order
-
-    async def _events_since(self, session_id: str, after: float, limit: int | None) -> list[Event]:
-        """Events with ``timestamp >= after``, newest ``limit`` of them.
-
-        Reads pages backwards from the newest message (the tail of the seq index) and
-        stops at a page holding no event that recent, so the cost follows the number
-        of events returned, not the session's length. Event timestamps follow append
-        order (ADK stamps them at creation); small disorder within a page is tolerated.
-        """
-        page = max(limit or 0, 50)
-        picked: list[Event] = []
-        before: int | None = None
-        while True:
-            batch: list[Message] = await self.db.messages(session_id, before_seq=before, last=page)
-            recent = [e for e in (event_from_item(m.item) for m in batch) if e.timestamp >= after]
-            picked[:0] = recent
-            if not recent or len(batch) < page or (limit is not None and len(picked) >= limit):
-                break
-            before = batch[0].seq
-        picked.sort(key=lambda e: e.timestamp)
-        return picked[-limit:] if limit is not None else picked
 
     async def list_sessions(
         self, *, app_name: str, user_id: str | None = None
@@ -387,14 +379,40 @@ class SessionDBSessionService(BaseSessionService):
         self._apply_temp_state(session, event)
         event = self._trim_temp_delta_state(event)
         app, user, own = _split_state(event.actions.state_delta if event.actions else None)
-        expected = await self._expected_seq(session)
-        try:
-            stored = await self.db.append(
-                session.id,
-                item_from_event(event),
-                expect_last_seq=expected,
-                session_metadata=_encode_state(own) or None,
+        # (scope session, its user, patch) of the app: and user: parts of the delta.
+        scopes = [
+            (scope_id, owner, _encode_state(delta))
+            for scope_id, owner, delta in (
+                (app_state_id(session.app_name), None, app),
+                (user_state_id(session.app_name, session.user_id), session.user_id, user),
             )
+            if delta
+        ]
+        expected = await self._expected_seq(session)
+        item = item_from_event(event)
+        own_patch = _encode_state(own) or None
+        scope_patches = {scope_id: patch for scope_id, _, patch in scopes} or None
+
+        async def store() -> list[Message]:
+            return await self.db.append(
+                session.id,
+                item,
+                expect_last_seq=expected,
+                session_metadata=own_patch,
+                other_metadata=scope_patches,
+            )
+
+        try:
+            try:
+                stored = await store()
+            except NotFound:
+                # Nothing was written. A scope session is made at its first write: make
+                # the missing ones (empty) and store the event again, still all at once.
+                if not scopes or not await self._exists(session.id):
+                    raise
+                for scope_id, owner, _ in scopes:
+                    await self._ensure_scope(scope_id, session.app_name, owner)
+                stored = await store()
         except Conflict as exc:
             raise StaleSessionError(
                 "The session was changed by another writer since it was read"
@@ -402,16 +420,16 @@ class SessionDBSessionService(BaseSessionService):
             ) from exc
         except NotFound as exc:
             raise SessionNotFoundError(f"Session {session.id} not found.") from exc
-        await self._write_scope(app_state_id(session.app_name), app, session.app_name, None)
-        await self._write_scope(
-            user_state_id(session.app_name, session.user_id),
-            user,
-            session.app_name,
-            session.user_id,
-        )
         session._storage_update_marker = str(stored[0].seq)
         session.last_update_time = event.timestamp
         return self._commit_event_to_session(session, event)
+
+    async def _exists(self, session_id: str) -> bool:
+        try:
+            await self.db.get_session(session_id)
+        except NotFound:
+            return False
+        return True
 
     async def _expected_seq(self, session: Session) -> int:
         """The last seq ``session`` was read at; for a Session built by hand, checked the

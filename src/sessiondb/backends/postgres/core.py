@@ -31,7 +31,12 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import ConnectionPool, PoolTimeout
 
-from ..._base import check_limit, decode_cursor, encode_cursor, merge_metadata
+from ..._base import (
+    check_limit,
+    decode_cursor,
+    encode_cursor,
+    merge_metadata,
+)
 from ...errors import (
     AlreadyExists,
     BackendError,
@@ -62,7 +67,6 @@ from ...store import UNSET
 from .._sql import SQLCore
 from . import queries as q
 
-_FAR_FUTURE = 1 << 62
 # Unquoted PostgreSQL identifiers: what search_path and CREATE SCHEMA accept as written.
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
 

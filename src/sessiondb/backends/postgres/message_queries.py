@@ -11,7 +11,7 @@ session updates no row, so nothing else is written either.
 
 from __future__ import annotations
 
-from .queries import _CALL_COLUMNS, MESSAGE_COLUMNS
+from .queries import _CALL_COLUMNS
 
 _RESERVE_ONE = """
 WITH s AS (
@@ -81,21 +81,9 @@ SELECT_LAST_SEQ = "SELECT last_seq FROM sessions WHERE id = %(id)s"
 
 # -- reads: messages and their calls in one pipelined round trip -------------------------
 
-SELECT_MESSAGES_FIRST = f"""
-SELECT {MESSAGE_COLUMNS} FROM messages
-WHERE session_id = %(session_id)s AND seq > %(after_seq)s AND seq < %(before_seq)s
-ORDER BY seq
-LIMIT %(limit)s"""
-
-SELECT_MESSAGES_LAST = f"""
-SELECT {MESSAGE_COLUMNS} FROM messages
-WHERE session_id = %(session_id)s AND seq > %(after_seq)s AND seq < %(before_seq)s
-ORDER BY seq DESC
-LIMIT %(limit)s"""
-
-# The calls of exactly the window above, found without waiting for its rows: the window's
-# end seq is computed again in the subquery (an index probe), so both statements can be
-# sent at once.
+# The calls of exactly the window of queries.SELECT_MESSAGES_FIRST/LAST, found without
+# waiting for its rows: the window's end seq is computed again in the subquery (an index
+# probe), so both statements can be sent at once.
 SELECT_CALLS_FIRST = f"""
 SELECT {_CALL_COLUMNS} FROM tool_calls
 WHERE session_id = %(session_id)s AND request_seq > %(after_seq)s AND request_seq <= (

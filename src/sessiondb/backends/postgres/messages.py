@@ -10,22 +10,24 @@ algorithm (``SQLCore._append_locked``) in a transaction. A read sends its two st
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import datetime
 from typing import Any
 
 from ..._base import (
     PreparedMessage,
     check_limit,
+    check_other_metadata,
     message_rows,
     new_messages,
+    read_window,
     summarize_batch,
 )
-from ...errors import Conflict, InvalidInput, NotFound
+from ...errors import Conflict, NotFound
 from ...model import Message, ToolCall, Usage, check_metadata, stored_tool_call
-from ...store import AppendInput
+from ...store import AppendInput, MessageOrder
 from . import message_queries as mq
+from . import queries as q
 from .core import PostgresCore
-
-_FAR_FUTURE = 1 << 62
 
 
 class PostgresMessages(PostgresCore):
@@ -41,18 +43,20 @@ class PostgresMessages(PostgresCore):
         model: str | None = None,
         expect_last_seq: int | None = None,
         session_metadata: Mapping[str, Any] | None = None,
+        other_metadata: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> list[Message]:
         prepared = self._prepare(items, ids, usage, model)
         patch = check_metadata("session_metadata", session_metadata) if session_metadata else None
+        others = check_other_metadata(session_id, other_metadata) if other_metadata else None
         if not prepared:
             self.get_session(session_id)  # still NotFound for a missing session
             return []
-        if len(prepared) == 1 and not prepared[0].explicit_id and not patch:
+        if len(prepared) == 1 and not prepared[0].explicit_id and not patch and not others:
             one = self._append_one(session_id, prepared[0], expect_last_seq)
             if one is not None:
                 return one
         with self._write(f"appending to session {session_id!r}") as conn:
-            return self._append_locked(conn, session_id, prepared, expect_last_seq, patch)
+            return self._append_locked(conn, session_id, prepared, expect_last_seq, patch, others)
 
     def _append_one(
         self, session_id: str, p: PreparedMessage, expect_last_seq: int | None
@@ -114,27 +118,40 @@ class PostgresMessages(PostgresCore):
         before_seq: int | None = None,
         last: int | None = None,
         limit: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        order: MessageOrder = "seq",
     ) -> list[Message]:
-        if last is not None and limit is not None:
-            raise InvalidInput("messages: give either last or limit, not both")
-        check_limit("last", last)
-        check_limit("limit", limit)
-        check_limit("after_seq", after_seq)
-        check_limit("before_seq", before_seq)
-        if last == 0 or limit == 0:
+        window = read_window(
+            "messages",
+            session_id,
+            after_seq=after_seq,
+            before_seq=before_seq,
+            last=last,
+            limit=limit,
+            since=since,
+            until=until,
+            order=order,
+        )
+        if window.count == 0:
             self.get_session(session_id)
             return []
-        params = {
-            "session_id": session_id,
-            "after_seq": 0 if after_seq is None else after_seq,
-            "before_seq": _FAR_FUTURE if before_seq is None else before_seq,
-            "limit": last if last is not None else limit,
-        }
-        if last is not None:
-            select_messages, select_calls = mq.SELECT_MESSAGES_LAST, mq.SELECT_CALLS_LAST
+        params = {**window.params, "limit": window.count}
+        select_messages = q.MESSAGE_WINDOWS[window.kind, window.newest]
+        if window.kind == "seq":
+            select_calls = mq.SELECT_CALLS_LAST if window.newest else mq.SELECT_CALLS_FIRST
         else:
-            select_messages, select_calls = mq.SELECT_MESSAGES_FIRST, mq.SELECT_CALLS_FIRST
+            # A time window's seqs are not a range: its calls are read for its rows.
+            select_calls = None
         with self._connection(f"reading messages of session {session_id!r}") as conn:
+            if select_calls is None:
+                rows = conn.execute(select_messages, params).fetchall()
+                if window.newest:
+                    rows.reverse()
+                if not rows:
+                    self._require(conn, session_id)
+                    return []
+                return self._messages_from_rows(conn, session_id, rows)
             # One round trip: the snapshot, both reads and the end of the snapshot are
             # sent together; the results come back in order.
             try:
@@ -149,10 +166,9 @@ class PostgresMessages(PostgresCore):
             rows = messages.fetchall()
             call_rows = calls.fetchall()
             if not rows:
-                if not conn.execute(mq.SESSION_EXISTS, {"id": session_id}).fetchone():
-                    raise NotFound(f"no session {session_id!r}")
+                self._require(conn, session_id)
                 return []
-        if last is not None:
+        if window.newest:
             rows.reverse()
         by_seq: dict[int, list[ToolCall]] = {}
         for c in call_rows:
@@ -165,3 +181,9 @@ class PostgresMessages(PostgresCore):
                 found.append(call)
         message = self._message
         return [message(session_id, row, by_seq.get(row[0], [])) for row in rows]
+
+    @staticmethod
+    def _require(conn: Any, session_id: str) -> None:
+        """Raise NotFound unless the session exists."""
+        if not conn.execute(mq.SESSION_EXISTS, {"id": session_id}).fetchone():
+            raise NotFound(f"no session {session_id!r}")

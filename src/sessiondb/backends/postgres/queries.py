@@ -179,6 +179,15 @@ LOCK_SESSION = "SELECT 1 FROM sessions WHERE id = %(id)s FOR UPDATE"
 SELECT_METADATA = "SELECT metadata FROM sessions WHERE id = %(id)s"
 UPDATE_METADATA = "UPDATE sessions SET metadata = %(metadata)s WHERE id = %(id)s"
 
+# Row-locks the sessions an append's other_metadata names, with its own, in id order:
+# two appends naming overlapping sessions lock them in the same order, so one waits for
+# the other instead of deadlocking (the sort runs below the row locking).
+LOCK_SESSIONS = """
+SELECT id, metadata FROM sessions WHERE id = ANY(%(ids)s) ORDER BY id FOR UPDATE"""
+UPDATE_OTHER_METADATA = """
+UPDATE sessions SET metadata = %(metadata)s, updated_at = GREATEST(updated_at, %(now)s)
+WHERE id = %(id)s"""
+
 # -- reads --------------------------------------------------------------------------
 
 SELECT_MESSAGES_BY_IDS = f"""
@@ -197,6 +206,99 @@ SELECT {MESSAGE_COLUMNS} FROM messages
 WHERE session_id = %(session_id)s AND seq > %(after_seq)s AND seq < %(before_seq)s
 ORDER BY seq DESC
 LIMIT %(limit)s"""
+
+# Time-bounded (and time-ordered) windows of Store.messages/items. Separate statements,
+# so the seq windows above keep their plan: these filter and sort the session's rows
+# (there is no per-session created_at index; appends would pay for one on every write).
+# Ordering by created_at + 0 keeps the planner from walking the global messages_created
+# index backwards for the ORDER BY ... LIMIT: it did (EXPLAIN, 50 sessions), which reads
+# every newer message of every session to find this one's. The range may still use it.
+SELECT_MESSAGES_TIMED_FIRST = f"""
+SELECT {MESSAGE_COLUMNS} FROM messages
+WHERE session_id = %(session_id)s AND seq > %(after_seq)s AND seq < %(before_seq)s
+  AND created_at >= %(since)s AND created_at < %(until)s
+ORDER BY seq
+LIMIT %(limit)s"""
+
+SELECT_MESSAGES_TIMED_LAST = f"""
+SELECT {MESSAGE_COLUMNS} FROM messages
+WHERE session_id = %(session_id)s AND seq > %(after_seq)s AND seq < %(before_seq)s
+  AND created_at >= %(since)s AND created_at < %(until)s
+ORDER BY seq DESC
+LIMIT %(limit)s"""
+
+SELECT_MESSAGES_BY_TIME_FIRST = f"""
+SELECT {MESSAGE_COLUMNS} FROM messages
+WHERE session_id = %(session_id)s AND seq > %(after_seq)s AND seq < %(before_seq)s
+  AND created_at >= %(since)s AND created_at < %(until)s
+ORDER BY created_at + 0, seq
+LIMIT %(limit)s"""
+
+SELECT_MESSAGES_BY_TIME_LAST = f"""
+SELECT {MESSAGE_COLUMNS} FROM messages
+WHERE session_id = %(session_id)s AND seq > %(after_seq)s AND seq < %(before_seq)s
+  AND created_at >= %(since)s AND created_at < %(until)s
+ORDER BY created_at + 0 DESC, seq DESC
+LIMIT %(limit)s"""
+
+# Store.items: the same windows, item column only (no Message mapping, no tool calls).
+SELECT_ITEMS_FIRST = """
+SELECT item FROM messages
+WHERE session_id = %(session_id)s AND seq > %(after_seq)s AND seq < %(before_seq)s
+ORDER BY seq
+LIMIT %(limit)s"""
+
+SELECT_ITEMS_LAST = """
+SELECT item FROM messages
+WHERE session_id = %(session_id)s AND seq > %(after_seq)s AND seq < %(before_seq)s
+ORDER BY seq DESC
+LIMIT %(limit)s"""
+
+SELECT_ITEMS_TIMED_FIRST = """
+SELECT item FROM messages
+WHERE session_id = %(session_id)s AND seq > %(after_seq)s AND seq < %(before_seq)s
+  AND created_at >= %(since)s AND created_at < %(until)s
+ORDER BY seq
+LIMIT %(limit)s"""
+
+SELECT_ITEMS_TIMED_LAST = """
+SELECT item FROM messages
+WHERE session_id = %(session_id)s AND seq > %(after_seq)s AND seq < %(before_seq)s
+  AND created_at >= %(since)s AND created_at < %(until)s
+ORDER BY seq DESC
+LIMIT %(limit)s"""
+
+SELECT_ITEMS_BY_TIME_FIRST = """
+SELECT item FROM messages
+WHERE session_id = %(session_id)s AND seq > %(after_seq)s AND seq < %(before_seq)s
+  AND created_at >= %(since)s AND created_at < %(until)s
+ORDER BY created_at + 0, seq
+LIMIT %(limit)s"""
+
+SELECT_ITEMS_BY_TIME_LAST = """
+SELECT item FROM messages
+WHERE session_id = %(session_id)s AND seq > %(after_seq)s AND seq < %(before_seq)s
+  AND created_at >= %(since)s AND created_at < %(until)s
+ORDER BY created_at + 0 DESC, seq DESC
+LIMIT %(limit)s"""
+
+# Which statement reads a window: (Window.kind, Window.newest) -> SQL.
+MESSAGE_WINDOWS = {
+    ("seq", False): SELECT_MESSAGES_FIRST,
+    ("seq", True): SELECT_MESSAGES_LAST,
+    ("timed", False): SELECT_MESSAGES_TIMED_FIRST,
+    ("timed", True): SELECT_MESSAGES_TIMED_LAST,
+    ("time", False): SELECT_MESSAGES_BY_TIME_FIRST,
+    ("time", True): SELECT_MESSAGES_BY_TIME_LAST,
+}
+ITEM_WINDOWS = {
+    ("seq", False): SELECT_ITEMS_FIRST,
+    ("seq", True): SELECT_ITEMS_LAST,
+    ("timed", False): SELECT_ITEMS_TIMED_FIRST,
+    ("timed", True): SELECT_ITEMS_TIMED_LAST,
+    ("time", False): SELECT_ITEMS_BY_TIME_FIRST,
+    ("time", True): SELECT_ITEMS_BY_TIME_LAST,
+}
 
 SELECT_TOOL_CALLS_FOR_SEQS = f"""
 SELECT {_CALL_COLUMNS} FROM tool_calls

@@ -24,9 +24,11 @@ from typing import Any, Literal
 
 from ..._base import (
     check_limit,
+    check_other_metadata,
     decode_cursor,
     encode_cursor,
     merge_metadata,
+    read_window,
 )
 from ...errors import (
     AlreadyExists,
@@ -55,12 +57,11 @@ from ...model import (
     to_micros,
     to_utc,
 )
-from ...store import UNSET, AppendInput
+from ...store import UNSET, AppendInput, MessageOrder
 from .._sql import SQLCore
 from . import queries as q
 
 Durability = Literal["normal", "full"]
-_FAR_FUTURE = 1 << 62
 
 
 def _migrations() -> list[tuple[int, str, str]]:
@@ -551,9 +552,11 @@ class SQLiteCore(SQLCore):
         model: str | None = None,
         expect_last_seq: int | None = None,
         session_metadata: Mapping[str, Any] | None = None,
+        other_metadata: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> list[Message]:
         prepared = self._prepare(items, ids, usage, model)
         patch = check_metadata("session_metadata", session_metadata) if session_metadata else None
+        others = check_other_metadata(session_id, other_metadata) if other_metadata else None
         if not prepared:
             self.get_session(session_id)  # still NotFound for a missing session
             return []
@@ -562,7 +565,7 @@ class SQLiteCore(SQLCore):
         conn = self._conn()
         self._begin(conn, f"appending to session {session_id!r}")
         try:
-            stored = self._append_locked(conn, session_id, prepared, expect_last_seq, patch)
+            stored = self._append_locked(conn, session_id, prepared, expect_last_seq, patch, others)
             conn.execute("COMMIT")
         except BaseException as exc:
             if conn.in_transaction:
@@ -608,28 +611,30 @@ class SQLiteCore(SQLCore):
         before_seq: int | None = None,
         last: int | None = None,
         limit: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        order: MessageOrder = "seq",
     ) -> list[Message]:
-        if last is not None and limit is not None:
-            raise InvalidInput("messages: give either last or limit, not both")
-        check_limit("last", last)
-        check_limit("limit", limit)
-        check_limit("after_seq", after_seq)
-        check_limit("before_seq", before_seq)
-        params = {
-            "session_id": session_id,
-            "after_seq": 0 if after_seq is None else after_seq,
-            "before_seq": _FAR_FUTURE if before_seq is None else before_seq,
-            "limit": -1 if (last if last is not None else limit) is None else (last or limit),
-        }
-        if last == 0 or limit == 0:
+        window = read_window(
+            "messages",
+            session_id,
+            after_seq=after_seq,
+            before_seq=before_seq,
+            last=last,
+            limit=limit,
+            since=since,
+            until=until,
+            order=order,
+        )
+        if window.count == 0:
             self.get_session(session_id)
             return []
+        params = {**window.params, "limit": -1 if window.count is None else window.count}
+        sql = q.MESSAGE_WINDOWS[window.kind, window.newest]
         with self._read(f"reading messages of session {session_id!r}") as conn:
-            if last is not None:
-                rows = conn.execute(q.SELECT_MESSAGES_LAST, params).fetchall()
+            rows = conn.execute(sql, params).fetchall()
+            if window.newest:
                 rows.reverse()
-            else:
-                rows = conn.execute(q.SELECT_MESSAGES_FIRST, params).fetchall()
             if not rows:
                 if not conn.execute(q.SESSION_EXISTS, {"id": session_id}).fetchone():
                     raise NotFound(f"no session {session_id!r}")

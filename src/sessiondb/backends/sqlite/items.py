@@ -7,30 +7,15 @@ nothing else; reading one column and skipping the ``Message`` mapping makes the 
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
-from ..._base import check_limit
-from ...errors import InvalidInput, NotFound
+from ..._base import read_window
+from ...errors import NotFound
 from ...model import load_json
+from ...store import MessageOrder
+from . import queries as q
 from .core import SQLiteCore
-
-# The same ranges as SELECT_MESSAGES_FIRST/LAST (queries.py), item column only.
-SELECT_ITEMS_FIRST = """
-SELECT item FROM messages
-WHERE session_id = :session_id AND seq > :after_seq AND seq < :before_seq
-ORDER BY seq
-LIMIT :limit"""
-
-# The newest :limit of the range, read backwards from the end (the caller reverses).
-SELECT_ITEMS_LAST = """
-SELECT item FROM messages
-WHERE session_id = :session_id AND seq > :after_seq AND seq < :before_seq
-ORDER BY seq DESC
-LIMIT :limit"""
-
-SESSION_EXISTS = "SELECT 1 FROM sessions WHERE id = :id"
-
-_FAR_FUTURE = 1 << 62
 
 
 class SQLiteItems(SQLiteCore):
@@ -44,29 +29,30 @@ class SQLiteItems(SQLiteCore):
         before_seq: int | None = None,
         last: int | None = None,
         limit: int | None = None,
+        since: datetime | None = None,
+        until: datetime | None = None,
+        order: MessageOrder = "seq",
     ) -> list[dict[str, Any]]:
-        if last is not None and limit is not None:
-            raise InvalidInput("items: give either last or limit, not both")
-        check_limit("last", last)
-        check_limit("limit", limit)
-        check_limit("after_seq", after_seq)
-        check_limit("before_seq", before_seq)
-        count = last if last is not None else limit
-        params = {
-            "session_id": session_id,
-            "after_seq": 0 if after_seq is None else after_seq,
-            "before_seq": _FAR_FUTURE if before_seq is None else before_seq,
-            "limit": -1 if count is None else count,
-        }
+        window = read_window(
+            "items",
+            session_id,
+            after_seq=after_seq,
+            before_seq=before_seq,
+            last=last,
+            limit=limit,
+            since=since,
+            until=until,
+            order=order,
+        )
+        params = {**window.params, "limit": -1 if window.count is None else window.count}
         # One statement needs no explicit transaction: SQLite runs it on one snapshot.
         what = f"reading items of session {session_id!r}"
-        if count == 0:
+        if window.count == 0:
             rows = []
-        elif last is not None:
-            rows = self._query(what, SELECT_ITEMS_LAST, params)
-            rows.reverse()
         else:
-            rows = self._query(what, SELECT_ITEMS_FIRST, params)
-        if not rows and not self._query(what, SESSION_EXISTS, {"id": session_id}):
+            rows = self._query(what, q.ITEM_WINDOWS[window.kind, window.newest], params)
+            if window.newest:
+                rows.reverse()
+        if not rows and not self._query(what, q.SESSION_EXISTS, {"id": session_id}):
             raise NotFound(f"no session {session_id!r}")
         return [load_json(row[0]) for row in rows]

@@ -176,6 +176,13 @@ LOCK_SESSION = "SELECT 1 FROM sessions WHERE id = :id"
 SELECT_METADATA = "SELECT metadata FROM sessions WHERE id = :id"
 UPDATE_METADATA = "UPDATE sessions SET metadata = :metadata WHERE id = :id"
 
+# The sessions an append's other_metadata names, with its own, in id order (on PostgreSQL
+# the lock order; here BEGIN IMMEDIATE already holds the database's write lock).
+LOCK_SESSIONS = """
+SELECT id, metadata FROM sessions WHERE id IN (SELECT value FROM json_each(:ids)) ORDER BY id"""
+UPDATE_OTHER_METADATA = """
+UPDATE sessions SET metadata = :metadata, updated_at = max(updated_at, :now) WHERE id = :id"""
+
 # -- reads --------------------------------------------------------------------------
 
 SELECT_MESSAGES_BY_IDS = f"""
@@ -194,6 +201,98 @@ SELECT {MESSAGE_COLUMNS} FROM messages
 WHERE session_id = :session_id AND seq > :after_seq AND seq < :before_seq
 ORDER BY seq DESC
 LIMIT :limit"""
+
+# Time-bounded (and time-ordered) windows of Store.messages/items. Separate statements,
+# so the seq windows above keep their plan: these filter and sort the session's rows
+# (there is no per-session created_at index; appends would pay for one on every write).
+# The unary + keeps the global messages_created index out of these plans: walking it
+# for the ORDER BY would read every newer message of every session to find this one's.
+SELECT_MESSAGES_TIMED_FIRST = f"""
+SELECT {MESSAGE_COLUMNS} FROM messages
+WHERE session_id = :session_id AND seq > :after_seq AND seq < :before_seq
+  AND +created_at >= :since AND +created_at < :until
+ORDER BY seq
+LIMIT :limit"""
+
+SELECT_MESSAGES_TIMED_LAST = f"""
+SELECT {MESSAGE_COLUMNS} FROM messages
+WHERE session_id = :session_id AND seq > :after_seq AND seq < :before_seq
+  AND +created_at >= :since AND +created_at < :until
+ORDER BY seq DESC
+LIMIT :limit"""
+
+SELECT_MESSAGES_BY_TIME_FIRST = f"""
+SELECT {MESSAGE_COLUMNS} FROM messages
+WHERE session_id = :session_id AND seq > :after_seq AND seq < :before_seq
+  AND +created_at >= :since AND +created_at < :until
+ORDER BY +created_at, seq
+LIMIT :limit"""
+
+SELECT_MESSAGES_BY_TIME_LAST = f"""
+SELECT {MESSAGE_COLUMNS} FROM messages
+WHERE session_id = :session_id AND seq > :after_seq AND seq < :before_seq
+  AND +created_at >= :since AND +created_at < :until
+ORDER BY +created_at DESC, seq DESC
+LIMIT :limit"""
+
+# Store.items: the same windows, item column only (no Message mapping, no tool calls).
+SELECT_ITEMS_FIRST = """
+SELECT item FROM messages
+WHERE session_id = :session_id AND seq > :after_seq AND seq < :before_seq
+ORDER BY seq
+LIMIT :limit"""
+
+SELECT_ITEMS_LAST = """
+SELECT item FROM messages
+WHERE session_id = :session_id AND seq > :after_seq AND seq < :before_seq
+ORDER BY seq DESC
+LIMIT :limit"""
+
+SELECT_ITEMS_TIMED_FIRST = """
+SELECT item FROM messages
+WHERE session_id = :session_id AND seq > :after_seq AND seq < :before_seq
+  AND +created_at >= :since AND +created_at < :until
+ORDER BY seq
+LIMIT :limit"""
+
+SELECT_ITEMS_TIMED_LAST = """
+SELECT item FROM messages
+WHERE session_id = :session_id AND seq > :after_seq AND seq < :before_seq
+  AND +created_at >= :since AND +created_at < :until
+ORDER BY seq DESC
+LIMIT :limit"""
+
+SELECT_ITEMS_BY_TIME_FIRST = """
+SELECT item FROM messages
+WHERE session_id = :session_id AND seq > :after_seq AND seq < :before_seq
+  AND +created_at >= :since AND +created_at < :until
+ORDER BY +created_at, seq
+LIMIT :limit"""
+
+SELECT_ITEMS_BY_TIME_LAST = """
+SELECT item FROM messages
+WHERE session_id = :session_id AND seq > :after_seq AND seq < :before_seq
+  AND +created_at >= :since AND +created_at < :until
+ORDER BY +created_at DESC, seq DESC
+LIMIT :limit"""
+
+# Which statement reads a window: (Window.kind, Window.newest) -> SQL.
+MESSAGE_WINDOWS = {
+    ("seq", False): SELECT_MESSAGES_FIRST,
+    ("seq", True): SELECT_MESSAGES_LAST,
+    ("timed", False): SELECT_MESSAGES_TIMED_FIRST,
+    ("timed", True): SELECT_MESSAGES_TIMED_LAST,
+    ("time", False): SELECT_MESSAGES_BY_TIME_FIRST,
+    ("time", True): SELECT_MESSAGES_BY_TIME_LAST,
+}
+ITEM_WINDOWS = {
+    ("seq", False): SELECT_ITEMS_FIRST,
+    ("seq", True): SELECT_ITEMS_LAST,
+    ("timed", False): SELECT_ITEMS_TIMED_FIRST,
+    ("timed", True): SELECT_ITEMS_TIMED_LAST,
+    ("time", False): SELECT_ITEMS_BY_TIME_FIRST,
+    ("time", True): SELECT_ITEMS_BY_TIME_LAST,
+}
 
 SELECT_TOOL_CALLS_FOR_SEQS = f"""
 SELECT {_CALL_COLUMNS} FROM tool_calls
