@@ -70,6 +70,8 @@ USAGE_FIELDS = (
 )
 
 PREVIEW_LENGTH = 120
+_PREVIEW_SCAN = 4 * PREVIEW_LENGTH
+_WHERE = [f"items[{i}]" for i in range(64)]  # names of batch items, made once
 MAX_INT = 1 << 62
 ORDERS = ("seq", "time")
 _WS = re.compile(r"\s+")
@@ -139,7 +141,11 @@ def decode_cursor(cursor: str, shape: Sequence[type]) -> list[Any]:
 
 def make_preview(text: str) -> str | None:
     """First user text, whitespace collapsed, at most 120 characters."""
-    collapsed = _WS.sub(" ", text).strip()
+    # split() collapses the same (Unicode) whitespace as re's \s+, ten times faster; a
+    # prefix is enough unless it is mostly whitespace.
+    collapsed = " ".join(text[:_PREVIEW_SCAN].split())
+    if len(collapsed) <= PREVIEW_LENGTH and len(text) > _PREVIEW_SCAN:
+        collapsed = " ".join(text.split())
     if not collapsed:
         return None
     if len(collapsed) > PREVIEW_LENGTH:
@@ -553,7 +559,7 @@ class BaseStore:
         prepared: list[PreparedMessage] = []
         seen: set[str] = set()
         for index, entry in enumerate(batch):
-            where = f"items[{index}]"
+            where = _WHERE[index] if index < len(_WHERE) else f"items[{index}]"
             new = entry if isinstance(entry, NewMessage) else None
             item = new.item if new is not None else entry
             if type(item) is not dict and not isinstance(item, Mapping):

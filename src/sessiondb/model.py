@@ -124,10 +124,11 @@ def check_text(name: str, value: object, *, allow_none: bool = True) -> str | No
     if "\x00" in value:
         # PostgreSQL TEXT cannot hold NUL; refuse it here so every backend agrees.
         raise InvalidInput(f"{name}: contains a NUL character (\\x00)")
-    try:
-        value.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        raise InvalidInput(f"{name}: contains a lone surrogate ({exc.reason})") from None
+    if not value.isascii():  # O(1): an ASCII string cannot hold a surrogate
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise InvalidInput(f"{name}: contains a lone surrogate ({exc.reason})") from None
     return value
 
 
@@ -244,11 +245,14 @@ def dump_json(name: str, value: object, *, max_bytes: int | None = None) -> str:
         _check_json_tree(name, value)
     if isinstance(value, Mapping | list | tuple) and not _keys_are_strings(value):
         _check_json_tree(name, value)
-    try:
-        encoded_len = len(text.encode("utf-8"))
-    except UnicodeEncodeError:
-        _check_json_tree(name, value)
-        raise InvalidInput(f"{name}: contains a lone surrogate") from None
+    if text.isascii():  # O(1); ensure_ascii=False keeps non-ASCII text as it is
+        encoded_len = len(text)
+    else:
+        try:
+            encoded_len = len(text.encode("utf-8"))
+        except UnicodeEncodeError:
+            _check_json_tree(name, value)
+            raise InvalidInput(f"{name}: contains a lone surrogate") from None
     if max_bytes is not None and encoded_len > max_bytes:
         raise InvalidInput(f"{name}: {encoded_len} bytes is over the maximum of {max_bytes}")
     return text
