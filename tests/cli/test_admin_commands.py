@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import sqlite3
 from datetime import UTC, datetime, timedelta
@@ -49,7 +50,10 @@ def test_unknown_command_and_bad_url_exit_with_the_right_status(tmp_path):
     assert runner.invoke(main, ["frobnicate"]).exit_code == 2
     result = runner.invoke(main, ["--db", "mysql://x/y", "list"])
     assert result.exit_code == 1
-    assert result.stderr.startswith("Error: url: unknown scheme 'mysql'")
+    assert (
+        result.stderr
+        == "Error: unknown scheme 'mysql': use a path, sqlite:/// or postgresql:// (mysql://x/y)\n"
+    )
 
 
 def test_schema_option_on_a_sqlite_url_is_a_usage_error(tmp_path):
@@ -206,3 +210,40 @@ def test_errors_never_print_a_traceback(cli):
         assert result.exit_code == 1, (args, result.output, result.exception)
         assert "Traceback" not in result.output
         assert result.stderr.startswith("Error: ")
+
+
+def _last_vacuum_of_messages(cli):
+    """pg_stat_user_tables.last_vacuum of the messages table (set by a manual VACUUM only)."""
+    import psycopg
+
+    with psycopg.connect(cli.url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT last_vacuum FROM pg_stat_user_tables "
+            "WHERE schemaname = %s AND relname = 'messages'",
+            [cli.options["schema"]],
+        ).fetchone()
+    return row[0]
+
+
+def test_prune_reclaims_the_space_of_what_it_deleted(cli):
+    db = cli.store()
+    for i in range(30):
+        db.create_session(f"old{i}")
+        batch = [
+            NewMessage({"role": "user", "content": f"s{i}m{j} " * 150}, created_at=OLD)
+            for j in range(20)
+        ]
+        db.append(f"old{i}", batch)
+    db.create_session("keep")
+    if cli.backend == "sqlite":
+        db.vacuum()  # checkpoint first: the size below is all data
+        before = os.path.getsize(cli.url)
+    else:
+        assert _last_vacuum_of_messages(cli) is None  # the control: never vacuumed
+    result = cli.ok("prune", "--older-than", "90d", "--json")
+    assert len(json.loads(result.stdout)["session_ids"]) == 30
+    if cli.backend == "sqlite":
+        after = os.path.getsize(cli.url)
+        assert after < before / 4, (before, after)
+    else:
+        assert _last_vacuum_of_messages(cli) is not None

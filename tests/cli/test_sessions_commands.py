@@ -181,7 +181,7 @@ def test_show_prints_usage_per_turn(cli):
 def test_show_missing_session_is_one_error_line_exit_1(cli):
     result = cli.run("show", "nope")
     assert result.exit_code == 1
-    assert result.stderr == "Error: no session 'nope'\n"
+    assert result.stderr == "Error: no such session (nope)\n"
     assert result.stdout == ""
 
 

@@ -39,7 +39,7 @@ def test_a_missing_session_in_a_real_process_is_one_line_and_exit_1(cli):
     result = cli.subprocess("show", "nope", "--json")
     assert result.returncode == 1
     assert result.stdout == ""
-    assert result.stderr == "Error: no session 'nope'\n"
+    assert result.stderr == "Error: no such session (nope)\n"
 
 
 def test_a_usage_error_in_a_real_process_exits_2(cli):

@@ -174,7 +174,7 @@ class SQLCore(BaseStore):
             # Lock the session before looking for the ids: a concurrent writer of the same
             # ids then waits here and finds them stored, instead of inserting them twice.
             if conn.execute(q.LOCK_SESSION, {"id": session_id}).fetchone() is None:
-                raise NotFound(f"no session {session_id!r}")
+                raise NotFound.session(session_id)
             found = conn.execute(
                 q.SELECT_MESSAGES_BY_IDS,
                 {"session_id": session_id, "ids": self._id_list(explicit)},
@@ -192,7 +192,7 @@ class SQLCore(BaseStore):
             q.RESERVE_SEQS, {"id": session_id, "added": len(new), **summary}
         ).fetchone()
         if row is None:
-            raise NotFound(f"no session {session_id!r}")
+            raise NotFound.session(session_id)
         first_seq = row[0] - len(new) + 1
         actual = first_seq - 1
         if expect_last_seq is not None and expect_last_seq != actual:
@@ -200,6 +200,8 @@ class SQLCore(BaseStore):
                 f"session {session_id!r}: expected last seq {expect_last_seq}, found {actual}",
                 expected=expect_last_seq,
                 actual=actual,
+                reason=f"expected last seq {expect_last_seq}, found {actual}",
+                subject=session_id,
             )
         if metadata_patch:
             current = json.loads(conn.execute(q.SELECT_METADATA, {"id": session_id}).fetchone()[0])

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import click
 from rich import box
 from rich.table import Table
 
+from ..backends import redact
 from ..model import STATUSES
 from . import App, pass_app
 from . import render as r
@@ -23,20 +23,11 @@ from .sessions import json_option
 @pass_app
 def path_command(app: App, as_json: bool) -> None:
     """Print the database in use (--db, else $SESSIONDB_URL, else the default file)."""
-    url = _redact(app.url)
+    url = redact(app.url)
     if as_json:
         r.emit_json({"url": url})
     else:
         click.echo(url)
-
-
-def _redact(url: str) -> str:
-    """``url`` with any password replaced by ``***`` (it ends up in terminals and logs)."""
-    parts = urlsplit(url)
-    if "://" not in url or parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 @click.command("doctor")

@@ -74,7 +74,7 @@ def import_command(
         raise click.UsageError("give PATH... or --discover")
     for _, path in targets:
         if not path.exists():
-            fail(f"no such file or directory ({path})")
+            fail("no such file or directory", path)
     if dry_run:
         listing = [item for f, path in targets for item in _transcripts(path, f)]
         if as_json:

@@ -249,9 +249,9 @@ def append_command(app: App, session_id: str, model: str | None, as_json: bool) 
         try:
             item = json.loads(line)
         except ValueError as exc:
-            fail(f"not JSON ({exc.args[0] if exc.args else exc}) (stdin:{number})")
+            fail(f"not JSON: {exc.args[0] if exc.args else exc}", f"stdin:{number}")
         if not isinstance(item, dict):
-            fail(f"expected a JSON object, got {type(item).__name__} (stdin:{number})")
+            fail(f"expected a JSON object, got {type(item).__name__}", f"stdin:{number}")
         items.append(item)
     stored = app.store().append(session_id, items, model=model) if items else []
     if not items:

@@ -125,9 +125,9 @@ def parse_tokens(*specs: str | None) -> Tokens:
             try:
                 data = json.loads(spec)
             except ValueError as exc:
-                raise InvalidInput(f"tokens: not valid JSON ({exc})") from None
+                raise InvalidInput.about("tokens", f"not valid JSON ({exc})") from None
             if not isinstance(data, dict):
-                raise InvalidInput("tokens: expected a JSON object token -> tenant")
+                raise InvalidInput.about("tokens", "expected a JSON object token -> tenant")
             entries = list(data.items())
         elif "=" not in spec and "," not in spec:
             entries = [(spec, "*:rw")]
@@ -136,10 +136,10 @@ def parse_tokens(*specs: str | None) -> Tokens:
             for part in spec.split(","):
                 token, sep, rest = part.strip().partition("=")
                 if not sep:
-                    raise InvalidInput(f"tokens: expected token=tenant:scope, got {part!r}")
+                    raise InvalidInput.about("tokens", f"expected token=tenant:scope, got {part!r}")
                 entries.append((token.strip(), rest.strip()))
         for token, value in entries:
             if not token or len(token) < 8:
-                raise InvalidInput("tokens: a token must be at least 8 characters long")
+                raise InvalidInput.about("tokens", "a token must be at least 8 characters long")
             table[token] = _principal(value, token)
     return Tokens(table)

@@ -45,7 +45,7 @@ class PostgresItems(PostgresCore):
         limit: int | None = None,
     ) -> list[dict[str, Any]]:
         if last is not None and limit is not None:
-            raise InvalidInput("items: give either last or limit, not both")
+            raise InvalidInput.about("items", "give either last or limit, not both")
         check_limit("last", last)
         check_limit("limit", limit)
         check_limit("after_seq", after_seq)
@@ -68,6 +68,6 @@ class PostgresItems(PostgresCore):
             else:
                 rows = conn.execute(SELECT_ITEMS_FIRST, params).fetchall()
             if not rows and not conn.execute(SESSION_EXISTS, {"id": session_id}).fetchone():
-                raise NotFound(f"no session {session_id!r}")
+                raise NotFound.session(session_id)
         loads = json.loads
         return [loads(row[0]) for row in rows]

@@ -46,7 +46,7 @@ class SQLiteItems(SQLiteCore):
         limit: int | None = None,
     ) -> list[dict[str, Any]]:
         if last is not None and limit is not None:
-            raise InvalidInput("items: give either last or limit, not both")
+            raise InvalidInput.about("items", "give either last or limit, not both")
         check_limit("last", last)
         check_limit("limit", limit)
         check_limit("after_seq", after_seq)
@@ -68,6 +68,6 @@ class SQLiteItems(SQLiteCore):
         else:
             rows = self._query(what, SELECT_ITEMS_FIRST, params)
         if not rows and not self._query(what, SESSION_EXISTS, {"id": session_id}):
-            raise NotFound(f"no session {session_id!r}")
+            raise NotFound.session(session_id)
         loads = json.loads
         return [loads(row[0]) for row in rows]
