@@ -247,3 +247,43 @@ def test_prune_reclaims_the_space_of_what_it_deleted(cli):
         assert after < before / 4, (before, after)
     else:
         assert _last_vacuum_of_messages(cli) is not None
+
+
+def test_prune_archive_keeps_ids_that_sanitize_alike_apart_and_the_archive_reimports(cli, tmp_path):
+    db = cli.store()
+    for sid in ("team:a", "team/a"):
+        old_session(db, sid)
+    archive = tmp_path / "archive"
+    lines = cli.ok("prune", "--older-than", "90d", "--archive", str(archive), "--jsonl").stdout
+    rows = [json.loads(line) for line in lines.splitlines()]
+    assert sorted(row["session_id"] for row in rows) == ["team/a", "team:a"]
+    assert all(row["dry_run"] is False for row in rows)
+    assert sorted(row["archive"] for row in rows) == sorted(str(p) for p in archive.iterdir())
+    assert len({row["archive"] for row in rows}) == 2
+    assert cli.store().list_sessions().items == []
+    cli.ok("import", str(archive))
+    assert sorted(s.id for s in cli.store().list_sessions().items) == ["team/a", "team:a"]
+    assert cli.store().messages("team/a")[0].text == "long ago"
+
+
+def test_prune_dry_run_jsonl_lists_each_session_and_deletes_nothing(cli):
+    db = cli.store()
+    old_session(db, "old")
+    old_session(db, "kid", parent_id="old")
+    lines = cli.ok("prune", "--older-than", "90d", "--dry-run", "--jsonl").stdout.splitlines()
+    assert sorted((json.loads(line) for line in lines), key=lambda row: row["session_id"]) == [
+        {"session_id": "kid", "archive": None, "dry_run": True},
+        {"session_id": "old", "archive": None, "dry_run": True},
+    ]
+    assert {s.id for s in cli.store().list_sessions().items} == {"old", "kid"}
+
+
+def test_recover_jsonl_lists_each_interrupted_session(cli):
+    db = cli.store()
+    db.create_session("stuck")
+    db.append("stuck", [NewMessage({"role": "user", "content": "hi"}, created_at=OLD)])
+    db.create_session("done", status="completed")
+    lines = cli.ok("recover", "--idle", "1h", "--jsonl").stdout.splitlines()
+    assert [json.loads(line) for line in lines] == [{"session_id": "stuck"}]
+    assert cli.store().get_session("stuck").status == "interrupted"
+    assert cli.ok("recover", "--jsonl").stdout == ""

@@ -15,7 +15,7 @@ from ..model import STATUSES
 from . import App, pass_app
 from . import render as r
 from .params import DURATION
-from .sessions import json_option
+from .sessions import json_option, jsonl_option
 
 
 @click.command("path")
@@ -104,6 +104,7 @@ def migrate_command(app: App, check: bool, as_json: bool) -> None:
 )
 @click.option("--dry-run", is_flag=True, help="Only list what would be deleted.")
 @json_option
+@jsonl_option
 @pass_app
 def prune_command(
     app: App,
@@ -112,20 +113,29 @@ def prune_command(
     archive_dir: Path | None,
     dry_run: bool,
     as_json: bool,
+    as_jsonl: bool,
 ) -> None:
     """Delete sessions idle longer than --older-than, with their sub-agent trees.
 
-    With --archive DIR they are exported first (nothing is deleted if that fails); then
-    the space is reclaimed.
+    With --archive DIR each is first exported to a new JSONL file in DIR (named after
+    its id, never overwriting a file) and read back; nothing is deleted if that fails.
+    Then the space is reclaimed. Prints the ids (and archive files) removed.
     """
     report = app.store().prune(
         older_than=older_than, status=status, archive_dir=archive_dir, dry_run=dry_run
     )
+    if as_jsonl:
+        r.emit_jsonl(
+            {"session_id": sid, "archive": report.archives.get(sid), "dry_run": report.dry_run}
+            for sid in report.session_ids
+        )
+        return
     if as_json:
         r.emit_json(report)
         return
     for sid in report.session_ids:
-        click.echo(sid)
+        archive = report.archives.get(sid)
+        click.echo(sid if archive is None else f"{sid}\t{archive}")
     click.echo(r.prune_summary(report), err=True)
 
 

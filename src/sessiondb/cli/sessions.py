@@ -55,7 +55,10 @@ session_id_argument = click.argument("session_id", metavar="ID", shell_complete=
 
 @click.command("list")
 @click.option("--agent", help="Only sessions of this agent.")
-@click.option("--source", help="Only sessions from this source (e.g. claude_code).")
+@click.option(
+    "--source",
+    help="Only sessions from this source (e.g. claude-code, codex; see stats --by source).",
+)
 @click.option("--user", "user_id", help="Only sessions of this user id.")
 @click.option("--status", type=click.Choice(STATUSES), help="Only sessions with this status.")
 @click.option("--since", type=WHEN, help="Updated at or after (2025-01-31, 7d = 7 days ago).")
@@ -343,11 +346,17 @@ def tree_command(app: App, session_id: str, as_json: bool) -> None:
     "--idle", type=DURATION, default="1h", show_default=True, help="Idle longer than this."
 )
 @json_option
+@jsonl_option
 @pass_app
-def recover_command(app: App, idle: Any, as_json: bool) -> None:
-    """Mark active sessions idle longer than --idle as interrupted (after a crash)."""
+def recover_command(app: App, idle: Any, as_json: bool, as_jsonl: bool) -> None:
+    """Mark active sessions idle longer than --idle as interrupted (after a crash).
+
+    Prints their ids (--jsonl: one {"session_id"} object per line).
+    """
     ids = app.store().recover_interrupted(idle)
-    if as_json:
+    if as_jsonl:
+        r.emit_jsonl({"session_id": sid} for sid in ids)
+    elif as_json:
         r.emit_json({"interrupted": ids})
     else:
         for sid in ids:

@@ -103,11 +103,13 @@ def _principal(spec: object, token: str) -> Principal:
         tenant, _, scope = spec.partition(":")
         scope = scope or "rw"
     else:
-        raise InvalidInput(f"token {token[:4]}...: expected 'tenant:scope' or an object")
+        raise InvalidInput.about(f"token {token[:4]}...", "expected 'tenant:scope' or an object")
     if scope not in ("ro", "rw"):
-        raise InvalidInput(f"token {token[:4]}...: scope must be 'ro' or 'rw', not {scope!r}")
+        raise InvalidInput.about(
+            f"token {token[:4]}...", f"scope must be 'ro' or 'rw', not {scope!r}"
+        )
     if tenant is not None and not isinstance(tenant, str):
-        raise InvalidInput(f"token {token[:4]}...: tenant must be a string")
+        raise InvalidInput.about(f"token {token[:4]}...", "tenant must be a string")
     return Principal(tenant=None if tenant in (None, "", "*") else tenant, scope=scope)
 
 
