@@ -124,15 +124,17 @@ class SchemaTooNew(SessionDBError):
     """The database was written by a newer sessiondb; it was left unchanged."""
 
     @classmethod
-    def database(cls, database: str, version: int, known: int) -> SchemaTooNew:
+    def database(
+        cls, database: str, version: int, known: int, *, subject: str | None = None
+    ) -> SchemaTooNew:
         """The error for ``database`` (a path or redacted URL) at schema ``version`` when
-        this sessiondb knows up to ``known`` (subject: the database)."""
+        this sessiondb knows up to ``known``; the subject is ``database`` unless given."""
         return cls(
             f"{database} has schema version {version}; this sessiondb knows up to {known}. "
             "Upgrade sessiondb; the database was not changed.",
             reason=f"schema version {version} is newer than this sessiondb knows ({known}); "
             "upgrade sessiondb, nothing was changed",
-            subject=database,
+            subject=subject or database,
         )
 
 

@@ -251,7 +251,8 @@ def parse_query(query: str) -> Query:
     """
     if not isinstance(query, str):
         raise InvalidInput.about("query", f"expected a string, got {type(query).__name__}")
-    named = f"query {query!r}"  # the subject of every error below: what was typed
+    # The subject of every error below: what was typed (the start of it, if long).
+    named = f"query {query!r}" if len(query) <= 80 else f"query {query[:80]!r}..."
     groups: list[list[Term]] = []
     excluded: list[Term] = []
     pending_or = False

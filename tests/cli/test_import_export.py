@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import re
 from importlib.resources import files
 from pathlib import Path
+
+from sessiondb.cli import main
 
 SAMPLES = Path(str(files("sessiondb") / "samples"))
 
@@ -198,3 +201,33 @@ def test_export_into_a_missing_directory_is_one_error_line_naming_the_file(cli, 
     assert result.exit_code == 1
     assert result.stderr.startswith("Error: ")
     assert str(target) in result.stderr
+
+
+def test_the_source_examples_in_list_help_are_sources_that_import_stores(cli):
+    cli.ok("import", str(SAMPLES))
+    [option] = [p for p in main.commands["list"].params if p.name == "source"]
+    examples = re.search(r"e\.g\. ([^;)]+)", option.help or "")
+    assert examples
+    names = [name.strip() for name in examples[1].split(",")]
+    assert names == ["claude-code", "codex"]
+    for name in names:
+        listed = json.loads(cli.ok("list", "--source", name, "--json").stdout)
+        assert listed, name
+        assert {s["source"] for s in listed} == {name}
+    stats = json.loads(cli.ok("stats", "--by", "source", "--json").stdout)  # as the help says
+    assert set(names) <= {group["key"] for group in stats["groups"]}
+
+
+def test_the_examples_in_the_help_texts_work_as_written(cli):
+    db = cli.store()
+    sid = cli.ok("new", "--metadata", '{"team": "infra"}').stdout.strip()
+    assert db.get_session(sid).metadata == {"team": "infra"}
+    cli.ok("append", sid, input='{"role": "user", "content": "hi"}\n')  # append's docstring
+    db.append(sid, {"role": "user", "content": "the quarterly report"})
+    found = json.loads(cli.ok("search", "--json", "--", "-draft report").stdout)  # search's
+    assert [hit["snippet"] for hit in found["items"]] == ["the quarterly [report]"]
+    for when in ("2025-01-31", "2025-01-31T12:00", "7d", "12h"):
+        assert json.loads(cli.ok("list", "--since", when, "--json").stdout)[0]["id"] == sid
+    for age in ("90d", "12w", "36h", "1h30m", "2w"):
+        assert json.loads(cli.ok("prune", "--older-than", age, "--dry-run", "--json").stdout)
+    assert json.loads(cli.ok("search", "hi", "--marks", "[,]", "--json").stdout)["items"]

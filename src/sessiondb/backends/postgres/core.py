@@ -356,7 +356,11 @@ class PostgresCore(SQLCore):
         return int(_scalar(conn, q.SELECT_SCHEMA_VERSION))
 
     def _too_new(self, version: int) -> SchemaTooNew:
-        return SchemaTooNew.database(self._where(), version, SCHEMA_VERSION)
+        # The subject names the database the way --db does: the URL with ?schema=.
+        named = _redact(self._url)
+        if self.schema:
+            named += f"{'&' if '?' in named else '?'}schema={self.schema}"
+        return SchemaTooNew.database(self._where(), version, SCHEMA_VERSION, subject=named)
 
     def _check_not_too_new(self) -> None:
         version = self.schema_version()
