@@ -53,8 +53,11 @@ def test_prune_deletes_nothing_when_an_archive_does_not_read_back_intact(tmp_pat
         db.append(sid, [NewMessage({"role": "user", "content": sid}, created_at=OLD)])
 
     def lossy(directory: Path, session_id: str, extension: str, text: str) -> Path:
-        # A file system that silently loses the end of what was written.
-        return write_new_file(directory, session_id, extension, text[: len(text) // 2])
+        # A file system that silently loses the end of what the second write wrote.
+        intact = not list(directory.iterdir())
+        return write_new_file(
+            directory, session_id, extension, text[: len(text) // (1 + (not intact))]
+        )
 
     monkeypatch.setattr(retention_module, "write_new_file", lossy)
     with pytest.raises(InvalidInput) as raised:
@@ -63,4 +66,5 @@ def test_prune_deletes_nothing_when_an_archive_does_not_read_back_intact(tmp_pat
     assert raised.value.subject.startswith(str(tmp_path / "archive"))
     assert "nothing was deleted" in str(raised.value)
     assert sorted(s.id for s in db.list_sessions().items) == ["a", "b"]
+    assert list((tmp_path / "archive").iterdir()) == []  # the good first archive is removed too
     db.close()

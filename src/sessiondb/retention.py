@@ -16,6 +16,7 @@ Uses only the public Store API, so every backend prunes the same way:
 from __future__ import annotations
 
 import contextlib
+import os
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -64,7 +65,8 @@ def _archive(store: Store, sessions: list[Session], archive_dir: Path) -> dict[s
 
     Each file is read back and compared with what was exported: nothing is deleted
     unless every session has a complete archive. Raises InvalidInput (naming the file)
-    otherwise.
+    otherwise, after removing the files this call wrote (their sessions are all kept,
+    so a later run starts from a clean directory).
     """
     try:
         archive_dir.mkdir(parents=True, exist_ok=True)
@@ -75,26 +77,42 @@ def _archive(store: Store, sessions: list[Session], archive_dir: Path) -> dict[s
             subject=str(archive_dir),
         ) from exc
     written: dict[str, str] = {}
-    for session in sessions:
-        text = store.export(session.id, "jsonl")
-        try:
-            path = write_new_file(archive_dir, session.id, ".jsonl", text)
-            intact = path.read_text(encoding="utf-8") == text
-        except OSError as exc:
-            where = exc.filename or archive_dir
-            raise InvalidInput(
-                f"archive_dir: cannot write {where} ({exc.strerror}); nothing was deleted",
-                reason=f"cannot write the archive, nothing was deleted ({exc.strerror})",
-                subject=str(where),
-            ) from exc
-        if not intact:
-            raise InvalidInput(
-                f"archive_dir: {path} does not hold what was written; nothing was deleted",
-                reason="the archive does not hold what was written, nothing was deleted",
-                subject=str(path),
-            )
-        written[session.id] = str(path)
+    try:
+        for session in sessions:
+            written[session.id] = str(_archive_one(store, session.id, archive_dir))
+    except BaseException:
+        for path in written.values():
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+        raise
     return written
+
+
+def _archive_one(store: Store, session_id: str, archive_dir: Path) -> Path:
+    """Write and read back one session's archive; raise InvalidInput if that fails."""
+    text = store.export(session_id, "jsonl")
+    try:
+        path = write_new_file(archive_dir, session_id, ".jsonl", text)
+    except OSError as exc:
+        where = exc.filename or archive_dir
+        raise InvalidInput(
+            f"archive_dir: cannot write {where} ({exc.strerror}); nothing was deleted",
+            reason=f"cannot write the archive, nothing was deleted ({exc.strerror})",
+            subject=str(where),
+        ) from exc
+    try:
+        intact = path.read_text(encoding="utf-8") == text
+    except (OSError, UnicodeDecodeError):
+        intact = False
+    if not intact:
+        with contextlib.suppress(OSError):
+            path.unlink()  # ours, and useless
+        raise InvalidInput(
+            f"archive_dir: {path} does not read back as written; nothing was deleted",
+            reason="the archive does not read back as written, nothing was deleted",
+            subject=str(path),
+        )
+    return path
 
 
 def prune(
