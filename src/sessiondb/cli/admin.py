@@ -15,7 +15,7 @@ from ..model import STATUSES
 from . import App, pass_app
 from . import render as r
 from .params import DURATION
-from .sessions import json_option, jsonl_option
+from .sessions import json_option, jsonl_lines
 
 
 @click.command("path")
@@ -104,7 +104,7 @@ def migrate_command(app: App, check: bool, as_json: bool) -> None:
 )
 @click.option("--dry-run", is_flag=True, help="Only list what would be deleted.")
 @json_option
-@jsonl_option
+@jsonl_lines('per session: {"session_id", "archive", "dry_run"}')
 @pass_app
 def prune_command(
     app: App,

@@ -14,7 +14,7 @@ from ..importers import discover as find_default_locations
 from ..model import ImportReport
 from . import App, fail, pass_app
 from . import render as r
-from .sessions import STREAM_PAGE, json_option, jsonl_option
+from .sessions import STREAM_PAGE, json_option, jsonl_lines
 
 EXPORT_FORMATS = ("jsonl", "markdown", "openai")
 EXTENSIONS = {"jsonl": ".jsonl", "markdown": ".md", "openai": ".json"}
@@ -46,7 +46,7 @@ def _transcripts(path: Path, fmt: str | None) -> list[dict[str, Any]]:
 @click.option("--dry-run", is_flag=True, help="Only list what would be imported.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @json_option
-@jsonl_option
+@jsonl_lines("per path (with --dry-run: per file)")
 @pass_app
 def import_command(
     app: App,
@@ -158,9 +158,7 @@ def import_command(
     help='Print one JSON document: {"format", "exports": [{"session_id", "path", "bytes"}]}; '
     'without -o an export has "path": null and its text in "content".',
 )
-@click.option(
-    "--jsonl", "as_jsonl", is_flag=True, help="Print each export as one JSON line (streams)."
-)
+@jsonl_lines("per export, as in --json (streams)")
 @pass_app
 def export_command(
     app: App,

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -16,6 +16,8 @@ from . import App, fail, pass_app
 from . import render as r
 from .params import DURATION, JSON_OBJECT, WHEN
 
+FC = TypeVar("FC", bound=Callable[..., Any] | click.Command)
+
 # Pages of this size bound the memory of `list --all`, whatever the number of sessions.
 STREAM_PAGE = 200
 
@@ -23,6 +25,11 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print one JS
 jsonl_option = click.option(
     "--jsonl", "as_jsonl", is_flag=True, help="Print one JSON object per line (streams)."
 )
+
+
+def jsonl_lines(what: str) -> Callable[[FC], FC]:
+    """``--jsonl`` saying what each line is (for commands whose lines are not listed items)."""
+    return click.option("--jsonl", "as_jsonl", is_flag=True, help=f"Print one JSON line {what}.")
 
 
 def complete_session_id(
@@ -346,7 +353,7 @@ def tree_command(app: App, session_id: str, as_json: bool) -> None:
     "--idle", type=DURATION, default="1h", show_default=True, help="Idle longer than this."
 )
 @json_option
-@jsonl_option
+@jsonl_lines('per session: {"session_id"}')
 @pass_app
 def recover_command(app: App, idle: Any, as_json: bool, as_jsonl: bool) -> None:
     """Mark active sessions idle longer than --idle as interrupted (after a crash).
