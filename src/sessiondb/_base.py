@@ -126,16 +126,29 @@ def encode_cursor(values: Sequence[Any]) -> str:
 
 def decode_cursor(cursor: str, shape: Sequence[type]) -> list[Any]:
     """Decode a cursor made by ``encode_cursor``; raise InvalidInput if it is not one."""
+    named = f"cursor {cursor[:40]!r}"
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, TypeError, UnicodeError):
-        raise InvalidInput(f"cursor: {cursor[:40]!r} is not a cursor sessiondb made") from None
-    if not isinstance(values, list) or len(values) != len(shape):
-        raise InvalidInput(f"cursor: {cursor[:40]!r} is not a cursor for this listing")
-    for value, kind in zip(values, shape, strict=True):
-        if not isinstance(value, kind) or isinstance(value, bool):
-            raise InvalidInput(f"cursor: {cursor[:40]!r} is not a cursor for this listing")
+        raise InvalidInput(
+            f"{named} is not a cursor sessiondb made",
+            reason="not a cursor sessiondb made",
+            subject=named,
+        ) from None
+    if (
+        not isinstance(values, list)
+        or len(values) != len(shape)
+        or not all(
+            isinstance(value, kind) and not isinstance(value, bool)
+            for value, kind in zip(values, shape, strict=True)
+        )
+    ):
+        raise InvalidInput(
+            f"{named} is not a cursor for this listing",
+            reason="not a cursor for this listing",
+            subject=named,
+        )
     return values
 
 
@@ -345,13 +358,13 @@ def check_other_metadata(session_id: str, value: object) -> dict[str, dict[str, 
         return {}
     if not isinstance(value, Mapping):
         kind = type(value).__name__
-        raise InvalidInput(f"other_metadata: expected {{session_id: patch}}, got {kind}")
+        raise InvalidInput.about("other_metadata", f"expected {{session_id: patch}}, got {kind}")
     patches: dict[str, dict[str, Any]] = {}
     for other, patch in value.items():
         check_id("other_metadata: session id", other)
         if other == session_id:
-            raise InvalidInput(
-                f"other_metadata: {other!r} is the session appended to; use session_metadata"
+            raise InvalidInput.about(
+                "other_metadata", f"{other!r} is the session appended to; use session_metadata"
             )
         checked = check_metadata(f"other_metadata[{other!r}]", patch)
         if checked:
@@ -368,9 +381,9 @@ def check_limit(name: str, value: int | None, *, allow_none: bool = True) -> int
     if value is None:
         if allow_none:
             return None
-        raise InvalidInput(f"{name}: a value is required")
+        raise InvalidInput.about(f"{name}", "a value is required")
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INT:
-        raise InvalidInput(f"{name}: expected an integer from 0 to 2**62, got {value!r}")
+        raise InvalidInput.about(f"{name}", f"expected an integer from 0 to 2**62, got {value!r}")
     return value
 
 
@@ -456,7 +469,7 @@ def read_window(
 ) -> Window:
     """Validate the window arguments of ``messages``/``items``; raise InvalidInput."""
     if last is not None and limit is not None:
-        raise InvalidInput(f"{what}: give either last or limit, not both")
+        raise InvalidInput.about(what, "give either last or limit, not both")
     check_limit("last", last)
     check_limit("limit", limit)
     check_limit("after_seq", after_seq)
@@ -541,18 +554,22 @@ class BaseStore:
         if type(items) is dict or isinstance(items, Mapping | NewMessage):
             batch: list[Mapping[str, Any] | NewMessage] = [items]
         elif isinstance(items, str | bytes):
-            raise InvalidInput("items: expected an item dict or a list of them, got a string")
+            raise InvalidInput.about(
+                "items", "expected an item dict or a list of them, got a string"
+            )
         else:
             try:
                 batch = list(items)
             except TypeError:
-                raise InvalidInput(
-                    f"items: expected an item dict or a list of them, got {type(items).__name__}"
+                raise InvalidInput.about(
+                    "items", f"expected an item dict or a list of them, got {type(items).__name__}"
                 ) from None
         if ids is not None and (isinstance(ids, str) or len(ids) != len(batch)):
-            raise InvalidInput(f"ids: expected {len(batch)} ids, one per item")
+            raise InvalidInput.about("ids", f"expected {len(batch)} ids, one per item")
         if usage is not None and not isinstance(usage, Usage):
-            raise InvalidInput(f"usage: expected sessiondb.Usage, got {type(usage).__name__}")
+            raise InvalidInput.about(
+                "usage", f"expected sessiondb.Usage, got {type(usage).__name__}"
+            )
         model = check_text("model", model)
 
         now = now_micros()
@@ -563,7 +580,7 @@ class BaseStore:
             new = entry if isinstance(entry, NewMessage) else None
             item = new.item if new is not None else entry
             if type(item) is not dict and not isinstance(item, Mapping):
-                raise InvalidInput(f"{where}: expected a dict, got {type(item).__name__}")
+                raise InvalidInput.about(f"{where}", f"expected a dict, got {type(item).__name__}")
             item_json = dump_json(where, item, max_bytes=self.max_message_bytes)
             # Usage given with the message wins, so the item's own is not even read.
             given_usage = new is not None and new.usage is not None
@@ -571,21 +588,23 @@ class BaseStore:
             explicit = ids[index] if ids is not None else (new.id if new is not None else None)
             mid = new_id() if explicit is None else check_id(f"ids[{index}]", explicit)
             if mid in seen:
-                raise InvalidInput(f"ids[{index}]: {mid!r} appears twice in one batch")
+                raise InvalidInput.about(f"ids[{index}]", f"{mid!r} appears twice in one batch")
             seen.add(mid)
             created = to_utc(f"{where}.created_at", new.created_at) if new is not None else None
             if created is None:
                 created = proj.created_at
             msg_usage = new.usage if new is not None and new.usage is not None else proj.usage
             if msg_usage is not None and not isinstance(msg_usage, Usage):
-                raise InvalidInput(f"{where}.usage: expected sessiondb.Usage")
+                raise InvalidInput.about(f"{where}.usage", "expected sessiondb.Usage")
             msg_model = check_text(f"{where}.model", new.model) if new is not None else None
             raw_meta = new.metadata if new is not None else None
             if raw_meta:
                 # Validated by serializing it once (check_metadata would serialize twice).
                 if not isinstance(raw_meta, Mapping):
                     kind = type(raw_meta).__name__
-                    raise InvalidInput(f"{where}.metadata: expected a JSON object, got {kind}")
+                    raise InvalidInput.about(
+                        f"{where}.metadata", f"expected a JSON object, got {kind}"
+                    )
                 meta = dict(raw_meta)
                 metadata_json = dump_json(f"{where}.metadata", meta)
             else:

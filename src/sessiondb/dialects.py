@@ -105,7 +105,7 @@ def project(item: Mapping[str, Any], *, with_usage: bool = True) -> Projection:
         if type(role_value) is str and role_value and type(content) is str:
             return Projection(role=_ROLE_MAP.get(role_value.lower(), "assistant"), text=content)
     if not isinstance(item, Mapping):
-        raise InvalidInput(f"item: expected a JSON object, got {type(item).__name__}")
+        raise InvalidInput.about("item", f"expected a JSON object, got {type(item).__name__}")
     kind = item.get("type")
     role_value = item.get("role")
     if isinstance(kind, str) and kind and kind != "message" and not isinstance(role_value, str):
@@ -115,7 +115,9 @@ def project(item: Mapping[str, Any], *, with_usage: bool = True) -> Projection:
     elif kind == "message":
         proj = _project_role("assistant", item)
     else:
-        raise InvalidInput("item: has no recognizable 'role' or 'type' (expected a message dict)")
+        raise InvalidInput.about(
+            "item", "has no recognizable 'role' or 'type' (expected a message dict)"
+        )
     if with_usage:
         proj.usage = _usage(item.get("usage"))
     proj.created_at = _timestamp(item)

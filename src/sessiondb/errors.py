@@ -14,6 +14,12 @@
 
 Backends translate driver errors where they happen and keep the cause
 (``raise ... from exc``), so callers never see a raw sqlite3 or psycopg exception.
+
+``str(error)`` is one readable sentence that names the session, file or argument.
+Where the raiser knows them, the same comes in two parts for one-line reports (the
+CLI prints ``Error: <reason> (<subject>)``): ``error.reason``, what went wrong
+(``"no such session"``), and ``error.subject``, which session id, file (``path:line``),
+query, argument or database it is about (``"nope"``). Both are None when not given.
 """
 
 from __future__ import annotations
@@ -34,26 +40,65 @@ __all__ = [
 
 
 class SessionDBError(Exception):
-    """Base class of every error sessiondb raises on purpose."""
+    """Base class of every error sessiondb raises on purpose.
+
+    ``reason`` and ``subject`` (keyword-only, optional) are kept as attributes of the
+    same names; see the module docstring.
+    """
+
+    def __init__(
+        self, message: str = "", *, reason: str | None = None, subject: str | None = None
+    ) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.subject = subject
 
 
 class NotFound(SessionDBError, LookupError):
     """No session (or message) with the given id."""
 
+    @classmethod
+    def session(cls, session_id: str) -> NotFound:
+        """The error for a missing session: ``no session 'x'`` (subject: the id)."""
+        return cls(f"no session {session_id!r}", reason="no such session", subject=session_id)
+
 
 class AlreadyExists(SessionDBError):
     """A session with that id is already stored."""
+
+    @classmethod
+    def session(cls, session_id: str) -> AlreadyExists:
+        """The error for a taken id: ``session 'x' already exists`` (subject: the id)."""
+        return cls(
+            f"session {session_id!r} already exists",
+            reason="session already exists",
+            subject=session_id,
+        )
 
 
 class InvalidInput(SessionDBError, ValueError):
     """The caller passed something sessiondb will not store; nothing was written."""
 
+    @classmethod
+    def about(cls, name: str, reason: str, *, subject: str | None = None) -> InvalidInput:
+        """The error for a bad argument ``name``: message ``<name>: <reason>``; the
+        subject is ``name`` unless given (e.g. the query text itself)."""
+        return cls(f"{name}: {reason}", reason=reason, subject=subject or name)
+
 
 class BadTranscript(InvalidInput):
     """An import file is malformed; the message names the file and line."""
 
-    def __init__(self, message: str, *, path: str | None = None, line: int | None = None):
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str,
+        *,
+        path: str | None = None,
+        line: int | None = None,
+        reason: str | None = None,
+    ) -> None:
+        where = None if path is None else (path if line is None else f"{path}:{line}")
+        super().__init__(message, reason=reason, subject=where)
         self.path = path
         self.line = line
 
@@ -61,14 +106,36 @@ class BadTranscript(InvalidInput):
 class Conflict(SessionDBError):
     """``expect_last_seq`` did not match: another writer appended first."""
 
-    def __init__(self, message: str, *, expected: int | None = None, actual: int | None = None):
-        super().__init__(message)
+    def __init__(
+        self,
+        message: str,
+        *,
+        expected: int | None = None,
+        actual: int | None = None,
+        reason: str | None = None,
+        subject: str | None = None,
+    ) -> None:
+        super().__init__(message, reason=reason, subject=subject)
         self.expected = expected
         self.actual = actual
 
 
 class SchemaTooNew(SessionDBError):
     """The database was written by a newer sessiondb; it was left unchanged."""
+
+    @classmethod
+    def database(
+        cls, database: str, version: int, known: int, *, subject: str | None = None
+    ) -> SchemaTooNew:
+        """The error for ``database`` (a path or redacted URL) at schema ``version`` when
+        this sessiondb knows up to ``known``; the subject is ``database`` unless given."""
+        return cls(
+            f"{database} has schema version {version}; this sessiondb knows up to {known}. "
+            "Upgrade sessiondb; the database was not changed.",
+            reason=f"schema version {version} is newer than this sessiondb knows ({known}); "
+            "upgrade sessiondb, nothing was changed",
+            subject=subject or database,
+        )
 
 
 class BackendError(SessionDBError):

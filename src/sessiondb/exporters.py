@@ -49,7 +49,7 @@ def export(store: Store, session_id: str, format: str = "jsonl") -> str:
     Raises NotFound for a missing session, InvalidInput for an unknown format.
     """
     if format not in FORMATS:
-        raise InvalidInput(f"format: {format!r} is not one of {', '.join(FORMATS)}")
+        raise InvalidInput.about("format", f"{format!r} is not one of {', '.join(FORMATS)}")
     session = store.get_session(session_id)
     messages = iter_messages(store, session_id)
     if format == "jsonl":

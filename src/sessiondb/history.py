@@ -85,15 +85,19 @@ def summary_item(summary: str | Mapping[str, Any], role: str) -> Mapping[str, An
     """The item a compaction stores: ``{"role": role, "content": summary}`` for a string,
     the given item dict otherwise. Raises InvalidInput for a bad role or summary."""
     if role not in SUMMARY_ROLES:
-        raise InvalidInput(f"summary_role: {role!r} is not one of {', '.join(SUMMARY_ROLES)}")
+        raise InvalidInput.about(
+            "summary_role", f"{role!r} is not one of {', '.join(SUMMARY_ROLES)}"
+        )
     if isinstance(summary, str):
         return {"role": role, "content": summary}
     if isinstance(summary, Mapping):
         if project(summary).results:
             # A summary that answers tool calls could never start a legal window.
-            raise InvalidInput("summary: a tool result cannot be a summary")
+            raise InvalidInput.about("summary", "a tool result cannot be a summary")
         return summary
-    raise InvalidInput(f"summary: expected a string or an item dict, got {type(summary).__name__}")
+    raise InvalidInput.about(
+        "summary", f"expected a string or an item dict, got {type(summary).__name__}"
+    )
 
 
 def _as_dict(value: str | Mapping[str, Any] | None) -> dict[str, Any]:
@@ -168,9 +172,9 @@ class Window:
             if value is not None and (
                 isinstance(value, bool) or not isinstance(value, int) or value < 0
             ):
-                raise InvalidInput(f"{name}: expected an integer >= 0, got {value!r}")
+                raise InvalidInput.about(f"{name}", f"expected an integer >= 0, got {value!r}")
         if token_counter is not None and not callable(token_counter):
-            raise InvalidInput("token_counter: expected a callable item -> int")
+            raise InvalidInput.about("token_counter", "expected a callable item -> int")
         self.max_messages = max_messages
         self.max_tokens = max_tokens
         self._counter = token_counter or estimate_tokens
@@ -190,7 +194,7 @@ class Window:
     def at_least(cls, count: int) -> Window:
         """The compaction window: the shortest legal suffix of at least ``count`` messages."""
         if isinstance(count, bool) or not isinstance(count, int) or count < 0:
-            raise InvalidInput(f"keep_last: expected an integer >= 0, got {count!r}")
+            raise InvalidInput.about("keep_last", f"expected an integer >= 0, got {count!r}")
         window = cls()
         window._at_least = count
         window._done = count == 0
@@ -299,8 +303,8 @@ class Window:
             if self.max_tokens is not None:
                 cost = self._counter(row.decoded())
                 if isinstance(cost, bool) or not isinstance(cost, int) or cost < 0:
-                    raise InvalidInput(
-                        f"token_counter: returned {cost!r}; expected an integer >= 0"
+                    raise InvalidInput.about(
+                        "token_counter", f"returned {cost!r}; expected an integer >= 0"
                     )
             fits = (self.max_messages is None or len(self._taken) < self.max_messages) and (
                 self.max_tokens is None or self._tokens + cost <= self.max_tokens

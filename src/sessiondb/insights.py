@@ -84,7 +84,7 @@ class SearchRequest:
             or len(highlight) != 2
             or not all(isinstance(h, str) for h in highlight)
         ):
-            raise InvalidInput("highlight: expected a pair of strings, e.g. ('[', ']')")
+            raise InvalidInput.about("highlight", "expected a pair of strings, e.g. ('[', ']')")
         for name, value in filters.items():
             check_text(name, value)
         if filters.get("role") is not None:
@@ -107,7 +107,7 @@ class SearchRequest:
         values: list[Any] = [None] * len(names)
         if cursor is not None:
             if not isinstance(cursor, str):
-                raise InvalidInput("cursor: expected the next_cursor string of a page")
+                raise InvalidInput.about("cursor", "expected the next_cursor string of a page")
             values = decode_cursor(cursor, cursor_shape)
         params.update(zip(names, values, strict=True))
         return cls(parsed, (str(highlight[0]), str(highlight[1])), size, params)
@@ -172,7 +172,7 @@ def build_tree(root_id: str, sessions: Iterable[Session]) -> TreeNode:
     for session in ordered:
         nodes[session.id] = TreeNode(session, [])
     if root_id not in nodes:
-        raise NotFound(f"no session {root_id!r}")
+        raise NotFound.session(root_id)
     for session in ordered:
         if session.id != root_id and session.parent_id in nodes:
             nodes[session.parent_id].children.append(nodes[session.id])

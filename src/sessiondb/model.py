@@ -118,17 +118,19 @@ def check_text(name: str, value: object, *, allow_none: bool = True) -> str | No
     if value is None:
         if allow_none:
             return None
-        raise InvalidInput(f"{name}: a value is required")
+        raise InvalidInput.about(f"{name}", "a value is required")
     if not isinstance(value, str):
-        raise InvalidInput(f"{name}: expected a string, got {type(value).__name__}")
+        raise InvalidInput.about(f"{name}", f"expected a string, got {type(value).__name__}")
     if "\x00" in value:
         # PostgreSQL TEXT cannot hold NUL; refuse it here so every backend agrees.
-        raise InvalidInput(f"{name}: contains a NUL character (\\x00)")
+        raise InvalidInput.about(f"{name}", "contains a NUL character (\\x00)")
     if not value.isascii():  # O(1): an ASCII string cannot hold a surrogate
         try:
             value.encode("utf-8")
         except UnicodeEncodeError as exc:
-            raise InvalidInput(f"{name}: contains a lone surrogate ({exc.reason})") from None
+            raise InvalidInput.about(
+                f"{name}", f"contains a lone surrogate ({exc.reason})"
+            ) from None
     return value
 
 
@@ -137,16 +139,16 @@ def check_id(name: str, value: object) -> str:
     text = check_text(name, value, allow_none=False)
     assert text is not None
     if not text:
-        raise InvalidInput(f"{name}: must not be empty")
+        raise InvalidInput.about(f"{name}", "must not be empty")
     if len(text) > MAX_ID_LENGTH:
-        raise InvalidInput(f"{name}: longer than {MAX_ID_LENGTH} characters")
+        raise InvalidInput.about(f"{name}", f"longer than {MAX_ID_LENGTH} characters")
     return text
 
 
 def check_choice(name: str, value: object, choices: tuple[str, ...]) -> str:
     """Return ``value`` if it is one of ``choices``, else raise InvalidInput."""
     if value not in choices:
-        raise InvalidInput(f"{name}: {value!r} is not one of {', '.join(choices)}")
+        raise InvalidInput.about(f"{name}", f"{value!r} is not one of {', '.join(choices)}")
     return str(value)
 
 
@@ -172,25 +174,27 @@ def _check_json_tree(name: str, value: object, depth: int = 0) -> None:
     """Walk a JSON value and raise InvalidInput naming the first bad part."""
     if depth > 500:
         where = name if len(name) <= 120 else name[:120] + "…"
-        raise InvalidInput(f"{where}: nested deeper than 500 levels")
+        raise InvalidInput.about(where, "nested deeper than 500 levels")
     if isinstance(value, str):
         check_text(name, value)
     elif isinstance(value, bool) or value is None or isinstance(value, int):
         return
     elif isinstance(value, float):
         if not math.isfinite(value):
-            raise InvalidInput(f"{name}: {value!r} is not a finite number (JSON has no NaN/Inf)")
+            raise InvalidInput.about(
+                f"{name}", f"{value!r} is not a finite number (JSON has no NaN/Inf)"
+            )
     elif isinstance(value, Mapping):
         for key, item in value.items():
             if not isinstance(key, str):
-                raise InvalidInput(f"{name}: object key {key!r} is not a string")
+                raise InvalidInput.about(f"{name}", f"object key {key!r} is not a string")
             check_text(f"{name} key", key)
             _check_json_tree(f"{name}.{key}", item, depth + 1)
     elif isinstance(value, list | tuple):
         for index, item in enumerate(value):
             _check_json_tree(f"{name}[{index}]", item, depth + 1)
     else:
-        raise InvalidInput(f"{name}: {type(value).__name__} is not JSON-serializable")
+        raise InvalidInput.about(f"{name}", f"{type(value).__name__} is not JSON-serializable")
 
 
 def _make_encoder() -> Callable[[object], str]:
@@ -235,12 +239,12 @@ def dump_json(name: str, value: object, *, max_bytes: int | None = None) -> str:
         text = _encode(value)
     except RecursionError:
         if _has_cycle(value):
-            raise InvalidInput(f"{name}: contains itself (a circular reference)") from None
+            raise InvalidInput.about(name, "contains itself (a circular reference)") from None
         _check_json_tree(name, value)  # raises: nested too deep
-        raise InvalidInput(f"{name}: nested too deeply to serialize") from None
+        raise InvalidInput.about(name, "nested too deeply to serialize") from None
     except (TypeError, ValueError) as exc:
         _check_json_tree(name, value)  # raises with a precise message
-        raise InvalidInput(f"{name}: not JSON-serializable ({exc})") from None
+        raise InvalidInput.about(f"{name}", f"not JSON-serializable ({exc})") from None
     if "\\u0000" in text:
         _check_json_tree(name, value)
     if isinstance(value, Mapping | list | tuple) and not _keys_are_strings(value):
@@ -252,9 +256,11 @@ def dump_json(name: str, value: object, *, max_bytes: int | None = None) -> str:
             encoded_len = len(text.encode("utf-8"))
         except UnicodeEncodeError:
             _check_json_tree(name, value)
-            raise InvalidInput(f"{name}: contains a lone surrogate") from None
+            raise InvalidInput.about(f"{name}", "contains a lone surrogate") from None
     if max_bytes is not None and encoded_len > max_bytes:
-        raise InvalidInput(f"{name}: {encoded_len} bytes is over the maximum of {max_bytes}")
+        raise InvalidInput.about(
+            f"{name}", f"{encoded_len} bytes is over the maximum of {max_bytes}"
+        )
     return text
 
 
@@ -308,7 +314,7 @@ def check_metadata(name: str, value: object) -> dict[str, Any]:
     if value is None:
         return {}
     if not isinstance(value, Mapping):
-        raise InvalidInput(f"{name}: expected a JSON object, got {type(value).__name__}")
+        raise InvalidInput.about(f"{name}", f"expected a JSON object, got {type(value).__name__}")
     dump_json(name, value)
     return dict(value)
 
@@ -323,7 +329,7 @@ def to_utc(name: str, value: object) -> datetime | None:
         return value.astimezone(UTC)
     if isinstance(value, date):
         return datetime(value.year, value.month, value.day, tzinfo=UTC)
-    raise InvalidInput(f"{name}: expected a datetime, got {type(value).__name__}")
+    raise InvalidInput.about(f"{name}", f"expected a datetime, got {type(value).__name__}")
 
 
 def to_micros(value: datetime) -> int:
@@ -377,13 +383,15 @@ class Usage:
             if value is None or (type(value) is int and value >= 0):
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise InvalidInput(f"usage.{name}: expected an integer >= 0, got {value!r}")
+                raise InvalidInput.about(
+                    f"usage.{name}", f"expected an integer >= 0, got {value!r}"
+                )
         value = self.cost_usd
         if value is not None:
             if isinstance(value, bool) or not isinstance(value, int | float):
-                raise InvalidInput(f"usage.cost_usd: expected a number, got {value!r}")
+                raise InvalidInput.about("usage.cost_usd", f"expected a number, got {value!r}")
             if not math.isfinite(value) or value < 0:
-                raise InvalidInput(f"usage.cost_usd: {value!r} is not a finite number >= 0")
+                raise InvalidInput.about("usage.cost_usd", f"{value!r} is not a finite number >= 0")
             object.__setattr__(self, "cost_usd", float(value))
 
     def __add__(self, other: Usage) -> Usage:
@@ -415,7 +423,7 @@ class Usage:
         names = {f.name for f in fields(cls)}
         unknown = set(data) - names
         if unknown:
-            raise InvalidInput(f"usage: unknown field(s) {', '.join(sorted(unknown))}")
+            raise InvalidInput.about("usage", f"unknown field(s) {', '.join(sorted(unknown))}")
         return cls(**data)
 
 
@@ -625,6 +633,8 @@ class PruneReport:
     messages: int
     archived_to: str | None = None
     dry_run: bool = False
+    #: session id -> the archive file written for it (empty without archive_dir or dry_run)
+    archives: dict[str, str] = field(default_factory=dict)
 
 
 def random_suffix() -> str:

@@ -7,8 +7,9 @@ Uses only the public Store API, so every backend prunes the same way:
   not by when they were imported;
 * an idle session goes with its whole sub-agent subtree (children would otherwise be
   orphaned halves of one conversation), whatever the children's own age or status;
-* with ``archive_dir`` every doomed session is exported as JSONL first, and nothing is
-  deleted unless every archive file was written;
+* with ``archive_dir`` every doomed session is exported as JSONL first, one new file
+  each (collision-free names, nothing overwritten: see ``files``), and nothing is
+  deleted unless every archive file was written and read back intact;
 * then the space is reclaimed (``Store.vacuum``).
 """
 
@@ -17,10 +18,12 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from .errors import InvalidInput, NotFound
+from .files import write_new_file
 from .model import STATUSES, PruneReport, Session, check_choice
 from .store import Store
 
@@ -57,31 +60,59 @@ def _subtree(store: Store, root: Session) -> list[Session]:
         return []  # deleted by someone else since it was listed
 
 
-def _archive(store: Store, sessions: list[Session], archive_dir: Path) -> None:
-    """Write ``<id>.jsonl`` for each session; raise before anything is deleted on failure."""
+def _archive(store: Store, sessions: list[Session], archive_dir: Path) -> dict[str, str]:
+    """Write one JSONL file per session (names as in ``files``); return id -> path.
+
+    Each file is read back and compared with what was exported: nothing is deleted
+    unless every session has a complete archive. Raises InvalidInput (naming the file)
+    otherwise, after removing the files this call wrote (their sessions are all kept,
+    so a later run starts from a clean directory).
+    """
     try:
         archive_dir.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise InvalidInput(f"archive_dir: cannot create {archive_dir} ({exc.strerror})") from exc
-    for session in sessions:
-        text = store.export(session.id, "jsonl")
-        # Ids are free-form strings: keep the file name to safe characters.
-        name = "".join(c if c.isalnum() or c in "-_." else "_" for c in session.id)
-        target = archive_dir / f"{name}.jsonl"
-        partial = target.with_suffix(".jsonl.partial")
-        try:
-            with open(partial, "w", encoding="utf-8") as f:
-                f.write(text)
-                f.flush()
-                os.fsync(f.fileno())
-            # Renamed only once complete: a crash never leaves a truncated archive behind.
-            os.replace(partial, target)
-        except OSError as exc:
+        raise InvalidInput(
+            f"archive_dir: cannot create {archive_dir} ({exc.strerror})",
+            reason=f"cannot create the archive directory ({exc.strerror})",
+            subject=str(archive_dir),
+        ) from exc
+    written: dict[str, str] = {}
+    try:
+        for session in sessions:
+            written[session.id] = str(_archive_one(store, session.id, archive_dir))
+    except BaseException:
+        for path in written.values():
             with contextlib.suppress(OSError):
-                partial.unlink()
-            raise InvalidInput(
-                f"archive_dir: cannot write {target} ({exc.strerror}); nothing was deleted"
-            ) from exc
+                os.unlink(path)
+        raise
+    return written
+
+
+def _archive_one(store: Store, session_id: str, archive_dir: Path) -> Path:
+    """Write and read back one session's archive; raise InvalidInput if that fails."""
+    text = store.export(session_id, "jsonl")
+    try:
+        path = write_new_file(archive_dir, session_id, ".jsonl", text)
+    except OSError as exc:
+        where = exc.filename or archive_dir
+        raise InvalidInput(
+            f"archive_dir: cannot write {where} ({exc.strerror}); nothing was deleted",
+            reason=f"cannot write the archive, nothing was deleted ({exc.strerror})",
+            subject=str(where),
+        ) from exc
+    try:
+        intact = path.read_text(encoding="utf-8") == text
+    except (OSError, UnicodeDecodeError):
+        intact = False
+    if not intact:
+        with contextlib.suppress(OSError):
+            path.unlink()  # ours, and useless
+        raise InvalidInput(
+            f"archive_dir: {path} does not read back as written; nothing was deleted",
+            reason="the archive does not read back as written, nothing was deleted",
+            subject=str(path),
+        )
+    return path
 
 
 def prune(
@@ -98,7 +129,7 @@ def prune(
     nothing is deleted).
     """
     if not isinstance(older_than, timedelta) or older_than < timedelta(0):
-        raise InvalidInput(f"older_than: expected a timedelta >= 0, got {older_than!r}")
+        raise InvalidInput.about("older_than", f"expected a timedelta >= 0, got {older_than!r}")
     if status is not None:
         check_choice("status", status, STATUSES)
     cutoff = datetime.now(UTC) - older_than
@@ -124,7 +155,7 @@ def prune(
     if dry_run or not sessions:
         return report
     if archive_dir is not None:
-        _archive(store, sessions, Path(archive_dir))
+        report = replace(report, archives=_archive(store, sessions, Path(archive_dir)))
     for root in roots:
         with contextlib.suppress(NotFound):  # a concurrent delete got there first
             store.delete_session(root, recursive=True)

@@ -297,7 +297,9 @@ def parse_query(query: str) -> Query:
     (``MAX_TOKEN_LENGTH``), or more than ``MAX_QUERY_TERMS`` terms.
     """
     if not isinstance(query, str):
-        raise InvalidInput(f"query: expected a string, got {type(query).__name__}")
+        raise InvalidInput.about("query", f"expected a string, got {type(query).__name__}")
+    # The subject of every error below: what was typed (the start of it, if long).
+    named = f"query {query!r}" if len(query) <= 80 else f"query {query[:80]!r}..."
     groups: list[list[Term]] = []
     excluded: list[Term] = []
     pending_or = False
@@ -314,7 +316,9 @@ def parse_query(query: str) -> Query:
             continue
         for token in tokens:
             if len(index_token(token)) > MAX_TOKEN_LENGTH:
-                raise InvalidInput("query: a word is too long to have been indexed")
+                raise InvalidInput.about(
+                    "query", "a word is too long to have been indexed", subject=named
+                )
         token_count += len(tokens)
         term = Term(tuple(tokens), prefix)
         if negated:
@@ -327,15 +331,19 @@ def parse_query(query: str) -> Query:
             groups.append([term])
             pending_or, last_positive = False, True
     if len(groups) + len(excluded) > MAX_QUERY_TERMS or token_count > MAX_QUERY_TOKENS:
-        raise InvalidInput(
-            f"query: too long (at most {MAX_QUERY_TERMS} terms and {MAX_QUERY_TOKENS} words)"
+        raise InvalidInput.about(
+            "query",
+            f"too long (at most {MAX_QUERY_TERMS} terms and {MAX_QUERY_TOKENS} words)",
+            subject=named,
         )
     if not groups:
         if excluded:
-            raise InvalidInput(
-                "query: only exclusions (-word); add at least one word to search for"
+            raise InvalidInput.about(
+                "query",
+                "only exclusions (-word); add at least one word to search for",
+                subject=named,
             )
-        raise InvalidInput("query: no words to search for")
+        raise InvalidInput.about("query", "no words to search for", subject=named)
     return Query(tuple(tuple(g) for g in groups), tuple(excluded))
 
 

@@ -10,6 +10,7 @@ import sys
 import textwrap
 import threading
 import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -587,3 +588,45 @@ def test_short_scheme_and_environment_variable_open_postgres(
     with sessiondb.connect() as db:
         assert isinstance(db, PostgresStore)
         assert db.get_session("via-short-scheme").id == "via-short-scheme"
+
+
+def _last_vacuums(url: str, schema: str) -> dict[str, Any]:
+    """relname -> pg_stat_user_tables.last_vacuum (set by a manual VACUUM only)."""
+    rows = _admin(
+        url,
+        "SELECT relname, last_vacuum FROM pg_stat_user_tables WHERE schemaname = %s",
+        [schema],
+    )
+    return dict(rows)
+
+
+@pytest.mark.postgres
+def test_prune_vacuums_the_tables_it_deleted_from(pg_schema: tuple[str, str]) -> None:
+    url, schema = pg_schema
+    old = datetime.now(UTC) - timedelta(days=200)
+    with sessiondb.connect(url, schema=schema) as db:
+        for i in range(5):
+            db.create_session(f"old{i}")
+            db.append(
+                f"old{i}", [sessiondb.NewMessage({"role": "user", "content": "x"}, created_at=old)]
+            )
+        assert not any(_last_vacuums(url, schema).values())  # the control
+        assert len(db.prune(older_than=timedelta(days=90)).session_ids) == 5
+    vacuumed = _last_vacuums(url, schema)
+    assert all(vacuumed[table] is not None for table in ("sessions", "messages", "tool_calls"))
+
+
+@pytest.mark.postgres
+def test_an_unreachable_server_fails_at_once_with_the_reason_and_no_pool_warnings(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    start = time.monotonic()
+    with pytest.raises(ConnectionLost) as raised:
+        # The default pool_timeout is 30 s: the pool alone would retry for that long.
+        sessiondb.connect("postgresql://nobody@127.0.0.1:1/x")
+    assert time.monotonic() - start < 5
+    assert "refused" in str(raised.value)
+    assert raised.value.subject == "postgresql://nobody@127.0.0.1:1/x"
+    assert raised.value.reason is not None
+    assert raised.value.reason.startswith("cannot connect to PostgreSQL: ")
+    assert not [r for r in caplog.records if r.name.startswith("psycopg")]

@@ -7,6 +7,7 @@ import os
 import shutil
 import sqlite3
 import threading
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -204,3 +205,54 @@ def test_closed_store_refuses_calls(tmp_path: Path) -> None:
     db.close()
     with pytest.raises(sessiondb.SessionDBError, match="closed"):
         db.create_session()
+
+
+def _idle_sessions(db: Any, count: int, *, prefix: str = "old") -> None:
+    """``count`` sessions of 20 one-kilobyte messages, last active 200 days ago."""
+    old = datetime.now(UTC) - timedelta(days=200)
+    for i in range(count):
+        sid = f"{prefix}{i}"
+        db.create_session(sid)
+        db.append(
+            sid,
+            [
+                sessiondb.NewMessage(
+                    {"role": "user", "content": f"w{i}x{j} " * 150}, created_at=old
+                )
+                for j in range(20)
+            ],
+        )
+
+
+def test_prune_hands_the_freed_pages_back_so_the_file_shrinks(tmp_path: Path) -> None:
+    path = tmp_path / "p.db"
+    with sessiondb.connect(path) as db:
+        _idle_sessions(db, 40)
+        db.create_session("keep")
+        db.append("keep", {"role": "user", "content": "today"})
+        db.vacuum()  # start from a checkpointed file: the size below is all data
+        before = path.stat().st_size
+        report = db.prune(older_than=timedelta(days=90))
+        assert len(report.session_ids) == 40
+        after = path.stat().st_size
+        assert [s.id for s in db.list_sessions().items] == ["keep"]
+    # 40 sessions of ~20 KB each were most of the file; one page back would be 4 KB.
+    assert before > 700_000
+    assert after < before / 4, (before, after)
+    raw = sqlite3.connect(path)
+    assert raw.execute("PRAGMA freelist_count").fetchone()[0] == 0
+    assert raw.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    raw.close()
+
+
+def test_vacuum_empties_the_whole_freelist_not_one_page(tmp_path: Path) -> None:
+    path = tmp_path / "v.db"
+    with sessiondb.connect(path) as db:
+        _idle_sessions(db, 10)
+        for i in range(10):
+            db.delete_session(f"old{i}")
+        raw = sqlite3.connect(path)
+        assert raw.execute("PRAGMA freelist_count").fetchone()[0] > 10
+        db.vacuum()
+        assert raw.execute("PRAGMA freelist_count").fetchone()[0] == 0
+        raw.close()

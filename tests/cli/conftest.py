@@ -10,6 +10,7 @@ through the public API to set up and check.
 from __future__ import annotations
 
 import os
+import sqlite3
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -76,6 +77,36 @@ class Cli:
         db = connect(self.url, **self.options)
         self._stores.append(db)
         return db
+
+    @property
+    def database(self) -> str:
+        """How errors name this database: the path, or the URL with ``?schema=``."""
+        return self.subprocess_url
+
+    def raw_sql(self, statement: str) -> None:
+        """Run ``statement`` on the database behind the library's back (to damage it)."""
+        for db in self._stores:
+            db.close()
+        self._stores.clear()
+        if self.backend == "sqlite":
+            raw = sqlite3.connect(self.url)
+            with raw:
+                raw.execute(statement)
+            raw.close()
+        else:
+            import psycopg
+
+            options = f"-c search_path={self.options['schema']}"
+            with psycopg.connect(self.url, autocommit=True, options=options) as conn:
+                conn.execute(statement.encode())
+
+    def make_newer(self) -> None:
+        """Create the database, then pretend a newer sessiondb migrated it."""
+        self.store()
+        self.raw_sql(
+            "INSERT INTO _sessiondb_migrations (version, name, applied_at) "
+            "VALUES (999, '0999_future.sql', 0)"
+        )
 
 
 @pytest.fixture

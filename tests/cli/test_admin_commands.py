@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
 import re
-import sqlite3
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from click.testing import CliRunner
 
-from sessiondb import NewMessage, __version__, connect
+from sessiondb import NewMessage, __version__
 from sessiondb.cli import main
 
 OLD = datetime.now(UTC) - timedelta(days=200)
@@ -49,7 +48,10 @@ def test_unknown_command_and_bad_url_exit_with_the_right_status(tmp_path):
     assert runner.invoke(main, ["frobnicate"]).exit_code == 2
     result = runner.invoke(main, ["--db", "mysql://x/y", "list"])
     assert result.exit_code == 1
-    assert result.stderr.startswith("Error: url: unknown scheme 'mysql'")
+    assert (
+        result.stderr
+        == "Error: unknown scheme 'mysql': use a path, sqlite:/// or postgresql:// (mysql://x/y)\n"
+    )
 
 
 def test_schema_option_on_a_sqlite_url_is_a_usage_error(tmp_path):
@@ -70,51 +72,18 @@ def test_doctor_reports_a_healthy_database(cli):
     assert result.stderr.strip() == "ok"
 
 
-def test_doctor_exits_1_when_counters_disagree(tmp_path):
-    path = tmp_path / "s.db"
-    db = connect(path)
+def test_doctor_exits_1_when_counters_disagree(cli):
+    db = cli.store()
     db.create_session("s")
     db.append("s", {"role": "user", "content": "hi"})
-    db.close()
-    with sqlite3.connect(path) as raw:  # damage it behind the library's back
-        raw.execute("UPDATE sessions SET message_count = 7")
-    raw.close()
-    result = CliRunner().invoke(main, ["--db", str(path), "doctor"])
+    cli.raw_sql("UPDATE sessions SET message_count = 7")  # behind the library's back
+    result = cli.run("doctor")
     assert result.exit_code == 1
-    assert "counters disagree" in result.stderr
-
-
-def make_newer(cli):
-    """Pretend a newer sessiondb migrated this database."""
-    cli.store().close()
-    if cli.backend == "sqlite":
-        with sqlite3.connect(cli.url) as raw:
-            raw.execute(
-                "INSERT INTO _sessiondb_migrations (version, name, applied_at) "
-                "VALUES (999, '0999_future.sql', 0)"
-            )
-        raw.close()
-    else:
-        import psycopg
-        from psycopg import sql
-
-        with psycopg.connect(cli.url, autocommit=True) as conn:
-            conn.execute(
-                sql.SQL(
-                    "INSERT INTO {}._sessiondb_migrations (version, name, applied_at) "
-                    "VALUES (999, '0999_future.sql', 0)"
-                ).format(sql.Identifier(cli.options["schema"]))
-            )
-
-
-@pytest.mark.parametrize("command", [["list"], ["migrate"], ["migrate", "--check"], ["doctor"]])
-def test_a_database_from_a_newer_sessiondb_is_refused_with_one_line(cli, command):
-    make_newer(cli)
-    result = cli.run(*command)
-    assert result.exit_code == 1
-    assert result.stderr.startswith("Error: ")
-    assert "schema version 999" in result.stderr
-    assert len(result.stderr.splitlines()) == 1
+    assert "problem: session 's': counters disagree with its messages" in result.stderr
+    doc = json.loads(cli.run("doctor", "--json").stdout)
+    assert doc["ok"] is False
+    assert doc["problems"] == ["session 's': counters disagree with its messages"]
+    assert cli.subprocess("doctor", "--json").returncode == 1
 
 
 def test_migrate_check_reports_nothing_pending_on_a_current_database(cli):
@@ -125,26 +94,26 @@ def test_migrate_check_reports_nothing_pending_on_a_current_database(cli):
     assert json.loads(cli.ok("migrate", "--json").stdout)["applied"] == []
 
 
-def test_migrate_check_only_reports_and_migrate_applies_every_pending_migration(tmp_path):
-    path = tmp_path / "empty.db"
-    sqlite3.connect(path).close()  # an empty database file: every migration is pending
-    runner = CliRunner()
-    check = runner.invoke(main, ["--db", str(path), "migrate", "--check"])
+def test_migrate_check_only_reports_and_migrate_applies_every_pending_migration(cli):
+    # Nothing opened it yet: an empty SQLite file, a PostgreSQL schema not yet created.
+    check = cli.run("migrate", "--check")
     assert check.exit_code == 1
     pending = check.stdout.split()
     assert pending[0] == "0001_initial.sql"
-    assert runner.invoke(main, ["--db", str(path), "migrate", "--check"]).stdout.split() == pending
-    applied = runner.invoke(main, ["--db", str(path), "migrate", "--json"])
+    assert "pending migration(s)" in check.stderr
+    assert cli.run("migrate", "--check").stdout.split() == pending  # nothing was applied
+    in_a_process = cli.subprocess("migrate", "--check", "--json")
+    assert in_a_process.returncode == 1
+    assert json.loads(in_a_process.stdout)["pending"] == pending
+    applied = cli.run("migrate", "--json")
     assert applied.exit_code == 0
     assert json.loads(applied.stdout)["applied"] == pending
-    assert runner.invoke(main, ["--db", str(path), "migrate", "--check"]).exit_code == 0
-    assert runner.invoke(main, ["--db", str(path), "new"]).exit_code == 0
+    assert cli.run("migrate", "--check").exit_code == 0
+    assert cli.run("new").exit_code == 0
 
 
-def test_doctor_on_an_unmigrated_database_names_the_pending_migrations(tmp_path):
-    path = tmp_path / "empty.db"
-    sqlite3.connect(path).close()
-    result = CliRunner().invoke(main, ["--db", str(path), "doctor", "--json"])
+def test_doctor_on_an_unmigrated_database_names_the_pending_migrations(cli):
+    result = cli.run("doctor", "--json")
     assert result.exit_code == 0
     assert json.loads(result.stdout)["pending_migrations"][0] == "0001_initial.sql"
 
@@ -206,3 +175,80 @@ def test_errors_never_print_a_traceback(cli):
         assert result.exit_code == 1, (args, result.output, result.exception)
         assert "Traceback" not in result.output
         assert result.stderr.startswith("Error: ")
+
+
+def _last_vacuum_of_messages(cli):
+    """pg_stat_user_tables.last_vacuum of the messages table (set by a manual VACUUM only)."""
+    import psycopg
+
+    with psycopg.connect(cli.url, autocommit=True) as conn:
+        row = conn.execute(
+            "SELECT last_vacuum FROM pg_stat_user_tables "
+            "WHERE schemaname = %s AND relname = 'messages'",
+            [cli.options["schema"]],
+        ).fetchone()
+    return row[0]
+
+
+def test_prune_reclaims_the_space_of_what_it_deleted(cli):
+    db = cli.store()
+    for i in range(30):
+        db.create_session(f"old{i}")
+        batch = [
+            NewMessage({"role": "user", "content": f"s{i}m{j} " * 150}, created_at=OLD)
+            for j in range(20)
+        ]
+        db.append(f"old{i}", batch)
+    db.create_session("keep")
+    if cli.backend == "sqlite":
+        db.vacuum()  # checkpoint first: the size below is all data
+        before = os.path.getsize(cli.url)
+    else:
+        assert _last_vacuum_of_messages(cli) is None  # the control: never vacuumed
+    result = cli.ok("prune", "--older-than", "90d", "--json")
+    assert len(json.loads(result.stdout)["session_ids"]) == 30
+    if cli.backend == "sqlite":
+        after = os.path.getsize(cli.url)
+        assert after < before / 4, (before, after)
+    else:
+        assert _last_vacuum_of_messages(cli) is not None
+
+
+def test_prune_archive_keeps_ids_that_sanitize_alike_apart_and_the_archive_reimports(cli, tmp_path):
+    db = cli.store()
+    for sid in ("team:a", "team/a"):
+        old_session(db, sid)
+    archive = tmp_path / "archive"
+    lines = cli.ok("prune", "--older-than", "90d", "--archive", str(archive), "--jsonl").stdout
+    rows = [json.loads(line) for line in lines.splitlines()]
+    assert sorted(row["session_id"] for row in rows) == ["team/a", "team:a"]
+    assert all(row["dry_run"] is False for row in rows)
+    assert sorted(row["archive"] for row in rows) == sorted(str(p) for p in archive.iterdir())
+    assert len({row["archive"] for row in rows}) == 2
+    assert cli.store().list_sessions().items == []
+    cli.ok("import", str(archive))
+    assert sorted(s.id for s in cli.store().list_sessions().items) == ["team/a", "team:a"]
+    assert cli.store().messages("team/a")[0].text == "long ago"
+
+
+def test_prune_dry_run_jsonl_lists_each_session_and_deletes_nothing(cli):
+    db = cli.store()
+    old_session(db, "old")
+    old_session(db, "kid", parent_id="old")
+    lines = cli.ok("prune", "--older-than", "90d", "--dry-run", "--jsonl").stdout.splitlines()
+    assert sorted((json.loads(line) for line in lines), key=lambda row: row["session_id"]) == [
+        {"session_id": "kid", "archive": None, "dry_run": True},
+        {"session_id": "old", "archive": None, "dry_run": True},
+    ]
+    assert {s.id for s in cli.store().list_sessions().items} == {"old", "kid"}
+
+
+def test_recover_jsonl_lists_each_interrupted_session(cli):
+    db = cli.store()
+    db.create_session("stuck", created_at=OLD)
+    db.append("stuck", [NewMessage({"role": "user", "content": "hi"}, created_at=OLD)])
+    db.create_session("done", status="completed")
+    lines = cli.ok("recover", "--idle", "1h", "--jsonl").stdout.splitlines()
+    assert [json.loads(line) for line in lines] == [{"session_id": "stuck"}]
+    assert cli.store().get_session("stuck").status == "interrupted"
+    assert cli.ok("recover", "--jsonl").stdout == ""

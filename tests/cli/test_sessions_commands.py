@@ -181,7 +181,7 @@ def test_show_prints_usage_per_turn(cli):
 def test_show_missing_session_is_one_error_line_exit_1(cli):
     result = cli.run("show", "nope")
     assert result.exit_code == 1
-    assert result.stderr == "Error: no session 'nope'\n"
+    assert result.stderr == "Error: no such session (nope)\n"
     assert result.stdout == ""
 
 
@@ -267,8 +267,8 @@ def test_rm_of_a_missing_session_fails(cli):
 
 def test_recover_marks_idle_active_sessions_interrupted(cli):
     db = cli.store()
-    db.create_session("idle")
     old = datetime.now(UTC) - timedelta(hours=3)
+    db.create_session("idle", created_at=old)
     db.append("idle", [NewMessage({"role": "user", "content": "hi"}, created_at=old)])
     db.create_session("busy")
     db.append("busy", {"role": "user", "content": "hi"})

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -110,3 +111,36 @@ def test_prune_rejects_a_negative_age_and_an_unknown_status(store):
         store.prune(older_than=timedelta(days=-1))
     with pytest.raises(InvalidInput):
         store.prune(older_than=timedelta(days=1), status="ancient")
+
+
+COLLIDING = ["team:a", "team/a", "team_a", "Team_a"]  # one file name if sanitized naively
+
+
+def test_prune_archives_ids_that_sanitize_alike_into_separate_files_that_reimport(store, tmp_path):
+    for sid in COLLIDING:
+        idle(store, sid)
+        store.append(sid, NewMessage({"role": "user", "content": f"only in {sid}"}, created_at=OLD))
+    archive = tmp_path / "archive"
+    report = store.prune(older_than=timedelta(days=90), archive_dir=archive)
+    assert sorted(report.session_ids) == sorted(COLLIDING)
+    assert sorted(report.archives) == sorted(COLLIDING)
+    assert len(set(report.archives.values())) == 4
+    assert sorted(str(p) for p in archive.iterdir()) == sorted(report.archives.values())
+    assert ids(store) == set()
+    store.import_path(archive)
+    assert ids(store) == set(COLLIDING)
+    for sid in COLLIDING:
+        assert [m.text for m in store.messages(sid)] == ["m0", f"only in {sid}"]
+
+
+def test_prune_archive_names_are_the_same_for_the_same_id_and_never_overwrite(store, tmp_path):
+    archive = tmp_path / "archive"
+    idle(store, "team:a")
+    first = store.prune(older_than=timedelta(days=90), archive_dir=archive).archives["team:a"]
+    idle(store, "team:a", messages=2)  # the same id again, pruned into the same directory
+    second = store.prune(older_than=timedelta(days=90), archive_dir=archive).archives["team:a"]
+    assert first != second
+    # Deterministic: the second name is the first one's with ~2 before the extension.
+    assert second == first.removesuffix(".jsonl") + "~2.jsonl"
+    lines = [len(Path(path).read_text(encoding="utf-8").splitlines()) for path in (first, second)]
+    assert lines == [2, 3]  # header + 1 message, header + 2 messages: nothing overwritten

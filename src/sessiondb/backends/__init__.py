@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 from ..errors import InvalidInput, MissingDependency
 from ..store import Store
 
-__all__ = ["default_path", "open_store", "resolve_url"]
+__all__ = ["default_path", "open_store", "redact", "resolve_url"]
 
 
 def default_path() -> Path:
@@ -36,6 +36,19 @@ def resolve_url(url: str | os.PathLike[str] | None) -> str:
     return os.fspath(url)
 
 
+def redact(url: str) -> str:
+    """``url`` with any password replaced by ``***`` (for messages, terminals and logs)."""
+    parts = urlsplit(url)
+    if "://" not in url or parts.password is None:
+        return url
+    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
+def _bad_url(url: str, reason: str) -> InvalidInput:
+    return InvalidInput.about("url", reason, subject=redact(url))
+
+
 def _split_schema(url: str) -> tuple[str, str | None]:
     """``postgresql://h/db?schema=s&x=1`` -> (``postgresql://h/db?x=1``, ``"s"``)."""
     parts = urlsplit(url)
@@ -46,7 +59,7 @@ def _split_schema(url: str) -> tuple[str, str | None]:
     if not schemas:
         return url, None
     if len(schemas) > 1 or not schemas[0]:
-        raise InvalidInput("url: give the schema query parameter once, with a value")
+        raise _bad_url(url, "give the schema query parameter once, with a value")
     rest = urlencode([(key, value) for key, value in pairs if key != "schema"])
     return urlunsplit(parts._replace(query=rest)), schemas[0]
 
@@ -64,25 +77,28 @@ def open_store(url: str | os.PathLike[str] | None = None, **options: Any) -> Sto
         except ImportError as exc:
             raise MissingDependency(
                 "PostgresStore requires the 'postgres' extra: pip install 'sessiondb[postgres]'"
-                f" ({exc})"
+                f" ({exc})",
+                reason="needs the 'postgres' extra: pip install 'sessiondb[postgres]'",
+                subject=str(exc),
             ) from exc
         target, schema = _split_schema(target)
         if schema is not None:
             if options.get("schema", schema) != schema:
-                raise InvalidInput(
-                    f"url: schema {schema!r} disagrees with the schema option {options['schema']!r}"
+                raise _bad_url(
+                    target,
+                    f"schema {schema!r} disagrees with the schema option {options['schema']!r}",
                 )
             options["schema"] = schema
         return cast(Store, PostgresStore(target, **options))
     if target.startswith("sqlite://"):
         rest = target[len("sqlite://") :]
         if not rest.startswith("/") or rest == "/":
-            raise InvalidInput(f"url: {target!r} has no path (use sqlite:///file.db)")
+            raise _bad_url(target, "has no path (use sqlite:///file.db)")
         target = rest[1:]  # sqlite:///rel.db -> rel.db, sqlite:////abs.db -> /abs.db
     elif "://" in target:
         scheme = target.split("://", 1)[0]
-        raise InvalidInput(
-            f"url: unknown scheme {scheme!r} (use a path, sqlite:/// or postgresql://)"
+        raise _bad_url(
+            target, f"unknown scheme {scheme!r}: use a path, sqlite:/// or postgresql://"
         )
     from .sqlite import SQLiteStore
 

@@ -197,10 +197,14 @@ class SQLCore(BaseStore):
             names = sorted({session_id, *other_patches})
             locked = dict(conn.execute(q.LOCK_SESSIONS, {"ids": self._id_list(names)}).fetchall())
             if session_id not in locked:
-                raise NotFound(f"no session {session_id!r}")
+                raise NotFound.session(session_id)
             for other, patch in other_patches.items():
                 if other not in locked:
-                    raise NotFound(f"no session {other!r} (named in other_metadata)")
+                    raise NotFound(
+                        f"no session {other!r} (named in other_metadata)",
+                        reason="no such session",
+                        subject=other,
+                    )
                 others.append((other, locked[other], patch))
         existing: dict[str, Message] = {}
         explicit = [p.id for p in prepared if p.explicit_id]
@@ -208,7 +212,7 @@ class SQLCore(BaseStore):
             # Lock the session before looking for the ids: a concurrent writer of the same
             # ids then waits here and finds them stored, instead of inserting them twice.
             if conn.execute(q.LOCK_SESSION, {"id": session_id}).fetchone() is None:
-                raise NotFound(f"no session {session_id!r}")
+                raise NotFound.session(session_id)
             found = conn.execute(
                 q.SELECT_MESSAGES_BY_IDS,
                 {"session_id": session_id, "ids": self._id_list(explicit)},
@@ -226,7 +230,7 @@ class SQLCore(BaseStore):
         summary["added"] = len(new)
         row = self._reserve(conn, summary)
         if row is None:
-            raise NotFound(f"no session {session_id!r}")
+            raise NotFound.session(session_id)
         first_seq = row[0] - len(new) + 1
         actual = first_seq - 1
         if expect_last_seq is not None and expect_last_seq != actual:
@@ -234,6 +238,8 @@ class SQLCore(BaseStore):
                 f"session {session_id!r}: expected last seq {expect_last_seq}, found {actual}",
                 expected=expect_last_seq,
                 actual=actual,
+                reason=f"expected last seq {expect_last_seq}, found {actual}",
+                subject=session_id,
             )
         if metadata_patch:
             current = json.loads(conn.execute(q.SELECT_METADATA, {"id": session_id}).fetchone()[0])

@@ -65,7 +65,7 @@ class SQLHistory(SQLCore):
         sql = hq.LOCK_SESSION_LAST_SEQ if lock else hq.SELECT_LAST_SEQ
         row = conn.execute(sql, {"id": session_id}).fetchone()
         if row is None:
-            raise NotFound(f"no session {session_id!r}")
+            raise NotFound.session(session_id)
         return int(row[0])
 
     def _fill(self, conn: Any, session_id: str, window: Window) -> None:
@@ -194,7 +194,9 @@ class SQLHistory(SQLCore):
                 if clash is not None:
                     raise InvalidInput(
                         f"replace_history: message id {clash[2]!r} is already stored in "
-                        f"session {session_id!r}; replacement messages need new ids"
+                        f"session {session_id!r}; replacement messages need new ids",
+                        reason=f"message id {clash[2]!r} is already stored; use new ids",
+                        subject=session_id,
                     )
             if not prepared:
                 return []
@@ -290,7 +292,7 @@ class SQLHistory(SQLCore):
         with self._write(f"forking session {session_id!r}") as conn:
             last_seq = self._require_session(conn, session_id)
             if conn.execute(hq.SESSION_EXISTS, {"id": new_id}).fetchone():
-                raise AlreadyExists(f"session {new_id!r} already exists")
+                raise AlreadyExists.session(new_id)
             # A fork of the whole session copies it as it is now; a fork at an earlier seq
             # shows the model what it saw at that seq (messages compacted or replaced
             # later are visible again).

@@ -2,8 +2,9 @@
 
 Every command is thin: it parses its arguments, calls the public Store API and prints
 (rich for people, ``--json``/``--jsonl`` for scripts). Errors the library raises on
-purpose become one line, ``Error: <what>``, and exit status 1; usage errors exit 2;
-``--debug`` shows the traceback instead.
+purpose become one line, ``Error: <what> (<which id/file>)``, built from the error's
+``reason`` and ``subject``, and exit status 1; usage errors exit 2; ``--debug`` shows
+the traceback (and the driver's log) instead.
 
 Shell completion comes from click: ``eval "$(_SESSIONDB_COMPLETE=bash_source sessiondb)"``
 (``zsh_source`` and ``fish_source`` likewise).
@@ -11,6 +12,7 @@ Shell completion comes from click: ``eval "$(_SESSIONDB_COMPLETE=bash_source ses
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass, field
 from typing import Any, NoReturn
 
@@ -25,8 +27,8 @@ except ImportError as exc:  # pragma: no cover - exercised only without the extr
     ) from exc
 
 from .. import __version__, connect
-from ..backends import resolve_url
-from ..errors import SessionDBError
+from ..backends import redact, resolve_url
+from ..errors import BackendError, SchemaTooNew, SessionDBError
 from ..store import Store
 
 __all__ = ["App", "main"]
@@ -70,9 +72,22 @@ class App:
 pass_app = click.make_pass_decorator(App)
 
 
-def fail(message: str) -> NoReturn:
-    """Stop the command with ``Error: <message>`` and exit status 1."""
-    raise click.ClickException(message)
+def fail(what: str, which: object) -> NoReturn:
+    """Stop the command with ``Error: <what> (<which>)`` and exit status 1."""
+    raise click.ClickException(f"{what} ({which})")
+
+
+def describe(exc: SessionDBError, database: str) -> str:
+    """The ``<what> (<which>)`` of an ``Error:`` line for a library error.
+
+    Uses the error's ``reason`` and ``subject`` when it has them; a failure of the
+    database itself (or a too-new schema) without a subject is about ``database``.
+    """
+    what = _one_line(exc.reason or str(exc) or type(exc).__name__)
+    which = exc.subject
+    if which is None and isinstance(exc, BackendError | SchemaTooNew):
+        which = database
+    return what if which is None else f"{what} ({_one_line(which)})"
 
 
 class SessionDBGroup(click.Group):
@@ -84,7 +99,7 @@ class SessionDBGroup(click.Group):
         except SessionDBError as exc:
             if _debug(ctx):
                 raise
-            raise click.ClickException(_one_line(str(exc) or type(exc).__name__)) from exc
+            raise click.ClickException(describe(exc, _database(ctx))) from exc
         except (click.ClickException, click.exceptions.Exit, click.Abort):
             raise
         except BrokenPipeError:
@@ -111,6 +126,23 @@ class SessionDBGroup(click.Group):
 def _debug(ctx: click.Context) -> bool:
     app = ctx.find_object(App)
     return bool(app and app.debug)
+
+
+def _database(ctx: click.Context) -> str:
+    app = ctx.find_object(App)
+    return redact(app.url) if app else "?"
+
+
+def _quiet_driver_logs() -> None:
+    """Keep psycopg's log (e.g. the pool's multi-line warning per failed reconnection
+    attempt) off stderr: the command reports the error that matters in one line.
+
+    A NullHandler only stops logging's last-resort stderr handler; handlers a caller
+    configured still get every record.
+    """
+    logger = logging.getLogger("psycopg")
+    if not any(isinstance(h, logging.NullHandler) for h in logger.handlers):
+        logger.addHandler(logging.NullHandler())
 
 
 def _one_line(text: str) -> str:
@@ -142,6 +174,8 @@ def main(ctx: click.Context, db: str | None, schema: str | None, debug: bool) ->
     Inspect, search, import and clean up the sessions your agents wrote. Every command
     that prints has --json (and --jsonl where it lists) for scripts.
     """
+    if not debug:
+        _quiet_driver_logs()
     app = App(db=db, schema=schema, debug=debug)
     ctx.obj = app
     ctx.call_on_close(app.close)

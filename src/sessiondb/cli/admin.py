@@ -5,17 +5,17 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import click
 from rich import box
 from rich.table import Table
 
+from ..backends import redact
 from ..model import STATUSES
 from . import App, pass_app
 from . import render as r
 from .params import DURATION
-from .sessions import json_option
+from .sessions import json_option, jsonl_lines
 
 
 @click.command("path")
@@ -23,20 +23,11 @@ from .sessions import json_option
 @pass_app
 def path_command(app: App, as_json: bool) -> None:
     """Print the database in use (--db, else $SESSIONDB_URL, else the default file)."""
-    url = _redact(app.url)
+    url = redact(app.url)
     if as_json:
         r.emit_json({"url": url})
     else:
         click.echo(url)
-
-
-def _redact(url: str) -> str:
-    """``url`` with any password replaced by ``***`` (it ends up in terminals and logs)."""
-    parts = urlsplit(url)
-    if "://" not in url or parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
 
 
 @click.command("doctor")
@@ -113,6 +104,7 @@ def migrate_command(app: App, check: bool, as_json: bool) -> None:
 )
 @click.option("--dry-run", is_flag=True, help="Only list what would be deleted.")
 @json_option
+@jsonl_lines('per session: {"session_id", "archive", "dry_run"}')
 @pass_app
 def prune_command(
     app: App,
@@ -121,20 +113,29 @@ def prune_command(
     archive_dir: Path | None,
     dry_run: bool,
     as_json: bool,
+    as_jsonl: bool,
 ) -> None:
     """Delete sessions idle longer than --older-than, with their sub-agent trees.
 
-    With --archive DIR they are exported first (nothing is deleted if that fails); then
-    the space is reclaimed.
+    With --archive DIR each is first exported to a new JSONL file in DIR (named after
+    its id, never overwriting a file) and read back; nothing is deleted if that fails.
+    Then the space is reclaimed. Prints the ids (and archive files) removed.
     """
     report = app.store().prune(
         older_than=older_than, status=status, archive_dir=archive_dir, dry_run=dry_run
     )
+    if as_jsonl:
+        r.emit_jsonl(
+            {"session_id": sid, "archive": report.archives.get(sid), "dry_run": report.dry_run}
+            for sid in report.session_ids
+        )
+        return
     if as_json:
         r.emit_json(report)
         return
     for sid in report.session_ids:
-        click.echo(sid)
+        archive = report.archives.get(sid)
+        click.echo(sid if archive is None else f"{sid}\t{archive}")
     click.echo(r.prune_summary(report), err=True)
 
 

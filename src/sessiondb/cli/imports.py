@@ -8,12 +8,13 @@ from typing import Any
 import click
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
+from ..files import write_new_file
 from ..importers import FORMATS, detect_format
 from ..importers import discover as find_default_locations
 from ..model import ImportReport
 from . import App, fail, pass_app
 from . import render as r
-from .sessions import STREAM_PAGE, json_option
+from .sessions import STREAM_PAGE, json_option, jsonl_lines
 
 EXPORT_FORMATS = ("jsonl", "markdown", "openai")
 EXTENSIONS = {"jsonl": ".jsonl", "markdown": ".md", "openai": ".json"}
@@ -45,6 +46,7 @@ def _transcripts(path: Path, fmt: str | None) -> list[dict[str, Any]]:
 @click.option("--dry-run", is_flag=True, help="Only list what would be imported.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bar.")
 @json_option
+@jsonl_lines("per path (with --dry-run: per file)")
 @pass_app
 def import_command(
     app: App,
@@ -54,10 +56,13 @@ def import_command(
     dry_run: bool,
     quiet: bool,
     as_json: bool,
+    as_jsonl: bool,
 ) -> None:
     """Import transcript files or directories (recursive); re-importing adds only what is new.
 
-    Skipped lines are listed as file:line with the reason. Exits 1 when a file failed.
+    Skipped lines are listed as file:line with the reason. A file that cannot be
+    imported is reported as "Error: <why> (<file>)" and the others are still imported;
+    then the exit status is 1.
     """
     targets: list[tuple[str | None, Path]] = [(fmt, p) for p in paths]
     if discover:
@@ -74,10 +79,12 @@ def import_command(
         raise click.UsageError("give PATH... or --discover")
     for _, path in targets:
         if not path.exists():
-            fail(f"no such file or directory ({path})")
+            fail("no such file or directory", path)
     if dry_run:
         listing = [item for f, path in targets for item in _transcripts(path, f)]
-        if as_json:
+        if as_jsonl:
+            r.emit_jsonl(listing)
+        elif as_json:
             r.emit_json(listing)
         else:
             for item in listing:
@@ -86,13 +93,15 @@ def import_command(
         return
     store = app.store()
     reports: list[tuple[str, ImportReport]] = []
-    show_progress = not quiet and not as_json
+    progress_console = r.err_console()
+    # Not on a terminal a progress bar is only noise (rich would leave a blank line).
+    show_progress = not quiet and not as_json and not as_jsonl and progress_console.is_terminal
     with Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
         TextColumn("{task.completed:,} messages"),
         TimeElapsedColumn(),
-        console=r.err_console(),
+        console=progress_console,
         transient=True,
         disable=not show_progress,
     ) as progress:
@@ -107,8 +116,11 @@ def import_command(
                 (str(path), store.import_path(path, format=target_fmt, progress=advance))
             )
             progress.remove_task(task)
-    if as_json:
-        r.emit_json([{"path": path, **r.jsonable(report)} for path, report in reports])
+    documents = [{"path": path, **r.jsonable(report)} for path, report in reports]
+    if as_jsonl:
+        r.emit_jsonl(documents)
+    elif as_json:
+        r.emit_json(documents)
     else:
         out = r.console()
         out.print(r.import_summary(reports))
@@ -116,7 +128,8 @@ def import_command(
             for line in report.skipped:
                 click.echo(f"skipped {line}", err=True)
             for file, error in report.errors.items():
-                click.echo(f"failed {file}: {error}", err=True)
+                # The import goes on past a bad file: one Error line per file that failed.
+                click.echo(f"Error: {' '.join(error.split())} ({file})", err=True)
     if any(report.errors for _, report in reports):
         raise click.exceptions.Exit(1)
 
@@ -138,39 +151,82 @@ def import_command(
     type=click.Path(path_type=Path),
     help="Write to this file (a directory with --all) instead of stdout.",
 )
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help='Print one JSON document: {"format", "exports": [{"session_id", "path", "bytes"}]}; '
+    'without -o an export has "path": null and its text in "content".',
+)
+@jsonl_lines("per export, as in --json (streams)")
 @pass_app
 def export_command(
-    app: App, session_id: str | None, every: bool, fmt: str, output: Path | None
+    app: App,
+    session_id: str | None,
+    every: bool,
+    fmt: str,
+    output: Path | None,
+    as_json: bool,
+    as_jsonl: bool,
 ) -> None:
-    """Export a session (or --all into a directory) as jsonl, markdown or openai JSON."""
+    """Export a session (or --all into a directory) as jsonl, markdown or openai JSON.
+
+    With --all each session goes to a new file named after its id; ids that are not
+    plain file names (team:a, team/a, Run) get a short hash of the exact id, and an
+    existing file is never overwritten (the new one gets ~2, ~3...).
+    """
     if every == (session_id is not None):
         raise click.UsageError("give exactly one of ID or --all")
+    if every and output is None:
+        raise click.UsageError("--all needs -o DIR")
     store = app.store()
+    scripted = as_json or as_jsonl
+    exports: list[dict[str, Any]] = []  # kept for --json only; --jsonl streams
+
+    def report(page: list[dict[str, Any]]) -> None:
+        if as_jsonl:
+            r.emit_jsonl(page)
+        elif as_json:
+            exports.extend(page)
+
     if session_id is not None:
         text = store.export(session_id, fmt)
+        entry: dict[str, Any] = {"session_id": session_id, "path": None, "bytes": _size(text)}
         if output is None:
-            click.echo(text, nl=not text.endswith("\n"))
+            if not scripted:
+                click.echo(text, nl=not text.endswith("\n"))
+            entry["content"] = text
         else:
             output.write_text(text, encoding="utf-8")
-            click.echo(f"Wrote {output}", err=True)
-        return
-    if output is None:
-        raise click.UsageError("--all needs -o DIR")
-    output.mkdir(parents=True, exist_ok=True)
-    count = 0
-    cursor: str | None = None
-    while True:
-        page = store.list_sessions(limit=STREAM_PAGE, cursor=cursor)
-        for session in page.items:
-            # Ids are free-form: keep file names to safe characters.
-            name = "".join(c if c.isalnum() or c in "-_." else "_" for c in session.id)
-            target = output / f"{name}{EXTENSIONS[fmt]}"
-            target.write_text(store.export(session.id, fmt), encoding="utf-8")
-            count += 1
-        cursor = page.next_cursor
-        if cursor is None:
-            break
-    click.echo(f"Wrote {count} session(s) to {output}", err=True)
+            entry["path"] = str(output)
+            if not scripted:
+                click.echo(f"Wrote {output}", err=True)
+        report([entry])
+    else:
+        assert output is not None
+        output.mkdir(parents=True, exist_ok=True)
+        count = 0
+        cursor: str | None = None
+        while True:
+            page = store.list_sessions(limit=STREAM_PAGE, cursor=cursor)
+            written = []
+            for session in page.items:
+                text = store.export(session.id, fmt)
+                path = write_new_file(output, session.id, EXTENSIONS[fmt], text)
+                written.append({"session_id": session.id, "path": str(path), "bytes": _size(text)})
+            report(written)
+            count += len(written)
+            cursor = page.next_cursor
+            if cursor is None:
+                break
+        if not scripted:
+            click.echo(f"Wrote {count} session(s) to {output}", err=True)
+    if as_json and not as_jsonl:
+        r.emit_json({"format": fmt, "exports": exports})
+
+
+def _size(text: str) -> int:
+    return len(text.encode("utf-8"))
 
 
 COMMANDS = [import_command, export_command]

@@ -60,7 +60,10 @@ def serve(
             **options,
         )
     except SessionDBError as exc:
-        raise click.ClickException(f"{type(exc).__name__}: {exc}") from exc
+        from ..backends import redact, resolve_url
+        from . import describe
+
+        raise click.ClickException(describe(exc, redact(resolve_url(url)))) from exc
 
 
 COMMANDS = [serve]

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 import click
 
@@ -16,6 +16,8 @@ from . import App, fail, pass_app
 from . import render as r
 from .params import DURATION, JSON_OBJECT, WHEN
 
+FC = TypeVar("FC", bound=Callable[..., Any] | click.Command)
+
 # Pages of this size bound the memory of `list --all`, whatever the number of sessions.
 STREAM_PAGE = 200
 
@@ -23,6 +25,11 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Print one JS
 jsonl_option = click.option(
     "--jsonl", "as_jsonl", is_flag=True, help="Print one JSON object per line (streams)."
 )
+
+
+def jsonl_lines(what: str) -> Callable[[FC], FC]:
+    """``--jsonl`` saying what each line is (for commands whose lines are not listed items)."""
+    return click.option("--jsonl", "as_jsonl", is_flag=True, help=f"Print one JSON line {what}.")
 
 
 def complete_session_id(
@@ -55,7 +62,10 @@ session_id_argument = click.argument("session_id", metavar="ID", shell_complete=
 
 @click.command("list")
 @click.option("--agent", help="Only sessions of this agent.")
-@click.option("--source", help="Only sessions from this source (e.g. claude_code).")
+@click.option(
+    "--source",
+    help="Only sessions from this source (e.g. claude-code, codex; see stats --by source).",
+)
 @click.option("--user", "user_id", help="Only sessions of this user id.")
 @click.option("--status", type=click.Choice(STATUSES), help="Only sessions with this status.")
 @click.option("--since", type=WHEN, help="Updated at or after (2025-01-31, 7d = 7 days ago).")
@@ -249,9 +259,9 @@ def append_command(app: App, session_id: str, model: str | None, as_json: bool) 
         try:
             item = json.loads(line)
         except ValueError as exc:
-            fail(f"not JSON ({exc.args[0] if exc.args else exc}) (stdin:{number})")
+            fail(f"not JSON: {exc.args[0] if exc.args else exc}", f"stdin:{number}")
         if not isinstance(item, dict):
-            fail(f"expected a JSON object, got {type(item).__name__} (stdin:{number})")
+            fail(f"expected a JSON object, got {type(item).__name__}", f"stdin:{number}")
         items.append(item)
     stored = app.store().append(session_id, items, model=model) if items else []
     if not items:
@@ -346,11 +356,17 @@ def tree_command(app: App, session_id: str, as_json: bool) -> None:
     "--idle", type=DURATION, default="1h", show_default=True, help="Idle longer than this."
 )
 @json_option
+@jsonl_lines('per session: {"session_id"}')
 @pass_app
-def recover_command(app: App, idle: Any, as_json: bool) -> None:
-    """Mark active sessions idle longer than --idle as interrupted (after a crash)."""
+def recover_command(app: App, idle: Any, as_json: bool, as_jsonl: bool) -> None:
+    """Mark active sessions idle longer than --idle as interrupted (after a crash).
+
+    Prints their ids (--jsonl: one {"session_id"} object per line).
+    """
     ids = app.store().recover_interrupted(idle)
-    if as_json:
+    if as_jsonl:
+        r.emit_jsonl({"session_id": sid} for sid in ids)
+    elif as_json:
         r.emit_json({"interrupted": ids})
     else:
         for sid in ids:

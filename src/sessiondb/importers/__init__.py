@@ -137,10 +137,10 @@ def import_path(
     problem inside a file is reported in the returned ``ImportReport`` instead.
     """
     if format is not None and format not in FORMATS:
-        raise InvalidInput(f"format: {format!r} is not one of {', '.join(FORMATS)}")
+        raise InvalidInput.about("format", f"{format!r} is not one of {', '.join(FORMATS)}")
     root = Path(path)
     if not root.exists():
-        raise InvalidInput(f"path: {root} does not exist")
+        raise InvalidInput.about("path", f"{root} does not exist")
     report = ImportReport()
     writer = _Writer(store, report, progress)
     explicit = root.is_file()
@@ -287,7 +287,11 @@ class _Writer:
             if state is None:
                 if record.session in self.dropped:
                     return  # its session was refused and reported
-                raise InvalidInput(f"message for session {record.session!r} before it began")
+                raise InvalidInput(
+                    f"message for session {record.session!r} before it began",
+                    reason="a message before its session began",
+                    subject=record.session,
+                )
             state.pending.append((record.message, record.line))
             if len(state.pending) >= BATCH_SIZE:
                 self._flush(state, ctx)

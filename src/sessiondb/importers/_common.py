@@ -90,7 +90,9 @@ class Context:
 
     def bad(self, line: int, reason: str) -> BadTranscript:
         """The BadTranscript to raise when the required header at ``line`` is unusable."""
-        return BadTranscript(f"{self.path}:{line}: {reason}", path=str(self.path), line=line)
+        return BadTranscript(
+            f"{self.path}:{line}: {reason}", path=str(self.path), line=line, reason=reason
+        )
 
 
 def iter_json_lines(ctx: Context) -> Iterator[tuple[int, dict[str, Any]]]:

@@ -26,6 +26,14 @@ DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 
 
+def _missing_extra(exc: ImportError) -> MissingDependency:
+    return MissingDependency(
+        f"the server requires the 'server' extra: pip install 'sessiondb[server]' ({exc})",
+        reason="the server needs the 'server' extra: pip install 'sessiondb[server]'",
+        subject=str(exc),
+    )
+
+
 def create_app(store: Store, **options: object) -> FastAPI:
     """The web application over ``store``; see ``sessiondb.server.app.create_app``.
 
@@ -34,9 +42,7 @@ def create_app(store: Store, **options: object) -> FastAPI:
     try:
         from .app import create_app as build
     except ImportError as exc:
-        raise MissingDependency(
-            f"the server requires the 'server' extra: pip install 'sessiondb[server]' ({exc})"
-        ) from exc
+        raise _missing_extra(exc) from exc
     return build(store, **options)  # type: ignore[arg-type]
 
 
@@ -76,14 +82,15 @@ def run(
         raise InvalidInput(
             f"refusing to serve {host!r} without a token: anyone on the network could read "
             "and change every session. Pass --token (or set SESSIONDB_TOKENS), or --insecure "
-            "if this network is trusted."
+            "if this network is trusted.",
+            reason="refusing to serve the network without a token (pass --token, or "
+            "--insecure if this network is trusted)",
+            subject=host,
         )
     try:
         import uvicorn
     except ImportError as exc:
-        raise MissingDependency(
-            f"the server requires the 'server' extra: pip install 'sessiondb[server]' ({exc})"
-        ) from exc
+        raise _missing_extra(exc) from exc
     from .. import connect
 
     store = connect(store_url, **options)

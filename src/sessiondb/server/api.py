@@ -127,7 +127,7 @@ async def update_session(session_id: str, body: s.SessionPatch, db: Caller) -> d
     if changes.get("parent_id") is not None:
         await db.check(changes["parent_id"])
     if "status" in changes and changes["status"] is None:
-        raise InvalidInput("status: cannot be null")
+        raise InvalidInput.about("status", "cannot be null")
     return s.session_out(await db.db.update_session(session_id, **changes))
 
 
@@ -140,7 +140,7 @@ async def delete_session(session_id: str, db: Caller, recursive: bool = False) -
         # what the caller cannot see.
         tree = await db.db.tree(session_id)
         if any(not db.visible(node.session) for node in tree.walk()):
-            raise InvalidInput("recursive: the subtree has sessions of another tenant")
+            raise InvalidInput.about("recursive", "the subtree has sessions of another tenant")
     return {"deleted": await db.db.delete_session(session_id, recursive=recursive)}
 
 

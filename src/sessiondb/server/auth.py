@@ -115,11 +115,13 @@ def _principal(spec: object, token: str) -> Principal:
         tenant, _, scope = spec.partition(":")
         scope = scope or "rw"
     else:
-        raise InvalidInput(f"token {token[:4]}...: expected 'tenant:scope' or an object")
+        raise InvalidInput.about(f"token {token[:4]}...", "expected 'tenant:scope' or an object")
     if scope not in ("ro", "rw"):
-        raise InvalidInput(f"token {token[:4]}...: scope must be 'ro' or 'rw', not {scope!r}")
+        raise InvalidInput.about(
+            f"token {token[:4]}...", f"scope must be 'ro' or 'rw', not {scope!r}"
+        )
     if tenant is not None and not isinstance(tenant, str):
-        raise InvalidInput(f"token {token[:4]}...: tenant must be a string")
+        raise InvalidInput.about(f"token {token[:4]}...", "tenant must be a string")
     return Principal(tenant=None if tenant in (None, "", "*") else tenant, scope=scope)
 
 
@@ -137,9 +139,9 @@ def parse_tokens(*specs: str | None) -> Tokens:
             try:
                 data = json.loads(spec)
             except ValueError as exc:
-                raise InvalidInput(f"tokens: not valid JSON ({exc})") from None
+                raise InvalidInput.about("tokens", f"not valid JSON ({exc})") from None
             if not isinstance(data, dict):
-                raise InvalidInput("tokens: expected a JSON object token -> tenant")
+                raise InvalidInput.about("tokens", "expected a JSON object token -> tenant")
             entries = list(data.items())
         elif "=" not in spec and "," not in spec:
             entries = [(spec, "*:rw")]
@@ -148,10 +150,10 @@ def parse_tokens(*specs: str | None) -> Tokens:
             for part in spec.split(","):
                 token, sep, rest = part.strip().partition("=")
                 if not sep:
-                    raise InvalidInput(f"tokens: expected token=tenant:scope, got {part!r}")
+                    raise InvalidInput.about("tokens", f"expected token=tenant:scope, got {part!r}")
                 entries.append((token.strip(), rest.strip()))
         for token, value in entries:
             if not token or len(token) < 8:
-                raise InvalidInput("tokens: a token must be at least 8 characters long")
+                raise InvalidInput.about("tokens", "a token must be at least 8 characters long")
             table[token] = _principal(value, token)
     return Tokens(table)

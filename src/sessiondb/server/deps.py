@@ -90,7 +90,7 @@ class Scoped:
         """The session if the caller may see it. Raises NotFound otherwise."""
         session = await self.db.get_session(session_id)
         if not self.visible(session):
-            raise NotFound(f"no session {session_id!r}")
+            raise NotFound.session(session_id)
         return session
 
     async def check(self, session_id: str) -> None:
@@ -115,7 +115,9 @@ class Scoped:
         if self.who.tenant is None:
             return user_id
         if user_id is not None and user_id != self.who.tenant:
-            raise InvalidInput(f"user_id: a token of tenant {self.who.tenant!r} cannot use it")
+            raise InvalidInput.about(
+                "user_id", f"a token of tenant {self.who.tenant!r} cannot use it"
+            )
         return self.who.tenant
 
     @property

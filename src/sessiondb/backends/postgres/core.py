@@ -23,7 +23,6 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from importlib import resources
 from typing import Any
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -64,6 +63,7 @@ from ...model import (
     to_utc,
 )
 from ...store import UNSET
+from .. import redact as _redact
 from .._sql import SQLCore
 from . import queries as q
 
@@ -102,7 +102,7 @@ def translate(exc: psycopg.Error, what: str) -> SessionDBError:
     if isinstance(exc, pg_errors.DiskFull):
         return StorageFull(f"{what}: the server's disk is full ({message})")
     if isinstance(exc, pg_errors.DataError):
-        return InvalidInput(f"{what}: the database refused a value ({message})")
+        return InvalidInput.about(f"{what}", f"the database refused a value ({message})")
     if isinstance(exc, PoolTimeout):
         # Every pooled connection stayed busy (or none could be opened) for pool_timeout:
         # nothing was sent, so this is not a connection lost mid-operation.
@@ -150,15 +150,6 @@ def _check_idle(conn: psycopg.Connection[Any]) -> None:
         ConnectionPool.check_connection(conn)
 
 
-def _redact(url: str) -> str:
-    """``url`` with its password replaced by ``***`` (for repr and info)."""
-    parts = urlsplit(url)
-    if parts.password is None:
-        return url
-    netloc = parts.netloc.replace(f":{parts.password}@", ":***@", 1)
-    return urlunsplit(parts._replace(netloc=netloc))
-
-
 class PostgresCore(SQLCore):
     """The pool, transactions and the core of the Store contract on PostgreSQL."""
 
@@ -177,15 +168,17 @@ class PostgresCore(SQLCore):
         migrate: bool = True,
     ) -> None:
         if schema is not None and not (isinstance(schema, str) and _SCHEMA_NAME.fullmatch(schema)):
-            raise InvalidInput(
-                f"schema: {schema!r} is not a lowercase identifier (letters, digits, _)"
+            raise InvalidInput.about(
+                "schema", f"{schema!r} is not a lowercase identifier (letters, digits, _)"
             )
         if isinstance(pool_min_size, bool) or not isinstance(pool_min_size, int):
-            raise InvalidInput(f"pool_min_size: expected an integer, got {pool_min_size!r}")
+            raise InvalidInput.about("pool_min_size", f"expected an integer, got {pool_min_size!r}")
         if not isinstance(pool_max_size, int) or not 1 <= pool_min_size <= pool_max_size:
             raise InvalidInput(
                 f"pool sizes: expected 1 <= pool_min_size <= pool_max_size, got "
-                f"{pool_min_size}, {pool_max_size}"
+                f"{pool_min_size}, {pool_max_size}",
+                reason="expected 1 <= pool_min_size <= pool_max_size",
+                subject=f"pool_min_size={pool_min_size}, pool_max_size={pool_max_size}",
             )
         self._url = url.replace("postgresql+psycopg://", "postgresql://", 1)
         self._given_url = url
@@ -239,15 +232,17 @@ class PostgresCore(SQLCore):
         # prepare_threshold=None turns server-side prepared statements off, for poolers
         # that cannot keep them (pgbouncer in transaction mode before 1.21).
         kwargs: dict[str, Any] = {"autocommit": True, "prepare_threshold": self.prepare_threshold}
+        try:
+            conninfo = conninfo_to_dict(self._url)
+        except psycopg.Error as exc:
+            raise InvalidInput.about("url", f"{_redact(self._url)!r} is not valid ({exc})") from exc
         if self.schema is not None:
             # Only our schema: tables resolve there and nowhere else, so two apps sharing
             # a database with different schemas never see each other's rows. Appended to
             # any options the URL gives (e.g. ?options=-c%20synchronous_commit%3Doff).
-            try:
-                given = conninfo_to_dict(self._url).get("options") or ""
-            except psycopg.Error as exc:
-                raise InvalidInput(f"url: {_redact(self._url)!r} is not valid ({exc})") from exc
+            given = conninfo.get("options") or ""
             kwargs["options"] = f"{given} -c search_path={self.schema}".strip()
+        self._connect_once(kwargs, given_timeout="connect_timeout" in conninfo)
         try:
             pool: ConnectionPool[Any] = ConnectionPool(
                 self._url,
@@ -266,13 +261,38 @@ class PostgresCore(SQLCore):
         except PoolTimeout as exc:
             # The pool only says it timed out (the cause went to its log): one direct
             # attempt gives the caller the server's or the network's actual reason.
+            why = self._connect_error() or str(exc)
             raise ConnectionLost(
-                f"cannot connect to {_redact(self._url)} within {self.pool_timeout:g} s: "
-                f"{self._connect_error() or exc}"
+                f"cannot connect to {_redact(self._url)} within {self.pool_timeout:g} s: {why}",
+                reason=f"cannot connect to PostgreSQL within {self.pool_timeout:g} s: {why}",
+                subject=_redact(self._url),
             ) from exc
         except psycopg.Error as exc:
             raise translate(exc, f"connecting to {_redact(self._url)}") from exc
         return pool
+
+    def _connect_once(self, kwargs: dict[str, Any], *, given_timeout: bool) -> None:
+        """Fail fast: one direct connection before the pool opens.
+
+        A server that refuses us (nothing listening, bad password, no such database) would
+        otherwise keep the pool retrying in the background for ``pool_timeout`` seconds,
+        logging a warning per attempt, only to time out without saying why. Raises
+        ConnectionLost with the server's or the network's reason. Costs one extra
+        connection per store opened.
+        """
+        options = dict(kwargs)
+        if not given_timeout:  # a connect_timeout in the URL wins
+            options["connect_timeout"] = max(1, round(self.pool_timeout))
+        try:
+            psycopg.connect(self._url, **options).close()
+        except psycopg.Error as exc:
+            where = _redact(self._url)
+            reason = " ".join(str(exc).split()) or type(exc).__name__
+            raise ConnectionLost(
+                f"cannot connect to {where}: {reason}",
+                reason=f"cannot connect to PostgreSQL: {reason}",
+                subject=where,
+            ) from exc
 
     def _connect_error(self) -> str | None:
         """Why a direct connection fails now (None if it succeeds)."""
@@ -345,10 +365,11 @@ class PostgresCore(SQLCore):
         return int(_scalar(conn, q.SELECT_SCHEMA_VERSION))
 
     def _too_new(self, version: int) -> SchemaTooNew:
-        return SchemaTooNew(
-            f"{self._where()} has schema version {version}; this sessiondb knows up to "
-            f"{SCHEMA_VERSION}. Upgrade sessiondb; the database was not changed."
-        )
+        # The subject names the database the way --db does: the URL with ?schema=.
+        named = _redact(self._url)
+        if self.schema:
+            named += f"{'&' if '?' in named else '?'}schema={self.schema}"
+        return SchemaTooNew.database(self._where(), version, SCHEMA_VERSION, subject=named)
 
     def _check_not_too_new(self) -> None:
         version = self.schema_version()
@@ -455,26 +476,34 @@ class PostgresCore(SQLCore):
                     # make it fail; both take the lineage lock (see update_session).
                     conn.execute(q.LOCK_LINEAGE, {"key": self._lineage_key})
                 if conn.execute(q.SESSION_EXISTS, {"id": fields.id}).fetchone():
-                    raise AlreadyExists(f"session {fields.id!r} already exists")
+                    raise AlreadyExists.session(fields.id)
                 if (
                     fields.parent_id is not None
                     and not conn.execute(q.SESSION_EXISTS, {"id": fields.parent_id}).fetchone()
                 ):
-                    raise NotFound(f"parent session {fields.parent_id!r} does not exist")
+                    raise NotFound(
+                        f"parent session {fields.parent_id!r} does not exist",
+                        reason="no such parent session",
+                        subject=fields.parent_id,
+                    )
                 conn.execute(q.INSERT_SESSION, params)
                 row = conn.execute(q.SELECT_SESSION, {"id": fields.id}).fetchone()
         except AlreadyExists as exc:
             # A concurrent create of the same id loses on the primary key.
-            raise AlreadyExists(f"session {fields.id!r} already exists") from exc
+            raise AlreadyExists.session(fields.id) from exc
         except NotFound as exc:
             # The parent was deleted by another writer between our check and insert.
-            raise NotFound(f"parent session {fields.parent_id!r} does not exist") from exc
+            raise NotFound(
+                f"parent session {fields.parent_id!r} does not exist",
+                reason="no such parent session",
+                subject=fields.parent_id,
+            ) from exc
         return self._session(row)  # type: ignore[arg-type]
 
     def get_session(self, session_id: str) -> Session:
         rows = self._query(f"reading session {session_id!r}", q.SELECT_SESSION, {"id": session_id})
         if not rows:
-            raise NotFound(f"no session {session_id!r}")
+            raise NotFound.session(session_id)
         return self._session(rows[0])
 
     def update_session(
@@ -519,7 +548,7 @@ class PostgresCore(SQLCore):
                 conn.execute(q.LOCK_LINEAGE, {"key": self._lineage_key})
             row = conn.execute(q.SELECT_SESSION_FOR_UPDATE, {"id": session_id}).fetchone()
             if row is None:
-                raise NotFound(f"no session {session_id!r}")
+                raise NotFound.session(session_id)
             current = self._session(row)
             params: dict[str, Any] = {
                 name: getattr(current, name) if value is UNSET else value
@@ -530,11 +559,17 @@ class PostgresCore(SQLCore):
             params["parent_id"] = current.parent_id if parent_id is UNSET else parent_id
             if parent_id is not UNSET and parent_id is not None:
                 if not conn.execute(q.SESSION_EXISTS, {"id": parent_id}).fetchone():
-                    raise NotFound(f"parent session {parent_id!r} does not exist")
+                    raise NotFound(
+                        f"parent session {parent_id!r} does not exist",
+                        reason="no such parent session",
+                        subject=parent_id,
+                    )
                 subtree = {r[0] for r in conn.execute(q.SELECT_DESCENDANT_IDS, {"id": session_id})}
                 if parent_id in subtree:
                     raise InvalidInput(
-                        f"parent_id: {parent_id!r} is {session_id!r} or one of its descendants"
+                        f"parent_id: {parent_id!r} is {session_id!r} or one of its descendants",
+                        reason="a session cannot be its own ancestor",
+                        subject=f"{session_id} -> {parent_id}",
                     )
             if metadata is UNSET:
                 params["metadata"] = dump_json("metadata", current.metadata)
@@ -553,7 +588,7 @@ class PostgresCore(SQLCore):
             if recursive:
                 conn.execute(q.LOCK_LINEAGE, {"key": self._lineage_key})
             if not conn.execute(q.LOCK_SESSION, {"id": session_id}).fetchone():
-                raise NotFound(f"no session {session_id!r}")
+                raise NotFound.session(session_id)
             if recursive:
                 ids = [r[0] for r in conn.execute(q.SELECT_DESCENDANT_IDS, {"id": session_id})]
             else:
@@ -607,7 +642,9 @@ class PostgresCore(SQLCore):
 
     def recover_interrupted(self, idle_for: timedelta) -> list[str]:
         if not isinstance(idle_for, timedelta):
-            raise InvalidInput(f"idle_for: expected a timedelta, got {type(idle_for).__name__}")
+            raise InvalidInput.about(
+                "idle_for", f"expected a timedelta, got {type(idle_for).__name__}"
+            )
         now = now_micros()
         idle_before = now - int(idle_for.total_seconds() * 1_000_000)
         with self._write("recovering interrupted sessions") as conn:

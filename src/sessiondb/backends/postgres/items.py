@@ -54,5 +54,5 @@ class PostgresItems(PostgresCore):
                 if window.newest:
                     rows.reverse()
             if not rows and not conn.execute(q.SESSION_EXISTS, {"id": session_id}).fetchone():
-                raise NotFound(f"no session {session_id!r}")
+                raise NotFound.session(session_id)
         return [load_json(row[0]) for row in rows]

@@ -97,12 +97,14 @@ class PostgresMessages(PostgresCore):
             if row is None:
                 found = conn.execute(mq.SELECT_LAST_SEQ, {"id": session_id}).fetchone()
                 if found is None:
-                    raise NotFound(f"no session {session_id!r}")
+                    raise NotFound.session(session_id)
                 raise Conflict(
                     f"session {session_id!r}: expected last seq {expect_last_seq}, "
                     f"found {found[0]}",
                     expected=expect_last_seq,
                     actual=found[0],
+                    reason=f"expected last seq {expect_last_seq}, found {found[0]}",
+                    subject=session_id,
                 )
         seq = int(row[0])
         rows[0]["seq"] = seq
@@ -186,4 +188,4 @@ class PostgresMessages(PostgresCore):
     def _require(conn: Any, session_id: str) -> None:
         """Raise NotFound unless the session exists."""
         if not conn.execute(mq.SESSION_EXISTS, {"id": session_id}).fetchone():
-            raise NotFound(f"no session {session_id!r}")
+            raise NotFound.session(session_id)

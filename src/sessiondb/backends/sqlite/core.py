@@ -121,7 +121,7 @@ class SQLiteCore(SQLCore):
         migrate: bool = True,
     ) -> None:
         if durability not in ("normal", "full"):
-            raise InvalidInput(f"durability: {durability!r} is not one of normal, full")
+            raise InvalidInput.about("durability", f"{durability!r} is not one of normal, full")
         self.path = Path(path)
         self.durability: Durability = durability
         self.busy_timeout = busy_timeout
@@ -297,10 +297,7 @@ class SQLiteCore(SQLCore):
     def _check_not_too_new(self) -> None:
         version = self.schema_version()
         if version > SCHEMA_VERSION:
-            raise SchemaTooNew(
-                f"{self.path} has schema version {version}; this sessiondb knows up to "
-                f"{SCHEMA_VERSION}. Upgrade sessiondb; the database was not changed."
-            )
+            raise SchemaTooNew.database(str(self.path), version, SCHEMA_VERSION)
 
     def pending_migrations(self) -> list[str]:
         """Names of the migrations this database still needs (nothing is changed)."""
@@ -323,10 +320,7 @@ class SQLiteCore(SQLCore):
             # Checked again under the write lock: another process may have migrated.
             version = self._stored_version(conn)
             if version > SCHEMA_VERSION:
-                raise SchemaTooNew(
-                    f"{self.path} has schema version {version}; this sessiondb knows up to "
-                    f"{SCHEMA_VERSION}. Upgrade sessiondb; the database was not changed."
-                )
+                raise SchemaTooNew.database(str(self.path), version, SCHEMA_VERSION)
             conn.execute(q.CREATE_MIGRATIONS_TABLE)
             for number, name, sql in MIGRATIONS:
                 if number <= version:
@@ -394,12 +388,16 @@ class SQLiteCore(SQLCore):
         }
         with self._write(f"creating session {fields.id!r}") as conn:
             if conn.execute(q.SESSION_EXISTS, {"id": fields.id}).fetchone():
-                raise AlreadyExists(f"session {fields.id!r} already exists")
+                raise AlreadyExists.session(fields.id)
             if (
                 fields.parent_id is not None
                 and not conn.execute(q.SESSION_EXISTS, {"id": fields.parent_id}).fetchone()
             ):
-                raise NotFound(f"parent session {fields.parent_id!r} does not exist")
+                raise NotFound(
+                    f"parent session {fields.parent_id!r} does not exist",
+                    reason="no such parent session",
+                    subject=fields.parent_id,
+                )
             conn.execute(q.INSERT_SESSION, params)
             row = conn.execute(q.SELECT_SESSION, {"id": fields.id}).fetchone()
         return self._session(row)
@@ -407,7 +405,7 @@ class SQLiteCore(SQLCore):
     def get_session(self, session_id: str) -> Session:
         rows = self._query(f"reading session {session_id!r}", q.SELECT_SESSION, {"id": session_id})
         if not rows:
-            raise NotFound(f"no session {session_id!r}")
+            raise NotFound.session(session_id)
         return self._session(rows[0])
 
     def update_session(
@@ -447,7 +445,7 @@ class SQLiteCore(SQLCore):
         with self._write(f"updating session {session_id!r}") as conn:
             row = conn.execute(q.SELECT_SESSION, {"id": session_id}).fetchone()
             if row is None:
-                raise NotFound(f"no session {session_id!r}")
+                raise NotFound.session(session_id)
             current = self._session(row)
             params: dict[str, Any] = {
                 name: getattr(current, name) if value is UNSET else value
@@ -458,11 +456,17 @@ class SQLiteCore(SQLCore):
             params["parent_id"] = current.parent_id if parent_id is UNSET else parent_id
             if parent_id is not UNSET and parent_id is not None:
                 if not conn.execute(q.SESSION_EXISTS, {"id": parent_id}).fetchone():
-                    raise NotFound(f"parent session {parent_id!r} does not exist")
+                    raise NotFound(
+                        f"parent session {parent_id!r} does not exist",
+                        reason="no such parent session",
+                        subject=parent_id,
+                    )
                 subtree = {r[0] for r in conn.execute(q.SELECT_DESCENDANT_IDS, {"id": session_id})}
                 if parent_id in subtree:
                     raise InvalidInput(
-                        f"parent_id: {parent_id!r} is {session_id!r} or one of its descendants"
+                        f"parent_id: {parent_id!r} is {session_id!r} or one of its descendants",
+                        reason="a session cannot be its own ancestor",
+                        subject=f"{session_id} -> {parent_id}",
                     )
             if metadata is UNSET:
                 params["metadata"] = dump_json("metadata", current.metadata)
@@ -479,7 +483,7 @@ class SQLiteCore(SQLCore):
     def delete_session(self, session_id: str, *, recursive: bool = False) -> int:
         with self._write(f"deleting session {session_id!r}") as conn:
             if not conn.execute(q.SESSION_EXISTS, {"id": session_id}).fetchone():
-                raise NotFound(f"no session {session_id!r}")
+                raise NotFound.session(session_id)
             if recursive:
                 ids = [r[0] for r in conn.execute(q.SELECT_DESCENDANT_IDS, {"id": session_id})]
             else:
@@ -533,7 +537,9 @@ class SQLiteCore(SQLCore):
 
     def recover_interrupted(self, idle_for: timedelta) -> list[str]:
         if not isinstance(idle_for, timedelta):
-            raise InvalidInput(f"idle_for: expected a timedelta, got {type(idle_for).__name__}")
+            raise InvalidInput.about(
+                "idle_for", f"expected a timedelta, got {type(idle_for).__name__}"
+            )
         now = now_micros()
         idle_before = now - int(idle_for.total_seconds() * 1_000_000)
         with self._write("recovering interrupted sessions") as conn:
@@ -637,7 +643,7 @@ class SQLiteCore(SQLCore):
                 rows.reverse()
             if not rows:
                 if not conn.execute(q.SESSION_EXISTS, {"id": session_id}).fetchone():
-                    raise NotFound(f"no session {session_id!r}")
+                    raise NotFound.session(session_id)
                 return []
             return self._messages_from_rows(conn, session_id, rows)
 
@@ -668,8 +674,10 @@ class SQLiteCore(SQLCore):
     def vacuum(self) -> None:
         try:
             conn = self._conn()
-            conn.execute("PRAGMA incremental_vacuum")
-            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            # Not execute(): it would stop after one step, i.e. one page (see queries.py).
+            # executescript() would COMMIT an open transaction, but none is open here.
+            conn.executescript(q.INCREMENTAL_VACUUM)
+            conn.execute(q.CHECKPOINT_TRUNCATE).fetchall()
         except sqlite3.Error as exc:
             raise translate(exc, f"vacuuming {self.path}") from exc
 

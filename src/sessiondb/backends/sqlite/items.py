@@ -54,5 +54,5 @@ class SQLiteItems(SQLiteCore):
             if window.newest:
                 rows.reverse()
         if not rows and not self._query(what, q.SESSION_EXISTS, {"id": session_id}):
-            raise NotFound(f"no session {session_id!r}")
+            raise NotFound.session(session_id)
         return [load_json(row[0]) for row in rows]

@@ -17,7 +17,7 @@ class SQLiteLineage(SQLiteCore):
         with self._read(f"reading children of session {session_id!r}") as conn:
             rows = conn.execute(sq.SELECT_CHILDREN, {"id": session_id}).fetchall()
             if not rows and not conn.execute(q.SESSION_EXISTS, {"id": session_id}).fetchone():
-                raise NotFound(f"no session {session_id!r}")
+                raise NotFound.session(session_id)
         return [self._session(row) for row in rows]
 
     def ancestors(self, session_id: str) -> list[Session]:
@@ -25,7 +25,7 @@ class SQLiteLineage(SQLiteCore):
             f"reading ancestors of session {session_id!r}", sq.SELECT_ANCESTORS, {"id": session_id}
         )
         if not rows:
-            raise NotFound(f"no session {session_id!r}")
+            raise NotFound.session(session_id)
         return [self._session(row) for row in rows[1:]]
 
     def tree(self, session_id: str) -> TreeNode:
@@ -42,7 +42,7 @@ class SQLiteLineage(SQLiteCore):
         )
         found, *sums = rows[0]
         if not found:
-            raise NotFound(f"no session {session_id!r}")
+            raise NotFound.session(session_id)
         return Usage(
             input_tokens=int(sums[0]),
             output_tokens=int(sums[1]),

@@ -309,6 +309,13 @@ LIMIT :limit"""
 
 # -- maintenance --------------------------------------------------------------------
 
+# Frees one page per step and yields a column-less row for each, which
+# Connection.execute() takes for "done" after the first step: run it with
+# executescript(), which steps to the end (the whole freelist).
+INCREMENTAL_VACUUM = "PRAGMA incremental_vacuum;"
+# Copies the WAL into the file (which only then shrinks) and empties the WAL.
+CHECKPOINT_TRUNCATE = "PRAGMA wal_checkpoint(TRUNCATE)"
+
 INTEGRITY_CHECK = "PRAGMA integrity_check"
 FOREIGN_KEY_CHECK = "PRAGMA foreign_key_check"
 
