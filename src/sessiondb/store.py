@@ -170,7 +170,9 @@ class Store(Protocol):
     def recover_interrupted(self, idle_for: timedelta) -> list[str]:
         """Mark ``active`` sessions idle longer than ``idle_for`` as ``interrupted``.
 
-        Returns their ids. Run at agent start-up to close sessions a crash left open.
+        Idle means no activity (``updated_at``: creation, the newest message's time, a
+        status change) for that long. Returns their ids. Run at agent start-up to close
+        sessions a crash left open.
         """
         ...
 
