@@ -145,7 +145,7 @@ def _read_export(ctx: Context) -> Iterator[Record]:
 def read_db(ctx: Context) -> Iterator[Record]:
     """Records of every session in a goose sessions.db (opened read-only)."""
     try:
-        conn = open_readonly(ctx.path)
+        conn = open_readonly(ctx.source)
     except SQLITE_ERRORS as exc:
         raise ctx.bad(0, f"cannot open the database read-only ({exc})") from None
     conn.row_factory = sqlite3.Row

@@ -4,7 +4,8 @@ pretty-printed legacy ``<key>.json`` ``{"key", "messages", "summary", "created",
 Messages are OpenAI-chat dicts (``created_at``, ``model_name``, ``reasoning_content``...),
 stored as is. The real key is inside the file (``.meta.json`` or the legacy JSON); file
 names are sanitised and lossy. ``*.migrated`` copies and ``.meta.json`` files are never
-imported on their own (the directory walk leaves them out).
+imported on their own (the directory walk leaves them out, and named explicitly they
+are skipped). A changed ``.meta.json`` beside an unchanged ``.jsonl`` is read again.
 
 * ``skip`` (logical truncation) in ``.meta.json``: the first ``skip`` lines are no longer
   part of the history, so they are imported with ``visible_to_model=False``.
@@ -140,4 +141,10 @@ def _read_legacy(ctx: Context) -> Iterator[Record]:
         yield Entry(key, _message(line, hashes, True), index + 1)
 
 
-FORMAT = Format("picoclaw", detect, read)
+def _companions(path: Path) -> list[Path]:
+    """The ``.meta.json`` beside a JSONL session: its ``skip``/``summary`` changes alone
+    when picoclaw truncates logically, so it is part of the file's fingerprint."""
+    return [_meta_path(path)] if path.suffix == ".jsonl" else []
+
+
+FORMAT = Format("picoclaw", detect, read, companions=_companions)
