@@ -34,6 +34,7 @@ from ..model import NewMessage, SkippedLine, Usage
 __all__ = [
     "Amend",
     "Begin",
+    "Clock",
     "Context",
     "Entry",
     "Record",
@@ -193,6 +194,24 @@ def content_id(prefix: str, value: object, seen: Counter[str]) -> str:
     seen[digest] += 1
     count = seen[digest]
     return f"{prefix}{digest}" if count == 1 else f"{prefix}{digest}.{count}"
+
+
+class Clock:
+    """The time of the last record of a file that had one, for records that have none
+    (a trimmed or older line): they get the time before them, not the time of the
+    import, so every import of the file gives them the same time."""
+
+    __slots__ = ("last",)
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.last = start
+
+    def at(self, value: object) -> datetime | None:
+        """``value`` as a time when it is one (it becomes the last), else the last."""
+        found = as_time(value)
+        if found is not None:
+            self.last = found
+        return self.last
 
 
 def as_dict(value: object) -> dict[str, Any]:

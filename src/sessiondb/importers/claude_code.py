@@ -33,13 +33,13 @@ from ..model import NewMessage, Usage
 from ._common import (
     Amend,
     Begin,
+    Clock,
     Context,
     Entry,
     Record,
     as_dict,
     as_int,
     as_str,
-    as_time,
     content_id,
     iter_json_lines,
     strip_keys,
@@ -137,6 +137,7 @@ def read(ctx: Context) -> Iterator[Record]:
     # message.id -> (session, id of its first line's message, the usage given to it)
     holders: dict[str, tuple[str, str, Usage]] = {}
     chains: dict[str, str] = {}  # uuid of a sidechain line -> its child session
+    clock = Clock()
     for number, line in iter_json_lines(ctx):
         kind = line.get("type")
         if not isinstance(kind, str):
@@ -167,6 +168,7 @@ def read(ctx: Context) -> Iterator[Record]:
                 continue
             item = message if isinstance(message.get("role"), str) else {**message, "role": kind}
             envelope = strip_keys(line, "message")
+        at = clock.at(line.get("timestamp"))
         if key is None:
             key, parent = _identity(ctx.path, line)
             meta = {"source_id": as_str(line.get("sessionId")) or ctx.path.stem}
@@ -181,7 +183,7 @@ def read(ctx: Context) -> Iterator[Record]:
                 SOURCE,
                 {
                     "working_dir": as_str(line.get("cwd")),
-                    "created_at": as_time(line.get("timestamp")),
+                    "created_at": at,
                     "metadata": meta,
                 },
                 parent=parent,
@@ -204,7 +206,7 @@ def read(ctx: Context) -> Iterator[Record]:
                     SOURCE,
                     {
                         "working_dir": as_str(line.get("cwd")),
-                        "created_at": as_time(line.get("timestamp")),
+                        "created_at": at,
                         "metadata": {"source_id": begin.fields["metadata"]["source_id"]},
                     },
                     parent=key,
@@ -231,7 +233,7 @@ def read(ctx: Context) -> Iterator[Record]:
             NewMessage(
                 item=item,
                 id=uid,
-                created_at=as_time(line.get("timestamp")),
+                created_at=at,
                 usage=usage,
                 visible_to_model=not hidden,
                 metadata={"claude_code": envelope},

@@ -35,13 +35,13 @@ from ..model import NewMessage, Usage
 from ._common import (
     Amend,
     Begin,
+    Clock,
     Context,
     Entry,
     Record,
     as_dict,
     as_int,
     as_str,
-    as_time,
     iter_json_lines,
 )
 from ._formats import Format, Head
@@ -115,6 +115,11 @@ def _minus(now: Usage, before: Usage | None) -> Usage:
     )
 
 
+def _when(line: dict[str, Any]) -> object:
+    """A line's time: the envelope's ``timestamp``, else (drifted lines) ``created_at``."""
+    return line.get("timestamp") or line.get("created_at")
+
+
 def _is_assistant(item: dict[str, Any]) -> bool:
     kind = item.get("type")
     if kind == "message" or (kind is None and "role" in item):
@@ -136,6 +141,8 @@ class _Reader:
         self.total: Usage | None = None
         self.model: str | None = None
         self.title: str | None = None
+        # Bare-era items have no timestamp: the header's time, or the last one stated.
+        self.clock = Clock()
 
     def begin(self, meta: dict[str, Any], at: object) -> Begin:
         sid = as_str(meta.get("id")) or self.ctx.path.stem
@@ -149,12 +156,14 @@ class _Reader:
             for k in ("originator", "cli_version", "source", "model_provider", "git")
             if k in meta
         }
+        self.clock.at(at)
+        self.clock.at(meta.get("timestamp"))
         return Begin(
             self.key,
             SOURCE,
             {
                 "working_dir": as_str(meta.get("cwd")),
-                "created_at": as_time(meta.get("timestamp")) or as_time(at),
+                "created_at": self.clock.last,
                 "metadata": {"source_id": sid, "codex": extra},
             },
             parent=f"{SOURCE}:{parent_id}" if parent_id else None,
@@ -169,7 +178,7 @@ class _Reader:
         message = NewMessage(
             item=item,
             id=extra.pop("id", None) or f"{number}-{_hash(line)}",
-            created_at=as_time(line.get("timestamp")),
+            created_at=self.clock.at(_when(line)),
             model=self.model if assistant else None,
             usage=Usage(),
             visible_to_model=not hidden and number >= self.boundary,
@@ -235,7 +244,7 @@ def read(ctx: Context) -> Iterator[Record]:
                 reader.title = as_str(event.get("thread_name")) or reader.title
             continue
         if reader.key is None and (kind in ("response_item", "compacted") or "payload" not in line):
-            yield reader.begin({}, line.get("timestamp"))
+            yield reader.begin({}, _when(line))
         if kind == "response_item":
             if not isinstance(payload, dict):
                 ctx.skip(number, "response_item payload is not an object")

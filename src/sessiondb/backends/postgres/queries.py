@@ -134,13 +134,16 @@ INSERT INTO tool_calls (session_id, call_id, name, arguments, request_seq, reque
 VALUES (%(session_id)s, %(call_id)s, %(name)s, %(arguments)s, %(request_seq)s, %(requested_at)s)
 ON CONFLICT DO NOTHING"""
 
-# The newest still-pending call with that id gets the result (ids can repeat).
+# The newest still-pending call with that id made before the result gets it (ids can
+# repeat). "Before": a batch inserts all its calls first, and a result must not answer
+# a call that comes after it, or one batch would pair differently than one by one.
 COMPLETE_TOOL_CALL = """
 UPDATE tool_calls SET result_seq = %(result_seq)s, result_text = %(result_text)s,
                       status = %(status)s, completed_at = %(completed_at)s
 WHERE session_id = %(session_id)s AND call_id = %(call_id)s AND request_seq = (
     SELECT max(request_seq) FROM tool_calls
-    WHERE session_id = %(session_id)s AND call_id = %(call_id)s AND result_seq IS NULL)"""
+    WHERE session_id = %(session_id)s AND call_id = %(call_id)s AND result_seq IS NULL
+      AND request_seq < %(result_seq)s)"""
 
 # Reserves %(added)s seqs and updates the counters in one statement; returns the new last_seq.
 RESERVE_SEQS = """

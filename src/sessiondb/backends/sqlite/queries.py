@@ -120,13 +120,16 @@ INSERT OR IGNORE INTO tool_calls (session_id, call_id, name, arguments, request_
                                   requested_at)
 VALUES (:session_id, :call_id, :name, :arguments, :request_seq, :requested_at)"""
 
-# The newest still-pending call with that id gets the result (ids can repeat).
+# The newest still-pending call with that id made before the result gets it (ids can
+# repeat). "Before": a batch inserts all its calls first, and a result must not answer
+# a call that comes after it, or one batch would pair differently than one by one.
 COMPLETE_TOOL_CALL = """
 UPDATE tool_calls SET result_seq = :result_seq, result_text = :result_text,
                       status = :status, completed_at = :completed_at
 WHERE session_id = :session_id AND call_id = :call_id AND request_seq = (
     SELECT max(request_seq) FROM tool_calls
-    WHERE session_id = :session_id AND call_id = :call_id AND result_seq IS NULL)"""
+    WHERE session_id = :session_id AND call_id = :call_id AND result_seq IS NULL
+      AND request_seq < :result_seq)"""
 
 # Reserves :added seqs and updates the counters in one statement; returns the new last_seq.
 RESERVE_SEQS = """
