@@ -253,8 +253,8 @@ def test_directory_import_reads_every_format_and_changes_no_source_file(
     report = store.import_path(root)
     assert _digest(root) == before
     assert report.errors == {}
-    assert report.files == 40
-    assert report.sessions_created == 41
+    assert report.files == 41
+    assert report.sessions_created == 42
     unrecognised = {Path(s.path).name for s in report.skipped if s.line == 0}
     assert unrecognised == {
         "agent-sessions_synthetic_schema_drift.jsonl",  # codex drift: needs format="codex"

@@ -61,9 +61,15 @@ def _usage(value: Usage | None) -> Usage:
 
 def fingerprint(path: Path, fmt: Format) -> list[int]:
     """Size and modification time of ``path`` and of its companion files (-1 when one
-    is missing): what the unchanged-file check compares."""
+    is missing): what the unchanged-file check compares.
+
+    A SQLite file's ``-wal`` is one: in WAL mode new commits change only the log.
+    """
+    companions = list(fmt.companions(path))
+    if fmt.sqlite:
+        companions.append(path.with_name(path.name + "-wal"))
     found: list[int] = []
-    for file in (path, *fmt.companions(path)):
+    for file in (path, *companions):
         try:
             stat = file.stat()
         except FileNotFoundError:
