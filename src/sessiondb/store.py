@@ -449,7 +449,14 @@ class Store(Protocol):
         format: str | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> ImportReport:
-        """Import a transcript file or a directory (recursive). Idempotent and incremental."""
+        """Import a transcript file or a directory (recursive); return what was done.
+
+        Idempotent and incremental: a re-import adds only new messages and corrects the
+        usage, visibility and metadata of those stored before where the source now says
+        otherwise, ending where a fresh import would. Source files are never changed.
+        Problems inside files go to the report; raises InvalidInput for an unknown
+        ``format`` or a missing ``path``.
+        """
         ...
 
     def export(self, session_id: str, format: str = "jsonl") -> str:

@@ -106,15 +106,42 @@ def test_json_sample_is_detected_as_its_format(rel: str, fmt: str) -> None:
 
 
 @pytest.mark.parametrize(("rel", "fmt"), LINE_FILES + [(r, f) for r, f, _ in JSON_FILES])
-def test_reimporting_the_same_file_adds_nothing(store: Store, rel: str, fmt: str) -> None:
-    first = store.import_path(DATA / rel)
+def test_reimporting_the_same_file_adds_nothing(
+    store: Store, tmp_path: Path, rel: str, fmt: str
+) -> None:
+    path = _copy(rel, tmp_path)
+    first = store.import_path(path)
     assert first.errors == {}
     assert first.messages_added > 0
     before = _state(store, first.session_ids)
-    again = store.import_path(DATA / rel)
+    again = store.import_path(path)
     assert (again.messages_added, again.sessions_created, again.sessions_updated) == (0, 0, 0)
     assert _state(store, first.session_ids) == before
+    # Touched but not changed: read again, and nothing needs correcting either.
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    touched = store.import_path(path)
+    assert (touched.messages_added, touched.messages_updated, touched.sessions_created) == (
+        0,
+        0,
+        0,
+    )
+    assert _state(store, first.session_ids) == {
+        sid: {**state, "session": _with_fingerprint(state["session"], path)}
+        for sid, state in before.items()
+    }
     assert store.check() == []
+
+
+def _with_fingerprint(session: object, path: Path) -> object:
+    """``session`` (from _state) with the import record's fingerprint of ``path`` now."""
+    fields, (parent, relation, created, metadata), counters = session  # type: ignore[misc]
+    mark = metadata.get("import")
+    if mark is not None and "fingerprint" in mark and mark["file"] == str(path.resolve()):
+        stat = path.stat()
+        printed = [stat.st_size, stat.st_mtime_ns, *mark["fingerprint"][2:]]
+        metadata = {**metadata, "import": {**mark, "fingerprint": printed}}
+    return (fields, (parent, relation, created, metadata), counters)
 
 
 @pytest.mark.parametrize(("rel", "fmt"), LINE_FILES)
