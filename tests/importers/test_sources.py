@@ -9,6 +9,8 @@ import json
 import os
 import shutil
 import sqlite3
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -227,6 +229,40 @@ def test_a_sqlite_source_changed_while_read_is_read_from_a_consistent_copy(
     finally:
         writer.close()
     assert [m.item["content"] for m in store.messages("openai-agents:s1")] == ["hi", "hello"]
+
+
+_CRASHING_WRITER = """
+import json, os, sqlite3, sys
+conn = sqlite3.connect(sys.argv[1], isolation_level=None)
+conn.execute("CREATE TABLE agent_sessions (session_id TEXT PRIMARY KEY, created_at TEXT)")
+conn.execute("CREATE TABLE agent_messages (id INTEGER PRIMARY KEY AUTOINCREMENT,"
+             " session_id TEXT, message_data TEXT, created_at TEXT)")
+conn.execute("INSERT INTO agent_sessions VALUES ('s1', '2026-01-01 00:00:00')")
+conn.execute("INSERT INTO agent_messages (session_id, message_data) VALUES ('s1', ?)",
+             (json.dumps({"role": "user", "content": "committed"}),))
+conn.execute("PRAGMA cache_size = 1")  # spill the open transaction to the file
+conn.execute("BEGIN")
+for _ in range(2000):
+    conn.execute("INSERT INTO agent_messages (session_id, message_data) VALUES ('s1', ?)",
+                 (json.dumps({"role": "user", "content": "never committed " * 20}),))
+os._exit(0)  # killed mid-transaction: a hot journal stays beside the database
+"""
+
+
+def test_a_source_left_with_a_hot_journal_is_read_as_committed_and_left_alone(
+    store: Store, tmp_path: Path
+) -> None:
+    folder = tmp_path / "src"
+    folder.mkdir()
+    db = folder / "agents.sqlite"
+    subprocess.run([sys.executable, "-c", _CRASHING_WRITER, str(db)], check=True)
+    before = _listing(folder)
+    assert "agents.sqlite-journal" in before
+    report = store.import_path(folder)
+    assert (report.errors, report.session_ids) == ({}, ["openai-agents:s1"])
+    # The unfinished transaction is rolled back in a private copy, not in the source.
+    assert [m.item["content"] for m in store.messages("openai-agents:s1")] == ["committed"]
+    assert _listing(folder) == before
 
 
 # ---------------------------------------------------------------------------- rewritten sources

@@ -88,6 +88,8 @@ def read_head(path: Path, source: Path | None = None) -> Head:
 
 # A damaged file can make sqlite3 fail while decoding its own error message.
 SQLITE_ERRORS = (sqlite3.Error, UnicodeDecodeError)
+# Reading a foreign database's catalogue, read-only.
+SELECT_TABLES = "SELECT name FROM sqlite_master WHERE type = 'table'"
 
 
 def is_sqlite(path: Path) -> bool:
@@ -163,6 +165,15 @@ def readable_copy(path: Path) -> Iterator[Path]:
                 break
         else:
             raise OSError(f"{path} kept changing while it was copied for reading; try again")
+        if _side(copy, "-journal").exists():
+            # An unfinished transaction: a read-only connection cannot roll it back, so
+            # roll it back here, in the copy (a reader would otherwise see no tables).
+            with contextlib.suppress(*SQLITE_ERRORS):
+                recover = sqlite3.connect(copy)
+                try:
+                    recover.execute(SELECT_TABLES).fetchall()
+                finally:
+                    recover.close()
         yield copy
 
 
@@ -191,7 +202,7 @@ def _tables(path: Path) -> list[str]:
     try:
         conn = open_readonly(path)
         try:
-            rows = conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'").fetchall()
+            rows = conn.execute(SELECT_TABLES).fetchall()
         finally:
             conn.close()
     except SQLITE_ERRORS:
