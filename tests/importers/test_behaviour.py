@@ -249,18 +249,24 @@ def test_claude_usage_is_the_same_whether_imported_in_one_go_or_while_growing(
     assert (usage.output_tokens, usage.cache_read_tokens) == (1508, 148958)
 
 
-def test_codex_usage_survives_a_reimport_cut_after_a_token_count(
-    store: Store, tmp_path: Path
+@pytest.mark.parametrize("where", ["after", "before"])
+def test_codex_usage_survives_a_reimport_cut_next_to_a_token_count(
+    store: Store, tmp_path: Path, where: str
 ) -> None:
     path = _copy("codex/agentlogs_real_codex-0.89.0_crud.jsonl", tmp_path)
     lines = path.read_bytes().splitlines(keepends=True)
-    counts = [i + 1 for i, line in enumerate(lines) if b'"token_count"' in line]
-    path.write_bytes(b"".join(lines[: counts[3]]))
-    store.import_path(path)
-    path.write_bytes(b"".join(lines))
-    store.import_path(path)
-    usage = store.get_session("codex:019bf4b5-e7b0-75a0-8bf2-05fbf1b13c9b").usage
-    assert (usage.input_tokens, usage.output_tokens) == (47257, 300)
+    counts = [i for i, line in enumerate(lines) if b'"token_count"' in line]
+    sid = "codex:019bf4b5-e7b0-75a0-8bf2-05fbf1b13c9b"
+    for count in counts:
+        # "before": the response is in the file, the count that gives its usage is not.
+        path.write_bytes(b"".join(lines[: count + 1 if where == "after" else count]))
+        store.import_path(path)
+        path.write_bytes(b"".join(lines))
+        store.import_path(path)
+        usage = store.get_session(sid).usage
+        assert (usage.input_tokens, usage.output_tokens) == (47257, 300), count
+        assert sum(m.usage.output_tokens for m in store.messages(sid) if m.usage) == 300
+        store.delete_session(sid)
 
 
 def _digest(root: Path) -> dict[str, str]:
