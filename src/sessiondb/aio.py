@@ -198,6 +198,27 @@ class AsyncStore:
             other_metadata=other_metadata,
         )
 
+    async def update_message(
+        self,
+        session_id: str,
+        message_id: str,
+        *,
+        usage: Usage | None = UNSET,
+        visible_to_model: bool = UNSET,
+        visible_to_user: bool = UNSET,
+        metadata: Mapping[str, Any] | None = UNSET,
+    ) -> Message:
+        """Awaitable ``Store.update_message``."""
+        return await self._run(
+            self.store.update_message,
+            session_id,
+            message_id,
+            usage=usage,
+            visible_to_model=visible_to_model,
+            visible_to_user=visible_to_user,
+            metadata=metadata,
+        )
+
     async def messages(
         self,
         session_id: str,

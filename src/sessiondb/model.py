@@ -614,12 +614,17 @@ class SkippedLine:
 
 @dataclass(slots=True)
 class ImportReport:
-    """What an import did: counts, skipped lines and per-file errors."""
+    """What an import did: counts, skipped lines and per-file errors.
+
+    ``messages_updated`` counts messages stored before whose usage, visibility or
+    metadata a re-import corrected (e.g. hidden by a compaction the source wrote since).
+    """
 
     files: int = 0
     sessions_created: int = 0
     sessions_updated: int = 0
     messages_added: int = 0
+    messages_updated: int = 0
     skipped: list[SkippedLine] = field(default_factory=list)
     errors: dict[str, str] = field(default_factory=dict)
     session_ids: list[str] = field(default_factory=list)

@@ -212,6 +212,31 @@ class Store(Protocol):
         """
         ...
 
+    def update_message(
+        self,
+        session_id: str,
+        message_id: str,
+        *,
+        usage: Usage | None = UNSET,
+        visible_to_model: bool = UNSET,
+        visible_to_user: bool = UNSET,
+        metadata: Mapping[str, Any] | None = UNSET,
+    ) -> Message:
+        """Change the given fields of a stored message in one transaction; return it.
+
+        ``usage`` replaces the message's usage (None clears it) and the session's usage
+        totals change by the difference, so they stay the sum of what was recorded.
+        ``visible_to_model``/``visible_to_user`` decide what ``history()`` and ``search``
+        see. ``metadata`` replaces the message's metadata (None empties it). The item,
+        seq, timestamps and counters are never changed. Importers use this to correct a
+        message when a later read of its source says otherwise (a compaction hid it, the
+        usage reported for it arrived later).
+
+        Raises NotFound (no such session or message in it), InvalidInput (a bad value;
+        nothing changed).
+        """
+        ...
+
     def messages(
         self,
         session_id: str,
@@ -470,7 +495,14 @@ class Store(Protocol):
         format: str | None = None,
         progress: Callable[[int], None] | None = None,
     ) -> ImportReport:
-        """Import a transcript file or a directory (recursive). Idempotent and incremental."""
+        """Import a transcript file or a directory (recursive); return what was done.
+
+        Idempotent and incremental: a re-import adds only new messages and corrects the
+        usage, visibility and metadata of those stored before where the source now says
+        otherwise, ending where a fresh import would. Source files are never changed.
+        Problems inside files go to the report; raises InvalidInput for an unknown
+        ``format`` or a missing ``path``.
+        """
         ...
 
     def export(self, session_id: str, format: str = "jsonl") -> str:

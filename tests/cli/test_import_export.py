@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from importlib.resources import files
 from pathlib import Path
 
@@ -45,6 +46,28 @@ def test_import_jsonl_prints_one_report_per_path(cli, tmp_path):
     reports = [json.loads(line) for line in lines.splitlines()]
     assert [r["path"] for r in reports] == [str(SAMPLES / "codex"), str(SAMPLES / "nanobot")]
     assert all(r["sessions_created"] == 1 for r in reports)
+
+
+def test_import_dry_run_lists_exactly_the_files_the_import_reads(cli, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(Path(__file__).parent.parent / "importers" / "data", data)
+    listed = cli.run("import", str(data), "--dry-run", "--json")
+    assert listed.exit_code == 0, listed.output
+    listing = json.loads(listed.stdout)
+    # picoclaw's *.migrated backups are not transcripts: never listed as openai_chat.
+    assert not [item for item in listing if item["path"].endswith((".migrated", ".meta.json"))]
+    text = cli.run("import", str(data), "--dry-run")
+    assert f"{len(listing)} file(s) would be imported" in text.stderr
+    assert "would skip" in text.stderr and "format not recognized" in text.stderr
+    (report,) = json.loads(cli.ok("import", str(data), "--json").stdout)
+    assert report["files"] + len(report["errors"]) == len(listing)
+    read = {Path(s["metadata"]["import"]["file"]) for s in _sessions(cli)}
+    assert read <= {Path(item["path"]).resolve() for item in listing}
+
+
+def _sessions(cli):
+    page = cli.store().list_sessions(limit=1000)
+    return [{"metadata": s.metadata} for s in page.items if "import" in s.metadata]
 
 
 def test_import_discover_finds_the_tools_default_locations(cli, tmp_path):

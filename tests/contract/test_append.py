@@ -151,6 +151,25 @@ def test_pending_tool_call_stays_pending(store: Store) -> None:
     assert [c.status for c in store.tool_calls(s.id)] == ["pending"]
 
 
+def test_a_result_never_answers_a_call_made_after_it_batched_or_not(store: Store) -> None:
+    # Ids repeat in real data (trimmed fixtures, retries): a result before its call
+    # leaves that call pending, whether the messages come in one batch or one by one.
+    early_result = {"role": "tool", "tool_call_id": "call_1", "content": "too early"}
+    items = [TOOL_RESULT, ASSISTANT_CALL, early_result, ASSISTANT_CALL, TOOL_RESULT]
+    batched = store.create_session("batched")
+    store.append(batched.id, items)
+    single = store.create_session("single")
+    for item in items:
+        store.append(single.id, item)
+    for sid in (batched.id, single.id):
+        calls = store.tool_calls(sid)
+        assert [(c.request_seq, c.result_seq, c.status) for c in calls] == [
+            (2, 3, "ok"),
+            (4, 5, "ok"),
+        ]
+        assert calls[0].result_text == "too early"
+
+
 def test_append_to_missing_session_raises_not_found_and_writes_nothing(store: Store) -> None:
     with pytest.raises(NotFound, match="ghost"):
         store.append("ghost", {"role": "user", "content": "hi"})

@@ -3,6 +3,8 @@ bad files, read-only sources, progress, detection and discovery."""
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -12,8 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from sessiondb import Store
-from sessiondb.errors import InvalidInput
+from sessiondb import Message, Store, Usage
+from sessiondb.errors import InvalidInput, NotFound
 from sessiondb.importers import FORMATS, detect_format, discover
 
 DATA = Path(__file__).parent / "data"
@@ -52,8 +54,45 @@ def _copy(rel: str, tmp_path: Path) -> Path:
     return dest
 
 
-def _state(store: Store, ids: list[str]) -> dict[str, list[tuple[str, object]]]:
-    return {sid: [(m.id, m.item) for m in store.messages(sid)] for sid in sorted(ids)}
+def _usage(usage: Usage | None) -> Usage | None:
+    """``usage`` with its cost rounded: float sums depend on how batches fell."""
+    if usage is None or usage.cost_usd is None:
+        return usage
+    return dataclasses.replace(usage, cost_usd=round(usage.cost_usd, 9))
+
+
+# Formats whose files say nothing of when a message was written: it is stored at the
+# time of its import, which differs between two imports by design.
+UNTIMED_SOURCES = ("openai-chat", "langchain")
+
+
+def _message_state(m: Message, timed: bool) -> tuple[object, ...]:
+    created = m.created_at if timed else None
+    visibility = (m.visible_to_model, m.visible_to_user)
+    return (m.id, m.item, visibility, _usage(m.usage), created, m.model, m.metadata)
+
+
+def _state(store: Store, ids: list[str]) -> dict[str, dict[str, object]]:
+    """Everything an import decides about sessions ``ids``, for comparing two imports."""
+    state: dict[str, dict[str, object]] = {}
+    for sid in sorted(ids):
+        s = store.get_session(sid)
+        timed = s.source not in UNTIMED_SOURCES
+        state[sid] = {
+            "session": (
+                (s.title, s.agent, s.model, s.source, s.working_dir, s.status),
+                (s.parent_id, s.relation, s.created_at if timed else None, s.metadata),
+                (s.message_count, s.last_seq, _usage(s.usage), s.preview),
+            ),
+            "messages": [_message_state(m, timed) for m in store.messages(sid)],
+            # Parallel calls of one message have no order of their own: sorted.
+            "calls": sorted(
+                (c.request_seq, c.call_id, c.name, c.status, c.result_seq)
+                for c in store.tool_calls(sid)
+            ),
+            "history": store.history(sid),
+        }
+    return state
 
 
 @pytest.mark.parametrize(("rel", "fmt"), LINE_FILES)
@@ -67,15 +106,42 @@ def test_json_sample_is_detected_as_its_format(rel: str, fmt: str) -> None:
 
 
 @pytest.mark.parametrize(("rel", "fmt"), LINE_FILES + [(r, f) for r, f, _ in JSON_FILES])
-def test_reimporting_the_same_file_adds_nothing(store: Store, rel: str, fmt: str) -> None:
-    first = store.import_path(DATA / rel)
+def test_reimporting_the_same_file_adds_nothing(
+    store: Store, tmp_path: Path, rel: str, fmt: str
+) -> None:
+    path = _copy(rel, tmp_path)
+    first = store.import_path(path)
     assert first.errors == {}
     assert first.messages_added > 0
     before = _state(store, first.session_ids)
-    again = store.import_path(DATA / rel)
+    again = store.import_path(path)
     assert (again.messages_added, again.sessions_created, again.sessions_updated) == (0, 0, 0)
     assert _state(store, first.session_ids) == before
+    # Touched but not changed: read again, and nothing needs correcting either.
+    stat = path.stat()
+    os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000_000))
+    touched = store.import_path(path)
+    assert (touched.messages_added, touched.messages_updated, touched.sessions_created) == (
+        0,
+        0,
+        0,
+    )
+    assert _state(store, first.session_ids) == {
+        sid: {**state, "session": _with_fingerprint(state["session"], path)}
+        for sid, state in before.items()
+    }
     assert store.check() == []
+
+
+def _with_fingerprint(session: object, path: Path) -> object:
+    """``session`` (from _state) with the import record's fingerprint of ``path`` now."""
+    fields, (parent, relation, created, metadata), counters = session  # type: ignore[misc]
+    mark = metadata.get("import")
+    if mark is not None and "fingerprint" in mark and mark["file"] == str(path.resolve()):
+        stat = path.stat()
+        printed = [stat.st_size, stat.st_mtime_ns, *mark["fingerprint"][2:]]
+        metadata = {**metadata, "import": {**mark, "fingerprint": printed}}
+    return (fields, (parent, relation, created, metadata), counters)
 
 
 @pytest.mark.parametrize(("rel", "fmt"), LINE_FILES)
@@ -99,6 +165,59 @@ def test_grown_file_adds_only_its_new_messages(
         assert _state(store, ids) == _state(fresh, ids)
     assert early.messages_added + grown.messages_added == full.messages_added
     assert grown.sessions_created == len(ids) - len(early.session_ids)
+
+
+# Every line-oriented sample (format given where detection needs the hint).
+CUT_FILES = sorted(
+    (str(p.relative_to(DATA)), "codex" if "codex/" in str(p) and "drift" in p.name else None)
+    for p in DATA.rglob("*.jsonl")
+)
+# Where real agents tear a line (killed mid-write): also cut inside each line.
+TORN = ("claude_code/", "codex/")
+
+
+def _cuts(rel: str, raw: bytes) -> list[bytes]:
+    lines = raw.splitlines(keepends=True)
+    # goose writes a legacy file whole (temp file, rename) and dates the session by its
+    # first message: a file of its metadata line alone is a session begun another time.
+    first = 2 if rel.startswith("goose/") else 1
+    cuts = [b"".join(lines[:n]) for n in range(first, len(lines))]
+    torn = rel.startswith(TORN)
+    if torn:
+        cuts += [b"".join(lines[:n]) + lines[n][: len(lines[n]) // 2] for n in range(len(lines))]
+    return cuts
+
+
+@pytest.mark.parametrize(("rel", "fmt"), CUT_FILES)
+def test_every_cut_of_a_growing_file_converges_on_a_fresh_import(
+    tmp_path: Path, rel: str, fmt: str | None
+) -> None:
+    # SQLite only: each cut needs a database of its own (the contract tests show
+    # update_message, which convergence rests on, behaves alike on every backend).
+    from sessiondb import connect
+
+    path = _copy(rel, tmp_path)
+    full = path.read_bytes()
+    stat = path.stat()
+    with connect(tmp_path / "fresh.db") as fresh:
+        report = fresh.import_path(path, format=fmt)
+        assert report.errors == {}
+        ids = sorted(s.id for s in fresh.list_sessions(limit=1000))
+        expected = _state(fresh, ids)
+    with connect(":memory:") as db:  # many imports: no disk needed
+        for cut in _cuts(rel, full):
+            path.write_bytes(cut)
+            db.import_path(path, format=fmt)
+            path.write_bytes(full)
+            os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns))  # the same fingerprint
+            again = db.import_path(path, format=fmt)
+            assert again.errors == {}
+            assert sorted(s.id for s in db.list_sessions(limit=1000)) == ids
+            assert _state(db, ids) == expected, f"cut after byte {len(cut)} of {len(full)}"
+            assert db.check() == []
+            for sid in ids:  # the next cut starts from an empty store
+                with contextlib.suppress(NotFound):
+                    db.delete_session(sid, recursive=True)
 
 
 @pytest.mark.parametrize(("rel", "fmt", "key"), JSON_FILES)
@@ -130,18 +249,24 @@ def test_claude_usage_is_the_same_whether_imported_in_one_go_or_while_growing(
     assert (usage.output_tokens, usage.cache_read_tokens) == (1508, 148958)
 
 
-def test_codex_usage_survives_a_reimport_cut_after_a_token_count(
-    store: Store, tmp_path: Path
+@pytest.mark.parametrize("where", ["after", "before"])
+def test_codex_usage_survives_a_reimport_cut_next_to_a_token_count(
+    store: Store, tmp_path: Path, where: str
 ) -> None:
     path = _copy("codex/agentlogs_real_codex-0.89.0_crud.jsonl", tmp_path)
     lines = path.read_bytes().splitlines(keepends=True)
-    counts = [i + 1 for i, line in enumerate(lines) if b'"token_count"' in line]
-    path.write_bytes(b"".join(lines[: counts[3]]))
-    store.import_path(path)
-    path.write_bytes(b"".join(lines))
-    store.import_path(path)
-    usage = store.get_session("codex:019bf4b5-e7b0-75a0-8bf2-05fbf1b13c9b").usage
-    assert (usage.input_tokens, usage.output_tokens) == (47257, 300)
+    counts = [i for i, line in enumerate(lines) if b'"token_count"' in line]
+    sid = "codex:019bf4b5-e7b0-75a0-8bf2-05fbf1b13c9b"
+    for count in counts:
+        # "before": the response is in the file, the count that gives its usage is not.
+        path.write_bytes(b"".join(lines[: count + 1 if where == "after" else count]))
+        store.import_path(path)
+        path.write_bytes(b"".join(lines))
+        store.import_path(path)
+        usage = store.get_session(sid).usage
+        assert (usage.input_tokens, usage.output_tokens) == (47257, 300), count
+        assert sum(m.usage.output_tokens for m in store.messages(sid) if m.usage) == 300
+        store.delete_session(sid)
 
 
 def _digest(root: Path) -> dict[str, str]:
@@ -161,8 +286,8 @@ def test_directory_import_reads_every_format_and_changes_no_source_file(
     report = store.import_path(root)
     assert _digest(root) == before
     assert report.errors == {}
-    assert report.files == 39
-    assert report.sessions_created == 40
+    assert report.files == 41
+    assert report.sessions_created == 42
     unrecognised = {Path(s.path).name for s in report.skipped if s.line == 0}
     assert unrecognised == {
         "agent-sessions_synthetic_schema_drift.jsonl",  # codex drift: needs format="codex"

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from sessiondb import Store
+from sessiondb import Store, Usage
 from sessiondb.importers import detect_format
 
 DATA = Path(__file__).parent / "data"
@@ -347,3 +347,161 @@ def test_pi_usage_counts_cache_inside_input_and_keeps_cost(store: Store) -> None
     usage = store.get_session("pi:1fa031b8-444e-429d-bbaa-1db4cda65b5f").usage
     assert (usage.input_tokens, usage.output_tokens) == (expected_in, expected_out)
     assert usage.cost_usd == pytest.approx(expected_cost)
+
+
+# ---------------------------------------------------------------------------- added by issue 6
+
+
+def test_claude_code_usage_is_the_last_lines_even_when_it_is_lower(
+    store: Store, tmp_path: Path
+) -> None:
+    def line(n: int, block: dict[str, object], usage: dict[str, int]) -> str:
+        return json.dumps(
+            {
+                "type": "assistant",
+                "uuid": f"u{n}",
+                "sessionId": "s-lower",
+                "timestamp": f"2026-01-01T00:00:0{n}Z",
+                "message": {
+                    "id": "msg_1",
+                    "role": "assistant",
+                    "content": [block],
+                    "usage": usage,
+                },
+            }
+        )
+
+    path = tmp_path / "s-lower.jsonl"
+    path.write_text(
+        "\n".join(
+            [
+                line(
+                    1,
+                    {"type": "thinking", "thinking": "hm"},
+                    {"input_tokens": 10, "output_tokens": 300, "cache_read_input_tokens": 50},
+                ),
+                line(
+                    2,
+                    {"type": "text", "text": "a"},
+                    {"input_tokens": 12, "output_tokens": 120, "cache_read_input_tokens": 40},
+                ),
+                line(
+                    3,
+                    {"type": "text", "text": "b"},
+                    {"input_tokens": 12, "output_tokens": 90, "cache_read_input_tokens": 40},
+                ),
+            ]
+        )
+        + "\n"
+    )
+    store.import_path(path)
+    usage = store.get_session("claude-code:s-lower").usage
+    # The last line's numbers: not their sum, not the first, not the largest of each.
+    assert (usage.input_tokens, usage.output_tokens, usage.cache_read_tokens) == (52, 90, 40)
+    messages = store.messages("claude-code:s-lower")
+    assert messages[0].usage == Usage(
+        input_tokens=52, output_tokens=90, cache_read_tokens=40, cache_write_tokens=None
+    )
+    assert [m.usage for m in messages[1:]] == [None, None]
+
+
+def test_codex_bare_era_rollout_imports_with_exact_counts(store: Store, data: Path) -> None:
+    path = data / "codex" / "synthetic_codex-bare-era.jsonl"
+    assert detect_format(path) == "codex"
+    report = store.import_path(path)
+    sid = "codex:0196a1b2-5c3d-7e4f-8a9b-0c1d2e3f4a5b"
+    assert report.session_ids == [sid]
+    assert report.messages_added == 10
+    assert [(s.line, s.reason.split(" (")[0]) for s in report.skipped] == [(15, "not JSON")]
+    assert roles(store, sid) == "uuaatataua"
+    session = store.get_session(sid)
+    assert session.metadata["codex"]["git"]["branch"] == "main"
+    started = datetime(2025, 4, 18, 10, 0, tzinfo=UTC)
+    assert session.created_at == started
+    # Bare-era items carry no time: they are dated by the header, not by the import.
+    assert {m.created_at for m in store.messages(sid)} == {started}
+    assert session.usage == Usage(0, 0, 0, 0, 0, 0.0)  # no token_count in that era
+    calls = store.tool_calls(sid)
+    assert [(c.name, c.status, c.request_seq, c.result_seq) for c in calls] == [
+        ("shell", "ok", 4, 5),
+        ("local_shell_call", "ok", 6, 7),
+    ]
+    assert hidden(store, sid) == 0
+
+
+def test_codex_0146_file_with_seven_session_metas_is_one_session(store: Store, data: Path) -> None:
+    path = data / "codex" / "agent-sessions_synthetic_codex-0.146_small.jsonl"
+    assert sum(b'"type":"session_meta"' in line for line in path.read_bytes().splitlines()) == 7
+    report = store.import_path(path)
+    sid = "codex:019fc8be-3658-7ca3-9e29-000000000000"
+    # The later session_meta lines describe the threads whose history was copied in.
+    assert report.session_ids == [sid]
+    assert report.skipped == []
+    messages = store.messages(sid)
+    assert len(messages) == 186
+    assert sum(not m.visible_to_model for m in messages) == 169  # before the last compacted
+    assert sum(not m.visible_to_user for m in messages) == 25  # ghost snapshots
+    assert {m.item["type"] for m in messages if not m.visible_to_user} == {"ghost_snapshot"}
+    session = store.get_session(sid)
+    assert session.model == "gpt-5.6-sol"
+    # The counts' deltas, summed: the last count of this trimmed file is all zeros.
+    usage = session.usage
+    assert (usage.input_tokens, usage.output_tokens) == (16341, 81)
+    assert (usage.cache_read_tokens, usage.reasoning_tokens) == (3584, 63)
+    calls = store.tool_calls(sid)
+    assert len(calls) == 8
+    assert sorted(c.status for c in calls) == ["ok"] * 4 + ["pending"] * 4
+    # The output at seq 12 names a trimmed id no earlier call has: it answers nothing
+    # (not the image_generation_call with that id at seq 25).
+    assert {(c.request_seq, c.result_seq) for c in calls if c.status == "ok"} == {
+        (3, 9),
+        (4, 5),
+        (168, 169),
+        (184, 185),
+    }
+
+
+def test_openai_chat_request_body_keeps_the_request_and_double_encoded_arguments(
+    store: Store, data: Path
+) -> None:
+    path = data / "openai_chat" / "chat_request_body_double_encoded.json"
+    assert detect_format(path) == "openai_chat"
+    report = store.import_path(path)
+    sid = "openai-chat:chat_request_body_double_encoded"
+    assert report.session_ids == [sid]
+    assert report.messages_added == 6
+    assert roles(store, sid) == "suatta"
+    session = store.get_session(sid)
+    assert session.model == "gpt-4o-mini"
+    assert session.metadata["request"]["temperature"] == 0.2
+    assert [t["function"]["name"] for t in session.metadata["request"]["tools"]] == [
+        "get_location",
+        "takeoff_drone",
+    ]
+    raw = json.loads(path.read_text())["messages"]
+    assert [m.item for m in store.messages(sid)] == raw  # stored exactly as given
+    calls = {c.call_id: c for c in store.tool_calls(sid)}
+    # The double-encoded string is kept as it was written (the openai export decodes it).
+    assert calls["call_loc"].arguments == '"{\\"location\\": \\"current\\"}"'
+    assert calls["call_up"].arguments == '{"altitude": 100}'
+    assert {(c.status, c.result_seq) for c in calls.values()} == {("ok", 4), ("ok", 5)}
+    exported = json.loads(store.export(sid, "openai"))
+    assert exported[2]["tool_calls"][0]["function"]["arguments"] == '{"location": "current"}'
+    assert store.import_path(path).messages_added == 0
+
+
+def test_goose_legacy_session_is_dated_by_its_first_message_not_the_import(
+    store: Store, data: Path, tmp_path: Path
+) -> None:
+    store.import_path(data / "goose" / "legacy_jsonl_20250901_101500.jsonl")
+    session = store.get_session("goose:legacy_jsonl_20250901_101500")
+    # The metadata line has no time; the first message was "created": 1770423951.
+    assert session.created_at == datetime.fromtimestamp(1770423951, UTC)
+    assert store.messages(session.id, limit=1)[0].created_at == session.created_at
+    # Without messages: the time in the file name (goose's YYYYMMDD_HHMMSS id).
+    empty = tmp_path / "20250102_030405.jsonl"
+    empty.write_text('{"working_dir": "/w", "description": "empty", "message_count": 0}\n')
+    store.import_path(empty, format="goose")
+    assert store.get_session("goose:20250102_030405").created_at == datetime(
+        2025, 1, 2, 3, 4, 5, tzinfo=UTC
+    )

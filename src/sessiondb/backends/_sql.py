@@ -12,8 +12,10 @@ the same steps on both; only the SQL text and the connection differ.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Mapping, Sequence
+from contextlib import AbstractContextManager
 from datetime import timedelta
 from types import ModuleType
 from typing import Any
@@ -27,12 +29,16 @@ from .._base import (
     new_messages,
     summarize_batch,
 )
-from ..errors import Conflict, NotFound
+from ..errors import Conflict, InvalidInput, NotFound
 from ..model import (
     _EPOCH,
     Message,
     Session,
     ToolCall,
+    Usage,
+    check_metadata,
+    check_text,
+    dump_json,
     from_micros,
     load_json,
     now_micros,
@@ -41,11 +47,20 @@ from ..model import (
     stored_tool_call,
     stored_usage,
 )
+from ..store import UNSET
 
 __all__ = ["SQLCore"]
 
 _loads = load_json
 _NO_USAGE = (None,) * 6
+_USAGE_COLUMNS = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "cost_usd",
+)
 
 
 def _execute_all(conn: Any, statement: str, rows: list[dict[str, Any]]) -> None:
@@ -65,6 +80,10 @@ class SQLCore(BaseStore):
     """
 
     queries: ModuleType
+
+    # Provided by the backend core: one write transaction, driver errors translated.
+    def _write(self, what: str) -> AbstractContextManager[Any]:
+        raise NotImplementedError
 
     def _id_list(self, ids: list[str]) -> Any:
         """The parameter value for a list of ids (SQLite: JSON for json_each)."""
@@ -262,3 +281,81 @@ class SQLCore(BaseStore):
             return made
         stored = {m.id: m for m in made}
         return [existing[p.id] if p.id in existing else stored[p.id] for p in prepared]
+
+    # ------------------------------------------------------------------ update_message
+
+    def update_message(
+        self,
+        session_id: str,
+        message_id: str,
+        *,
+        usage: Usage | None = UNSET,
+        visible_to_model: bool = UNSET,
+        visible_to_user: bool = UNSET,
+        metadata: Mapping[str, Any] | None = UNSET,
+    ) -> Message:
+        check_text("message_id", message_id, allow_none=False)
+        if usage is not UNSET and usage is not None and not isinstance(usage, Usage):
+            raise InvalidInput.about(
+                "usage", f"expected sessiondb.Usage, got {type(usage).__name__}"
+            )
+        for name, flag in (
+            ("visible_to_model", visible_to_model),
+            ("visible_to_user", visible_to_user),
+        ):
+            if flag is not UNSET and not isinstance(flag, bool):
+                raise InvalidInput.about(name, f"expected True or False, got {flag!r}")
+        metadata_json: str | None = None
+        new_metadata: dict[str, Any] = {}
+        if metadata is not UNSET:
+            new_metadata = check_metadata("metadata", metadata)
+            metadata_json = dump_json("metadata", new_metadata)
+        q = self.queries
+        what = f"updating message {message_id!r} of session {session_id!r}"
+        with self._write(what) as conn:
+            # The session's lock first, as append takes it: writers of one session queue
+            # in the same order, and the totals below cannot change under us.
+            if conn.execute(q.LOCK_SESSION, {"id": session_id}).fetchone() is None:
+                raise NotFound.session(session_id)
+            row = conn.execute(q.SELECT_MESSAGE, {"session_id": session_id, "id": message_id})
+            found = row.fetchone()
+            if found is None:
+                raise NotFound(
+                    f"no message {message_id!r} in session {session_id!r}",
+                    reason="no such message",
+                    subject=f"{message_id} in {session_id}",
+                )
+            current = self._messages_from_rows(conn, session_id, [found])[0]
+            changes: dict[str, Any] = {}
+            if usage is not UNSET:
+                changes["usage"] = None if usage is None or usage.is_empty() else usage
+            if visible_to_model is not UNSET:
+                changes["visible_to_model"] = visible_to_model
+            if visible_to_user is not UNSET:
+                changes["visible_to_user"] = visible_to_user
+            if metadata is not UNSET:
+                changes["metadata"] = new_metadata
+            updated = dataclasses.replace(current, **changes)
+            new_usage = updated.usage or Usage()
+            conn.execute(
+                q.UPDATE_MESSAGE,
+                {
+                    "session_id": session_id,
+                    "id": message_id,
+                    **{name: getattr(new_usage, name) for name in _USAGE_COLUMNS},
+                    "visible_to_model": int(updated.visible_to_model),
+                    "visible_to_user": int(updated.visible_to_user),
+                    "metadata": dump_json("metadata", updated.metadata)
+                    if metadata_json is None
+                    else metadata_json,
+                },
+            )
+            old_usage = current.usage or Usage()
+            if new_usage != old_usage:
+                delta = {
+                    name: (getattr(new_usage, name) or 0) - (getattr(old_usage, name) or 0)
+                    for name in _USAGE_COLUMNS
+                }
+                delta["cost_usd"] = float(delta["cost_usd"])
+                conn.execute(q.ADD_SESSION_USAGE, {"id": session_id, **delta})
+        return updated

@@ -9,7 +9,7 @@ import click
 from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from ..files import write_new_file
-from ..importers import FORMATS, detect_format
+from ..importers import FORMATS, plan
 from ..importers import discover as find_default_locations
 from ..model import ImportReport
 from . import App, fail, pass_app
@@ -20,18 +20,34 @@ EXPORT_FORMATS = ("jsonl", "markdown", "openai")
 EXTENSIONS = {"jsonl": ".jsonl", "markdown": ".md", "openai": ".json"}
 
 
-def _transcripts(path: Path, fmt: str | None) -> list[dict[str, Any]]:
-    """What importing ``path`` would read: each file with its (given or detected) format.
+def _transcripts(path: Path, fmt: str | None, own: Path | None) -> list[dict[str, Any]]:
+    """What importing ``path`` would do with each file: the importer's own walk and
+    detection (``importers.plan``), so the listing is exactly what an import reads.
 
-    Only files whose format is recognized are listed, as the importer would skip the rest.
+    Each entry has ``path``, ``format`` (None when skipped), ``bytes`` and ``reason``.
     """
-    files = [path] if path.is_file() else sorted(p for p in path.rglob("*") if p.is_file())
     found = []
-    for file in files:
-        name = fmt or detect_format(file)
-        if name is not None:
-            found.append({"path": str(file), "format": name, "bytes": file.stat().st_size})
+    for planned in plan(path, fmt, exclude=own):
+        try:
+            size: int | None = planned.path.stat().st_size
+        except OSError:
+            size = None
+        found.append(
+            {
+                "path": str(planned.path),
+                "format": planned.format,
+                "bytes": size,
+                "reason": planned.reason,
+            }
+        )
     return found
+
+
+def _own_database(url: str) -> Path | None:
+    """The local SQLite file of the database in use (never listed, never imported)."""
+    if url.startswith("sqlite:///"):
+        return Path(url[len("sqlite:///") :])
+    return None if "://" in url else Path(url)
 
 
 @click.command("import")
@@ -60,9 +76,11 @@ def import_command(
 ) -> None:
     """Import transcript files or directories (recursive); re-importing adds only what is new.
 
-    Skipped lines are listed as file:line with the reason. A file that cannot be
-    imported is reported as "Error: <why> (<file>)" and the others are still imported;
-    then the exit status is 1.
+    Messages imported before are corrected where the file now says otherwise (e.g.
+    hidden by a compaction written since). Skipped lines are listed as file:line with
+    the reason. --dry-run lists exactly the files an import would read, and those it
+    would skip. A file that cannot be imported is reported as "Error: <why> (<file>)"
+    and the others are still imported; then the exit status is 1.
     """
     targets: list[tuple[str | None, Path]] = [(fmt, p) for p in paths]
     if discover:
@@ -81,14 +99,21 @@ def import_command(
         if not path.exists():
             fail("no such file or directory", path)
     if dry_run:
-        listing = [item for f, path in targets for item in _transcripts(path, f)]
+        own = _own_database(app.url)
+        planned = [item for f, path in targets for item in _transcripts(path, f, own)]
+        listing = [
+            {k: item[k] for k in ("path", "format", "bytes")} for item in planned if item["format"]
+        ]
         if as_jsonl:
             r.emit_jsonl(listing)
         elif as_json:
             r.emit_json(listing)
         else:
-            for item in listing:
-                click.echo(f"{item['path']}\t{item['format']}\t{item['bytes']} bytes")
+            for item in planned:
+                if item["format"] is None:
+                    click.echo(f"would skip {item['path']}: {item['reason']}", err=True)
+                else:
+                    click.echo(f"{item['path']}\t{item['format']}\t{item['bytes']} bytes")
             click.echo(f"{len(listing)} file(s) would be imported", err=True)
         return
     store = app.store()

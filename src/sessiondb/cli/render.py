@@ -552,7 +552,7 @@ def import_summary(reports: Sequence[tuple[str, ImportReport]]) -> Table:
         box=box.SIMPLE_HEAD, show_edge=False, pad_edge=False, title="import", title_justify="left"
     )
     table.add_column("path", overflow="fold")
-    for name in ("files", "created", "updated", "messages", "skipped", "errors"):
+    for name in ("files", "created", "updated", "messages", "corrected", "skipped", "errors"):
         table.add_column(name, justify="right")
     for path, r in reports:
         table.add_row(
@@ -561,6 +561,7 @@ def import_summary(reports: Sequence[tuple[str, ImportReport]]) -> Table:
             str(r.sessions_created),
             str(r.sessions_updated),
             str(r.messages_added),
+            str(r.messages_updated),
             str(len(r.skipped)),
             Text(str(len(r.errors)), style="red" if r.errors else ""),
         )

@@ -6,6 +6,10 @@ A reader turns one source file into a stream of records and never touches the st
   with, and its parent. A reader may yield ``Begin`` again for the same session later in
   the file; the last value of each field wins (e.g. openhuman's ``_meta`` refresh lines).
 * ``Entry`` is one message for a session opened before.
+* ``Amend`` corrects the usage of a message an earlier ``Entry`` of the same file gave,
+  once the reader learns it (a Codex ``token_count`` comes after the response it counts,
+  a Claude Code API message's last line comes after its first). Readers stay streaming:
+  they never hold messages back waiting for what a later line will say.
 
 Readers report unusable lines through ``Context.skip`` (file and line are kept) and
 raise ``BadTranscript`` only when the file's required header is unusable; the driver
@@ -28,7 +32,9 @@ from ..errors import BadTranscript
 from ..model import NewMessage, SkippedLine, Usage
 
 __all__ = [
+    "Amend",
     "Begin",
+    "Clock",
     "Context",
     "Entry",
     "Record",
@@ -70,7 +76,17 @@ class Entry:
     line: int = 0  # where it came from, for the report when it cannot be stored
 
 
-Record = Begin | Entry
+@dataclass(slots=True)
+class Amend:
+    """Message ``message_id`` of session ``session``, yielded earlier in this file, has
+    ``usage`` after all: the driver applies it as if the ``Entry`` had said so."""
+
+    session: str
+    message_id: str
+    usage: Usage
+
+
+Record = Begin | Entry | Amend
 
 
 @dataclass(slots=True)
@@ -80,6 +96,14 @@ class Context:
     path: Path
     skipped: list[SkippedLine] = field(default_factory=list)
     on_skip: Callable[[SkippedLine], None] | None = None
+    # Where to read the bytes when not ``path`` itself: a private copy of a SQLite file
+    # whose in-place reading would create files beside it (see _formats.readable_copy).
+    read_from: Path | None = None
+
+    @property
+    def source(self) -> Path:
+        """The file to open for reading (``path``, or its private copy)."""
+        return self.read_from or self.path
 
     def skip(self, line: int, reason: str) -> None:
         """Report line ``line`` (1-based; 0 for the whole file) as not imported."""
@@ -172,6 +196,24 @@ def content_id(prefix: str, value: object, seen: Counter[str]) -> str:
     seen[digest] += 1
     count = seen[digest]
     return f"{prefix}{digest}" if count == 1 else f"{prefix}{digest}.{count}"
+
+
+class Clock:
+    """The time of the last record of a file that had one, for records that have none
+    (a trimmed or older line): they get the time before them, not the time of the
+    import, so every import of the file gives them the same time."""
+
+    __slots__ = ("last",)
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.last = start
+
+    def at(self, value: object) -> datetime | None:
+        """``value`` as a time when it is one (it becomes the last), else the last."""
+        found = as_time(value)
+        if found is not None:
+            self.last = found
+        return self.last
 
 
 def as_dict(value: object) -> dict[str, Any]:

@@ -6,10 +6,12 @@ parentUuid, cwd, toolUseResult...) is kept in ``metadata["claude_code"]``.
 
 * Ids: the line's ``uuid`` (a hash of the line's content when it has none).
 * Usage: Claude Code splits one API message over several lines sharing ``message.id``,
-  each repeating a usage that grows while streaming. Each line is given the *growth*
-  since the previous line of the same ``message.id``, so the usage of a message id sums
-  to its last line's usage, and re-reading a file that grew gives the same numbers.
-  Input tokens include cache reads and cache writes (sessiondb's convention).
+  each repeating the usage so far (it changes while streaming). The message id's usage
+  is its *last* line's, counted once: it is put on the message of the id's first line,
+  corrected by an ``Amend`` whenever a later line reports another usage, and the later
+  lines carry none. A file cut between two lines of one id and imported again ends
+  with the same numbers. Input tokens include cache reads and cache writes
+  (sessiondb's convention).
 * Compaction: everything before the last ``compact_boundary`` is imported with
   ``visible_to_model=False``; the summary line after it stays visible.
 * System lines (boundaries, hooks, notices) are kept, hidden from the model.
@@ -29,14 +31,15 @@ from typing import Any
 
 from ..model import NewMessage, Usage
 from ._common import (
+    Amend,
     Begin,
+    Clock,
     Context,
     Entry,
     Record,
     as_dict,
     as_int,
     as_str,
-    as_time,
     content_id,
     iter_json_lines,
     strip_keys,
@@ -94,27 +97,6 @@ def _usage(raw: object) -> Usage | None:
     )
 
 
-def _delta(now: Usage | None, before: Usage | None) -> Usage:
-    """The growth from ``before`` to ``now`` (empty Usage when nothing grew)."""
-    if now is None:
-        return Usage()
-    if before is None:
-        return now
-
-    def grow(a: int | None, b: int | None) -> int | None:
-        if a is None:
-            return None
-        value = a - (b or 0)
-        return value if value > 0 else None
-
-    return Usage(
-        input_tokens=grow(now.input_tokens, before.input_tokens),
-        output_tokens=grow(now.output_tokens, before.output_tokens),
-        cache_read_tokens=grow(now.cache_read_tokens, before.cache_read_tokens),
-        cache_write_tokens=grow(now.cache_write_tokens, before.cache_write_tokens),
-    )
-
-
 def _identity(path: Path, line: dict[str, Any]) -> tuple[str, str | None]:
     """(session id in sessiondb, parent's id or None) for the file holding ``line``."""
     sid = as_str(line.get("sessionId")) or path.stem
@@ -152,8 +134,10 @@ def read(ctx: Context) -> Iterator[Record]:
     title: tuple[int, str] | None = None
     seen_ids: set[str] = set()
     hashes: Counter[str] = Counter()
-    usage_by_message: dict[str, Usage] = {}
+    # message.id -> (session, id of its first line's message, the usage given to it)
+    holders: dict[str, tuple[str, str, Usage]] = {}
     chains: dict[str, str] = {}  # uuid of a sidechain line -> its child session
+    clock = Clock()
     for number, line in iter_json_lines(ctx):
         kind = line.get("type")
         if not isinstance(kind, str):
@@ -184,6 +168,7 @@ def read(ctx: Context) -> Iterator[Record]:
                 continue
             item = message if isinstance(message.get("role"), str) else {**message, "role": kind}
             envelope = strip_keys(line, "message")
+        at = clock.at(line.get("timestamp"))
         if key is None:
             key, parent = _identity(ctx.path, line)
             meta = {"source_id": as_str(line.get("sessionId")) or ctx.path.stem}
@@ -198,7 +183,7 @@ def read(ctx: Context) -> Iterator[Record]:
                 SOURCE,
                 {
                     "working_dir": as_str(line.get("cwd")),
-                    "created_at": as_time(line.get("timestamp")),
+                    "created_at": at,
                     "metadata": meta,
                 },
                 parent=parent,
@@ -221,24 +206,26 @@ def read(ctx: Context) -> Iterator[Record]:
                     SOURCE,
                     {
                         "working_dir": as_str(line.get("cwd")),
-                        "created_at": as_time(line.get("timestamp")),
+                        "created_at": at,
                         "metadata": {"source_id": begin.fields["metadata"]["source_id"]},
                     },
                     parent=key,
                     relation="subagent",
                 )
-        usage: Usage | None = None
+        usage = Usage()  # never read usage out of a user/system item
         if kind == "assistant":
             now = _usage(item.get("usage"))
             mid = as_str(item.get("id"))
-            if mid is not None:
-                usage = _delta(now, usage_by_message.get(mid))
-                if now is not None:
-                    usage_by_message[mid] = now
+            held = holders.get(mid) if mid is not None else None
+            if held is not None:
+                # A later line of an API message: its usage replaces the first line's.
+                if now is not None and now != held[2]:
+                    yield Amend(held[0], held[1], now)
+                    holders[str(mid)] = (held[0], held[1], now)
             else:
                 usage = now if now is not None else Usage()
-        else:
-            usage = Usage()  # never read usage out of a user/system item
+                if mid is not None:
+                    holders[mid] = (target, uid, usage)
         # The last compaction boundary is the main conversation's, not a sidechain's.
         hidden = (number < boundary and target == key) or kind == "system"
         yield Entry(
@@ -246,7 +233,7 @@ def read(ctx: Context) -> Iterator[Record]:
             NewMessage(
                 item=item,
                 id=uid,
-                created_at=as_time(line.get("timestamp")),
+                created_at=at,
                 usage=usage,
                 visible_to_model=not hidden,
                 metadata={"claude_code": envelope},

@@ -7,11 +7,12 @@ forked/sub-agent files, ``world_state``...). The conversation comes from
 ignored, except:
 
 * ``token_count``: ``info.total_token_usage`` is cumulative, so each count's *delta*
-  from the previous one is put on the last assistant item before it (a count with no
-  assistant item before it carries over to the next). The per-message usage therefore
-  sums to the final total. Limitation: if an import stops between a model response and
-  its ``token_count`` (the file was being written), that delta is lost for the message
-  already stored.
+  from the previous one is put on the last assistant item since the previous count (a
+  count with no assistant item since carries over to the next). The per-message usage
+  therefore sums to the final total. Items are yielded as they are read and the delta
+  follows as an ``Amend``, so memory stays bounded by the longest line whether or not
+  the file has counts (the bare era has none); a file imported while a response waited
+  for its count gets the delta when it is imported again.
 * ``thread_name_updated``: the session title.
 
 Compaction: the last ``compacted`` record replaces the model-visible history, so every
@@ -24,7 +25,6 @@ Message ids are ``<line>-<hash of the line>``: rollouts are append-only.
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import json
 from collections.abc import Iterator
@@ -33,14 +33,15 @@ from typing import Any
 
 from ..model import NewMessage, Usage
 from ._common import (
+    Amend,
     Begin,
+    Clock,
     Context,
     Entry,
     Record,
     as_dict,
     as_int,
     as_str,
-    as_time,
     iter_json_lines,
 )
 from ._formats import Format, Head
@@ -114,6 +115,11 @@ def _minus(now: Usage, before: Usage | None) -> Usage:
     )
 
 
+def _when(line: dict[str, Any]) -> object:
+    """A line's time: the envelope's ``timestamp``, else (drifted lines) ``created_at``."""
+    return line.get("timestamp") or line.get("created_at")
+
+
 def _is_assistant(item: dict[str, Any]) -> bool:
     kind = item.get("type")
     if kind == "message" or (kind is None and "role" in item):
@@ -122,17 +128,21 @@ def _is_assistant(item: dict[str, Any]) -> bool:
 
 
 class _Reader:
-    """Per-file state: the session, the pending usage window, the turn's model."""
+    """Per-file state: the session, the usage not yet given, the turn's model."""
 
     def __init__(self, ctx: Context) -> None:
         self.ctx = ctx
         self.key: str | None = None
         self.boundary = _last_compaction(ctx.path)
-        self.pending: list[Entry] = []
+        # The last assistant item since the previous token_count: the next count's delta
+        # is its usage. Only its id is kept; the item itself was yielded already.
+        self.last_assistant: str | None = None
         self.carry = Usage()
         self.total: Usage | None = None
         self.model: str | None = None
         self.title: str | None = None
+        # Bare-era items have no timestamp: the header's time, or the last one stated.
+        self.clock = Clock()
 
     def begin(self, meta: dict[str, Any], at: object) -> Begin:
         sid = as_str(meta.get("id")) or self.ctx.path.stem
@@ -146,12 +156,14 @@ class _Reader:
             for k in ("originator", "cli_version", "source", "model_provider", "git")
             if k in meta
         }
+        self.clock.at(at)
+        self.clock.at(meta.get("timestamp"))
         return Begin(
             self.key,
             SOURCE,
             {
                 "working_dir": as_str(meta.get("cwd")),
-                "created_at": as_time(meta.get("timestamp")) or as_time(at),
+                "created_at": self.clock.last,
                 "metadata": {"source_id": sid, "codex": extra},
             },
             parent=f"{SOURCE}:{parent_id}" if parent_id else None,
@@ -162,37 +174,39 @@ class _Reader:
         assert self.key is not None
         kind = item.get("type")
         hidden = kind in _HIDDEN_TYPES
+        assistant = _is_assistant(item)
         message = NewMessage(
             item=item,
             id=extra.pop("id", None) or f"{number}-{_hash(line)}",
-            created_at=as_time(line.get("timestamp")),
-            model=self.model if _is_assistant(item) else None,
+            created_at=self.clock.at(_when(line)),
+            model=self.model if assistant else None,
             usage=Usage(),
             visible_to_model=not hidden and number >= self.boundary,
             visible_to_user=not hidden,
             metadata=extra.pop("metadata", None),
         )
+        if assistant:
+            self.last_assistant = message.id
         return Entry(self.key, message, number)
 
-    def count(self, info: object) -> None:
-        """A token_count: give its delta to the last assistant item waiting."""
+    def count(self, info: object) -> Iterator[Amend]:
+        """A token_count: its delta goes to the last assistant item since the last one."""
         totals = _totals(info)
         if totals is None:
             return
         delta = _minus(totals, self.total) + self.carry
         self.total = totals
-        for index in range(len(self.pending) - 1, -1, -1):
-            entry = self.pending[index]
-            if _is_assistant(dict(entry.message.item)):
-                message = dataclasses.replace(entry.message, usage=delta)
-                self.pending[index] = Entry(entry.session, message, entry.line)
-                self.carry = Usage()
-                return
-        self.carry = delta
+        yield from self.give(delta)
 
-    def drain(self) -> Iterator[Entry]:
-        pending, self.pending = self.pending, []
-        yield from pending
+    def give(self, usage: Usage) -> Iterator[Amend]:
+        """``usage`` to the last assistant item since the previous count, else carried."""
+        if self.last_assistant is None or self.key is None:
+            self.carry = usage
+            return
+        if usage != Usage():
+            yield Amend(self.key, self.last_assistant, usage)
+        self.last_assistant = None
+        self.carry = Usage()
 
 
 def read(ctx: Context) -> Iterator[Record]:
@@ -225,18 +239,17 @@ def read(ctx: Context) -> Iterator[Record]:
         if kind == "event_msg":
             event = as_dict(payload)
             if event.get("type") == "token_count":
-                reader.count(event.get("info"))
-                yield from reader.drain()
+                yield from reader.count(event.get("info"))
             elif event.get("type") == "thread_name_updated":
                 reader.title = as_str(event.get("thread_name")) or reader.title
             continue
         if reader.key is None and (kind in ("response_item", "compacted") or "payload" not in line):
-            yield reader.begin({}, line.get("timestamp"))
+            yield reader.begin({}, _when(line))
         if kind == "response_item":
             if not isinstance(payload, dict):
                 ctx.skip(number, "response_item payload is not an object")
                 continue
-            reader.pending.append(reader.entry(number, line, payload))
+            yield reader.entry(number, line, payload)
         elif kind == "compacted":
             body = as_dict(payload)
             history = body.get("replacement_history")
@@ -248,32 +261,23 @@ def read(ctx: Context) -> Iterator[Record]:
                     "role": "user",
                     "content": [{"type": "input_text", "text": summary}],
                 }
-                reader.pending.append(
-                    reader.entry(number, line, item, id=f"{number}-{_hash(line)}", metadata=meta)
-                )
+                yield reader.entry(number, line, item, id=f"{number}-{_hash(line)}", metadata=meta)
             for index, replaced in enumerate(history if isinstance(history, list) else []):
                 if isinstance(replaced, dict):
                     entry_id = f"{number}-{_hash(line)}.{index}"
-                    reader.pending.append(
-                        reader.entry(number, line, replaced, id=entry_id, metadata=meta)
-                    )
+                    yield reader.entry(number, line, replaced, id=entry_id, metadata=meta)
         elif "payload" not in line and kind != "world_state":
             if line.get("record_type") == "state":
                 continue
             if isinstance(kind, str) or "role" in line:
-                reader.pending.append(reader.entry(number, line, line))  # bare-era item
+                yield reader.entry(number, line, line)  # bare-era item
             else:
                 ctx.skip(number, "no record type")
         # Unknown enveloped kinds (world_state, inter_agent_communication...) are skipped.
-    reader.count(None)
     if reader.carry != Usage():
-        for index in range(len(reader.pending) - 1, -1, -1):
-            entry = reader.pending[index]
-            if _is_assistant(dict(entry.message.item)):
-                message = dataclasses.replace(entry.message, usage=reader.carry)
-                reader.pending[index] = Entry(entry.session, message, entry.line)
-                break
-    yield from reader.drain()
+        # A count no assistant item had come before: it is the usage of the last one
+        # after it (the file ends before their own count).
+        yield from reader.give(reader.carry)
     if reader.key is not None and (reader.title or reader.model):
         yield Begin(reader.key, SOURCE, {"title": reader.title, "model": reader.model})
 

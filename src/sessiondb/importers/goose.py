@@ -3,7 +3,8 @@ pretty JSON of ``goose session export``.
 
 Messages are goose ``Message`` objects (``toolRequest``/``toolResponse`` content, tool
 results in ``user`` messages), stored as is; ``created`` is Unix seconds or
-milliseconds. goose compacts by visibility, never by deletion, so
+milliseconds. A legacy file's session begins at its first message (its metadata line
+has no time). goose compacts by visibility, never by deletion, so
 ``metadata.agentVisible``/``userVisible`` become ``visible_to_model``/``visible_to_user``.
 Token counters are per session in goose, so they are kept in the session's metadata
 (``goose_usage``) rather than invented per message.
@@ -15,6 +16,7 @@ import json
 import sqlite3
 from collections import Counter
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -100,12 +102,32 @@ def _valid(item: object) -> bool:
     return isinstance(item, dict) and isinstance(item.get("role"), str)
 
 
+def _file_time(path: Path) -> datetime | None:
+    """When a legacy file's session began, by the file itself: the ``YYYYMMDD_HHMMSS``
+    of its name (goose's session id; read as UTC, the zone is not recorded), else its
+    modification time."""
+    try:
+        return datetime.strptime(path.stem[:15], "%Y%m%d_%H%M%S").replace(tzinfo=UTC)
+    except ValueError:
+        pass
+    try:
+        return datetime.fromtimestamp(path.stat().st_mtime, UTC)
+    except OSError:
+        return None
+
+
 def read(ctx: Context) -> Iterator[Record]:
-    """Records of a legacy goose JSONL or an exported session JSON."""
+    """Records of a legacy goose JSONL or an exported session JSON.
+
+    A legacy file's metadata line has no creation time: the session is begun at its
+    first message's ``created`` (else the time in the file name, else the file's
+    modification time), so the ``Begin`` waits for that message.
+    """
     if ctx.path.suffix == ".json":
         yield from _read_export(ctx)
         return
     key: str | None = None
+    waiting: Begin | None = None
     hashes: Counter[str] = Counter()
     for number, line in iter_json_lines(ctx):
         if key is None:
@@ -115,14 +137,24 @@ def read(ctx: Context) -> Iterator[Record]:
             key = f"{SOURCE}:{source_id}"
             fields = _session_fields(line)
             fields["metadata"]["source_id"] = source_id
-            yield Begin(key, SOURCE, fields)
+            waiting = Begin(key, SOURCE, fields)
             continue
         if not _valid(line):
             ctx.skip(number, "message has no 'role'")
             continue
-        yield Entry(key, _message(line, hashes), number)
+        message = _message(line, hashes)
+        if waiting is not None:
+            if waiting.fields.get("created_at") is None:
+                waiting.fields["created_at"] = message.created_at or _file_time(ctx.path)
+            yield waiting
+            waiting = None
+        yield Entry(key, message, number)
     if key is None:
         raise ctx.bad(1, "empty file: no metadata line")
+    if waiting is not None:  # no message at all
+        if waiting.fields.get("created_at") is None:
+            waiting.fields["created_at"] = _file_time(ctx.path)
+        yield waiting
 
 
 def _read_export(ctx: Context) -> Iterator[Record]:
@@ -145,7 +177,7 @@ def _read_export(ctx: Context) -> Iterator[Record]:
 def read_db(ctx: Context) -> Iterator[Record]:
     """Records of every session in a goose sessions.db (opened read-only)."""
     try:
-        conn = open_readonly(ctx.path)
+        conn = open_readonly(ctx.source)
     except SQLITE_ERRORS as exc:
         raise ctx.bad(0, f"cannot open the database read-only ({exc})") from None
     conn.row_factory = sqlite3.Row

@@ -77,7 +77,7 @@ def _usage(message: dict[str, Any]) -> Usage:
 def read(ctx: Context) -> Iterator[Record]:
     """Records of every session in the ``message_store`` table."""
     try:
-        conn = open_readonly(ctx.path)
+        conn = open_readonly(ctx.source)
     except SQLITE_ERRORS as exc:
         raise ctx.bad(0, f"cannot open the database read-only ({exc})") from None
     try:

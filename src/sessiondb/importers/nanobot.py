@@ -26,6 +26,7 @@ from typing import Any
 from ..model import NewMessage, Usage
 from ._common import (
     Begin,
+    Clock,
     Context,
     Entry,
     Record,
@@ -65,6 +66,7 @@ def read(ctx: Context) -> Iterator[Record]:
     consolidated = 0
     hashes: Counter[str] = Counter()
     position = 0
+    clock = Clock()
     for number, line in iter_json_lines(ctx):
         if key is None:
             if line.get("_type") != "metadata":
@@ -78,6 +80,7 @@ def read(ctx: Context) -> Iterator[Record]:
             if meta:
                 extra["nanobot"] = meta
             extra["last_consolidated"] = consolidated
+            clock = Clock(as_time(line.get("created_at")))
             yield Begin(
                 key,
                 SOURCE,
@@ -99,7 +102,7 @@ def read(ctx: Context) -> Iterator[Record]:
             NewMessage(
                 item=line,
                 id=content_id("h", line, hashes),
-                created_at=as_time(line.get("timestamp")),
+                created_at=clock.at(line.get("timestamp")),
                 usage=Usage(),
                 visible_to_model=position > consolidated,
             ),

@@ -35,7 +35,7 @@ def detect(path: Path, head: Head) -> bool:
 def read(ctx: Context) -> Iterator[Record]:
     """Records of every session in the database."""
     try:
-        conn = open_readonly(ctx.path)
+        conn = open_readonly(ctx.source)
     except SQLITE_ERRORS as exc:
         raise ctx.bad(0, f"cannot open the database read-only ({exc})") from None
     try:

@@ -29,6 +29,7 @@ from typing import Any
 from ..model import NewMessage, Usage
 from ._common import (
     Begin,
+    Clock,
     Context,
     Entry,
     Record,
@@ -136,7 +137,7 @@ def _calls_to_chat(item: dict[str, Any]) -> dict[str, Any]:
 
 
 def _entry(
-    key: str, number: int, line: dict[str, Any], hashes: Counter[str], hidden: bool
+    key: str, number: int, line: dict[str, Any], hashes: Counter[str], hidden: bool, clock: Clock
 ) -> Entry:
     item, raw = _unpack(line)
     usage = as_dict(line.get("usage"))
@@ -150,7 +151,7 @@ def _entry(
         NewMessage(
             item=item,
             id=mid,
-            created_at=as_time(line.get("ts")),
+            created_at=clock.at(line.get("ts")),
             model=as_str(line.get("model")),
             usage=usage_or_none(
                 input_tokens=usage.get("input"),
@@ -175,6 +176,7 @@ def read(ctx: Context) -> Iterator[Record]:
     started = False
     hashes: Counter[str] = Counter()
     seen_ids: set[str] = set()
+    clock = Clock()
     for number, line in iter_json_lines(ctx):
         meta = line.get("_meta")
         if not started:
@@ -182,6 +184,7 @@ def read(ctx: Context) -> Iterator[Record]:
                 raise ctx.bad(number, "the first line is not an openhuman '_meta' header")
             started = True
             fields = _session_fields(meta, stem)
+            clock = Clock(fields["created_at"])  # lines without "ts": the header's time
             yield Begin(key, SOURCE, fields, parent=parent, relation="subagent" if parent else None)
             continue
         if isinstance(meta, dict):
@@ -191,7 +194,7 @@ def read(ctx: Context) -> Iterator[Record]:
             replacement = line.get("replacement")
             for index, replaced in enumerate(replacement if isinstance(replacement, list) else []):
                 if isinstance(replaced, dict) and isinstance(replaced.get("role"), str):
-                    entry = _entry(key, number, replaced, hashes, number < boundary)
+                    entry = _entry(key, number, replaced, hashes, number < boundary, clock)
                     entry.message = dataclasses.replace(entry.message, id=f"{number}.r{index}")
                     yield entry
             continue
@@ -200,7 +203,7 @@ def read(ctx: Context) -> Iterator[Record]:
         if not isinstance(line.get("role"), str):
             ctx.skip(number, "message has no 'role'")
             continue
-        entry = _entry(key, number, line, hashes, number < boundary)
+        entry = _entry(key, number, line, hashes, number < boundary, clock)
         if entry.message.id in seen_ids:
             ctx.skip(number, f"id {entry.message.id!r} appears again")
             continue

@@ -132,10 +132,15 @@ def read(ctx: Context) -> Iterator[Record]:
     )
     for skey, parent_key, fork_at, path, own_start in _sessions(key, children):
         if parent_key is not None:
+            # A branch began when its first own entry was written.
+            first_own = entries[path[min(own_start, len(path) - 1)]][1]
             yield Begin(
                 skey,
                 SOURCE,
-                {"metadata": {"source_id": sid, "fork_at": fork_at}},
+                {
+                    "created_at": as_time(first_own.get("timestamp")),
+                    "metadata": {"source_id": sid, "fork_at": fork_at},
+                },
                 parent=parent_key,
                 relation="fork",
             )

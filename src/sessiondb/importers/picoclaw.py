@@ -4,7 +4,8 @@ pretty-printed legacy ``<key>.json`` ``{"key", "messages", "summary", "created",
 Messages are OpenAI-chat dicts (``created_at``, ``model_name``, ``reasoning_content``...),
 stored as is. The real key is inside the file (``.meta.json`` or the legacy JSON); file
 names are sanitised and lossy. ``*.migrated`` copies and ``.meta.json`` files are never
-imported on their own (the directory walk leaves them out).
+imported on their own (the directory walk leaves them out, and named explicitly they
+are skipped). A changed ``.meta.json`` beside an unchanged ``.jsonl`` is read again.
 
 * ``skip`` (logical truncation) in ``.meta.json``: the first ``skip`` lines are no longer
   part of the history, so they are imported with ``visible_to_model=False``.
@@ -24,6 +25,7 @@ from typing import Any
 from ..model import NewMessage, Usage
 from ._common import (
     Begin,
+    Clock,
     Context,
     Entry,
     Record,
@@ -81,11 +83,11 @@ def _read_meta(ctx: Context) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
-def _message(line: dict[str, Any], hashes: Counter[str], visible: bool) -> NewMessage:
+def _message(line: dict[str, Any], hashes: Counter[str], visible: bool, clock: Clock) -> NewMessage:
     return NewMessage(
         item=line,
         id=content_id("h", line, hashes),
-        created_at=as_time(line.get("created_at")),
+        created_at=clock.at(line.get("created_at")),
         model=as_str(line.get("model_name")),
         usage=Usage(),
         visible_to_model=visible,
@@ -109,6 +111,7 @@ def read(ctx: Context) -> Iterator[Record]:
             extra[name] = meta[name]
     yield Begin(key, SOURCE, {"created_at": as_time(meta.get("created_at")), "metadata": extra})
     hashes: Counter[str] = Counter()
+    clock = Clock(as_time(meta.get("created_at")))
     # picoclaw's skip counts raw non-empty lines, corrupt ones included: every line
     # before this one was either yielded or reported.
     already_reported = len(ctx.skipped)
@@ -119,7 +122,7 @@ def read(ctx: Context) -> Iterator[Record]:
             ctx.skip(number, "message has no 'role'")
             continue
         yielded += 1
-        yield Entry(key, _message(line, hashes, before >= skip), number)
+        yield Entry(key, _message(line, hashes, before >= skip, clock), number)
 
 
 def _read_legacy(ctx: Context) -> Iterator[Record]:
@@ -133,11 +136,18 @@ def _read_legacy(ctx: Context) -> Iterator[Record]:
         extra["summary"] = document["summary"]
     yield Begin(key, SOURCE, {"created_at": as_time(document.get("created")), "metadata": extra})
     hashes: Counter[str] = Counter()
+    clock = Clock(as_time(document.get("created")))
     for index, line in enumerate(document["messages"]):
         if not isinstance(line, dict) or not isinstance(line.get("role"), str):
             ctx.skip(index + 1, f"messages[{index}] is not a message object")
             continue
-        yield Entry(key, _message(line, hashes, True), index + 1)
+        yield Entry(key, _message(line, hashes, True, clock), index + 1)
 
 
-FORMAT = Format("picoclaw", detect, read)
+def _companions(path: Path) -> list[Path]:
+    """The ``.meta.json`` beside a JSONL session: its ``skip``/``summary`` changes alone
+    when picoclaw truncates logically, so it is part of the file's fingerprint."""
+    return [_meta_path(path)] if path.suffix == ".jsonl" else []
+
+
+FORMAT = Format("picoclaw", detect, read, companions=_companions)

@@ -16,9 +16,10 @@ import asyncio
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from ..errors import NotFound, SessionDBError
-from ..model import ImportReport, NewMessage, Session
+from ..model import ImportReport, Message, NewMessage, Session, Usage
 from ..store import Store
 from .deps import Scoped
 
@@ -137,5 +138,26 @@ def _copy_session(
             ],
         )
         result.messages_added += sum(1 for m in stored if m.seq > last_seq)
+        # Stored by an earlier upload: correct it where this one says otherwise (as
+        # Store.import_path does), so a re-upload ends where a fresh one would.
+        for old, new in zip(stored, batch, strict=True):
+            if old.seq <= last_seq and _corrected(store, target, old, new):
+                result.messages_updated += 1
         after = batch[-1].seq
     result.session_ids.append(target)
+
+
+def _corrected(store: Store, session_id: str, stored: Message, wanted: Message) -> bool:
+    """Give ``stored`` the usage, visibility and metadata of ``wanted``; True if changed."""
+    changes: dict[str, Any] = {}
+    if stored.visible_to_model != wanted.visible_to_model:
+        changes["visible_to_model"] = wanted.visible_to_model
+    if stored.visible_to_user != wanted.visible_to_user:
+        changes["visible_to_user"] = wanted.visible_to_user
+    if (stored.usage or Usage()) != (wanted.usage or Usage()):
+        changes["usage"] = wanted.usage
+    if stored.metadata != wanted.metadata:
+        changes["metadata"] = wanted.metadata
+    if changes:
+        store.update_message(session_id, stored.id, **changes)
+    return bool(changes)

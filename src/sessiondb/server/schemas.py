@@ -275,6 +275,7 @@ class ImportReportOut(BaseModel):
     sessions_created: int
     sessions_updated: int
     messages_added: int
+    messages_updated: int
     skipped: list[SkippedLineOut]
     errors: dict[str, str]
     session_ids: list[str]

@@ -188,6 +188,32 @@ UPDATE_OTHER_METADATA = """
 UPDATE sessions SET metadata = %(metadata)s, updated_at = GREATEST(updated_at, %(now)s)
 WHERE id = %(id)s"""
 
+# -- update_message -----------------------------------------------------------------
+
+SELECT_MESSAGE = f"""
+SELECT {MESSAGE_COLUMNS} FROM messages WHERE session_id = %(session_id)s AND id = %(id)s"""
+
+UPDATE_MESSAGE = """
+UPDATE messages SET
+    input_tokens = %(input_tokens)s, output_tokens = %(output_tokens)s,
+    cache_read_tokens = %(cache_read_tokens)s, cache_write_tokens = %(cache_write_tokens)s,
+    reasoning_tokens = %(reasoning_tokens)s, cost_usd = %(cost_usd)s,
+    visible_to_model = %(visible_to_model)s, visible_to_user = %(visible_to_user)s,
+    metadata = %(metadata)s
+WHERE session_id = %(session_id)s AND id = %(id)s"""
+
+# A message's usage changed: the session's totals move by the difference (the totals
+# include that message's old usage, so tokens cannot go below zero; cost is a float).
+ADD_SESSION_USAGE = """
+UPDATE sessions SET
+    input_tokens = input_tokens + %(input_tokens)s,
+    output_tokens = output_tokens + %(output_tokens)s,
+    cache_read_tokens = cache_read_tokens + %(cache_read_tokens)s,
+    cache_write_tokens = cache_write_tokens + %(cache_write_tokens)s,
+    reasoning_tokens = reasoning_tokens + %(reasoning_tokens)s,
+    cost_usd = GREATEST(0.0, cost_usd + %(cost_usd)s)
+WHERE id = %(id)s"""
+
 # -- reads --------------------------------------------------------------------------
 
 SELECT_MESSAGES_BY_IDS = f"""

@@ -183,6 +183,32 @@ SELECT id, metadata FROM sessions WHERE id IN (SELECT value FROM json_each(:ids)
 UPDATE_OTHER_METADATA = """
 UPDATE sessions SET metadata = :metadata, updated_at = max(updated_at, :now) WHERE id = :id"""
 
+# -- update_message -----------------------------------------------------------------
+
+SELECT_MESSAGE = f"""
+SELECT {MESSAGE_COLUMNS} FROM messages WHERE session_id = :session_id AND id = :id"""
+
+UPDATE_MESSAGE = """
+UPDATE messages SET
+    input_tokens = :input_tokens, output_tokens = :output_tokens,
+    cache_read_tokens = :cache_read_tokens, cache_write_tokens = :cache_write_tokens,
+    reasoning_tokens = :reasoning_tokens, cost_usd = :cost_usd,
+    visible_to_model = :visible_to_model, visible_to_user = :visible_to_user,
+    metadata = :metadata
+WHERE session_id = :session_id AND id = :id"""
+
+# A message's usage changed: the session's totals move by the difference (the totals
+# include that message's old usage, so tokens cannot go below zero; cost is a float).
+ADD_SESSION_USAGE = """
+UPDATE sessions SET
+    input_tokens = input_tokens + :input_tokens,
+    output_tokens = output_tokens + :output_tokens,
+    cache_read_tokens = cache_read_tokens + :cache_read_tokens,
+    cache_write_tokens = cache_write_tokens + :cache_write_tokens,
+    reasoning_tokens = reasoning_tokens + :reasoning_tokens,
+    cost_usd = max(0.0, cost_usd + :cost_usd)
+WHERE id = :id"""
+
 # -- reads --------------------------------------------------------------------------
 
 SELECT_MESSAGES_BY_IDS = f"""
