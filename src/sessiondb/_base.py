@@ -269,13 +269,14 @@ def message_rows(
                     "first_seq": first_seq,
                 }
             )
-        for c in proj.calls:
+        for position, c in enumerate(proj.calls):
             call = {
                 "session_id": session_id,
                 "call_id": c.call_id,
                 "name": c.name,
                 "arguments": c.arguments,
                 "request_seq": seq,
+                "position": position,
                 "requested_at": p.created_at,
                 "result_seq": None,
                 "result_text": None,

@@ -313,3 +313,32 @@ def test_async_facade_works_end_to_end(store: Store) -> None:
         return [m.text for m in await db.messages(s.id)]
 
     assert asyncio.run(scenario()) == ["hello"]
+
+
+def test_calls_of_one_message_with_the_same_or_no_id_are_all_kept(store: Store) -> None:
+    s = store.create_session()
+    item = {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {"id": "dup", "type": "function", "function": {"name": "a", "arguments": "1"}},
+            {"id": "dup", "type": "function", "function": {"name": "b", "arguments": "2"}},
+            {"type": "function", "function": {"name": "c", "arguments": "3"}},
+            {"type": "function", "function": {"name": "d", "arguments": "4"}},
+        ],
+    }
+    returned = store.append(s.id, item)
+    assert [c.name for c in returned[0].tool_calls] == ["a", "b", "c", "d"]
+    assert returned == store.messages(s.id)
+    assert [c.name for c in store.tool_calls(name="b")] == ["b"]
+    assert [c.name for c in store.tool_calls(s.id)] == ["a", "b", "c", "d"]
+    # Two results for "dup" answer the newest pending call first, then the other.
+    store.append(
+        s.id,
+        [
+            {"role": "tool", "tool_call_id": "dup", "content": "first"},
+            {"role": "tool", "tool_call_id": "dup", "content": "second"},
+        ],
+    )
+    done = {c.name: c.result_text for c in store.tool_calls(s.id)}
+    assert done == {"a": "second", "b": "first", "c": None, "d": None}

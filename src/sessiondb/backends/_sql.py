@@ -357,5 +357,7 @@ class SQLCore(BaseStore):
                     for name in _USAGE_COLUMNS
                 }
                 delta["cost_usd"] = float(delta["cost_usd"])
-                conn.execute(q.ADD_SESSION_USAGE, {"id": session_id, **delta})
+                keys = {"session_id": session_id, "id": message_id}
+                copy = int(bool(conn.execute(q.IS_FORK_COPY, keys).fetchone()[0]))
+                conn.execute(q.ADD_SESSION_USAGE, {"id": session_id, "copy": copy, **delta})
         return updated

@@ -193,9 +193,9 @@ ORDER BY m.seq"""
 
 # Results after at_seq were not copied: those calls are pending in the fork.
 COPY_TOOL_CALLS_SHIFTED = """
-INSERT INTO tool_calls (session_id, call_id, name, arguments, request_seq, result_seq,
-                        result_text, status, requested_at, completed_at)
-SELECT %(id)s, call_id, name, arguments, request_seq - %(offset)s,
+INSERT INTO tool_calls (session_id, call_id, name, arguments, request_seq, position,
+                        result_seq, result_text, status, requested_at, completed_at)
+SELECT %(id)s, call_id, name, arguments, request_seq - %(offset)s, position,
        CASE WHEN result_seq <= %(at_seq)s THEN result_seq - %(offset)s END,
        CASE WHEN result_seq <= %(at_seq)s THEN result_text END,
        CASE WHEN result_seq <= %(at_seq)s THEN status ELSE 'pending' END,
@@ -206,9 +206,9 @@ WHERE session_id = %(source_id)s AND request_seq <= %(at_seq)s"""
 
 # With gaps: copied messages keep their ids, so new seqs are found through (session, id).
 COPY_TOOL_CALLS_RENUMBERED = """
-INSERT INTO tool_calls (session_id, call_id, name, arguments, request_seq, result_seq,
-                        result_text, status, requested_at, completed_at)
-SELECT %(id)s, t.call_id, t.name, t.arguments, nq.seq, nr.seq,
+INSERT INTO tool_calls (session_id, call_id, name, arguments, request_seq, position,
+                        result_seq, result_text, status, requested_at, completed_at)
+SELECT %(id)s, t.call_id, t.name, t.arguments, nq.seq, t.position, nr.seq,
        CASE WHEN nr.seq IS NULL THEN NULL ELSE t.result_text END,
        CASE WHEN nr.seq IS NULL THEN 'pending' ELSE t.status END,
        t.requested_at,

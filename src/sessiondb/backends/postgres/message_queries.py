@@ -47,11 +47,12 @@ WITH s AS (
 
 # The message's own calls, pending (a result never answers a call after it).
 _INSERT_CALLS = """, c AS (
-    INSERT INTO tool_calls (session_id, call_id, name, arguments, request_seq, requested_at)
-    SELECT %(session_id)s, c.call_id, c.name, c.arguments, s.last_seq, %(created_at)s
+    INSERT INTO tool_calls (session_id, call_id, name, arguments, request_seq, position,
+                            requested_at)
+    SELECT %(session_id)s, c.call_id, c.name, c.arguments, s.last_seq, c.n - 1,
+           %(created_at)s
     FROM s, unnest(%(call_ids)s::text[], %(call_names)s::text[], %(call_arguments)s::text[])
-         AS c(call_id, name, arguments)
-    ON CONFLICT DO NOTHING
+         WITH ORDINALITY AS c(call_id, name, arguments, n)
 )"""
 
 # Its results complete the newest pending call of each id stored before it (the same
@@ -63,10 +64,12 @@ _COMPLETE_CALLS = """, r AS (
         completed_at = %(created_at)s
     FROM s, unnest(%(result_ids)s::text[], %(result_texts)s::text[],
                    %(result_statuses)s::text[]) AS r(call_id, result_text, status)
-    WHERE t.session_id = %(session_id)s AND t.call_id = r.call_id AND t.request_seq = (
-        SELECT max(p.request_seq) FROM tool_calls p
+    WHERE (t.session_id, t.request_seq, t.position) = (
+        SELECT p.session_id, p.request_seq, p.position FROM tool_calls p
         WHERE p.session_id = %(session_id)s AND p.call_id = r.call_id
-          AND p.result_seq IS NULL AND p.request_seq < s.last_seq)
+          AND p.result_seq IS NULL AND p.request_seq < s.last_seq
+        ORDER BY p.request_seq DESC, p.position DESC
+        LIMIT 1)
 )"""
 
 _RETURN = "\nSELECT last_seq FROM s"
@@ -91,7 +94,7 @@ WHERE session_id = %(session_id)s AND request_seq > %(after_seq)s AND request_se
         SELECT seq FROM messages
         WHERE session_id = %(session_id)s AND seq > %(after_seq)s AND seq < %(before_seq)s
         ORDER BY seq LIMIT %(limit)s) w)
-ORDER BY request_seq, call_id"""
+ORDER BY request_seq, position"""
 
 SELECT_CALLS_LAST = f"""
 SELECT {_CALL_COLUMNS} FROM tool_calls
@@ -100,7 +103,7 @@ WHERE session_id = %(session_id)s AND request_seq < %(before_seq)s AND request_s
         SELECT seq FROM messages
         WHERE session_id = %(session_id)s AND seq > %(after_seq)s AND seq < %(before_seq)s
         ORDER BY seq DESC LIMIT %(limit)s) w)
-ORDER BY request_seq, call_id"""
+ORDER BY request_seq, position"""
 
 BEGIN_SNAPSHOT = "BEGIN ISOLATION LEVEL REPEATABLE READ, READ ONLY"
 COMMIT = "COMMIT"

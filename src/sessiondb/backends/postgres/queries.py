@@ -139,21 +139,23 @@ VALUES (%(session_id)s, %(seq)s, %(id)s, %(role)s, %(item)s, %(text)s, %(tool_te
 
 # A call answered later in the same batch arrives completed (see _base.message_rows).
 INSERT_TOOL_CALL = """
-INSERT INTO tool_calls (session_id, call_id, name, arguments, request_seq, result_seq,
-                        result_text, status, requested_at, completed_at)
+INSERT INTO tool_calls (session_id, call_id, name, arguments, request_seq, position,
+                        result_seq, result_text, status, requested_at, completed_at)
 VALUES (%(session_id)s, %(call_id)s, %(name)s, %(arguments)s, %(request_seq)s,
-        %(result_seq)s, %(result_text)s, %(status)s, %(requested_at)s, %(completed_at)s)
-ON CONFLICT DO NOTHING"""
+        %(position)s, %(result_seq)s, %(result_text)s, %(status)s, %(requested_at)s,
+        %(completed_at)s)"""
 
 # The newest still-pending call with that id stored before this batch gets the result
 # (ids can repeat; calls of the batch itself were matched in Python).
 COMPLETE_TOOL_CALL = """
 UPDATE tool_calls SET result_seq = %(result_seq)s, result_text = %(result_text)s,
                       status = %(status)s, completed_at = %(completed_at)s
-WHERE session_id = %(session_id)s AND call_id = %(call_id)s AND request_seq = (
-    SELECT max(request_seq) FROM tool_calls
+WHERE (session_id, request_seq, position) = (
+    SELECT session_id, request_seq, position FROM tool_calls
     WHERE session_id = %(session_id)s AND call_id = %(call_id)s AND result_seq IS NULL
-      AND request_seq < %(first_seq)s)"""
+      AND request_seq < %(first_seq)s
+    ORDER BY request_seq DESC, position DESC
+    LIMIT 1)"""
 
 # Reserves %(added)s seqs and updates the counters in one statement; returns the new last_seq.
 RESERVE_SEQS = """
@@ -203,7 +205,9 @@ UPDATE messages SET
 WHERE session_id = %(session_id)s AND id = %(id)s"""
 
 # A message's usage changed: the session's totals move by the difference (the totals
-# include that message's old usage, so tokens cannot go below zero; cost is a float).
+# include that message's old usage, so tokens cannot go below zero; cost is a float). A
+# fork's copy (copy = 1) is spend the fork inherited: its inherited_* move too, so
+# tree_usage still counts that spend once, in the session that first stored it.
 ADD_SESSION_USAGE = """
 UPDATE sessions SET
     input_tokens = input_tokens + %(input_tokens)s,
@@ -211,8 +215,17 @@ UPDATE sessions SET
     cache_read_tokens = cache_read_tokens + %(cache_read_tokens)s,
     cache_write_tokens = cache_write_tokens + %(cache_write_tokens)s,
     reasoning_tokens = reasoning_tokens + %(reasoning_tokens)s,
-    cost_usd = GREATEST(0.0, cost_usd + %(cost_usd)s)
+    cost_usd = GREATEST(0.0, cost_usd + %(cost_usd)s),
+    inherited_input_tokens = inherited_input_tokens + %(copy)s * %(input_tokens)s,
+    inherited_output_tokens = inherited_output_tokens + %(copy)s * %(output_tokens)s,
+    inherited_cache_read_tokens = inherited_cache_read_tokens + %(copy)s * %(cache_read_tokens)s,
+    inherited_cache_write_tokens = inherited_cache_write_tokens + %(copy)s * %(cache_write_tokens)s,
+    inherited_reasoning_tokens = inherited_reasoning_tokens + %(copy)s * %(reasoning_tokens)s,
+    inherited_cost_usd = GREATEST(0.0, inherited_cost_usd + %(copy)s * %(cost_usd)s)
 WHERE id = %(id)s"""
+
+IS_FORK_COPY = """
+SELECT forked_from IS NOT NULL FROM messages WHERE session_id = %(session_id)s AND id = %(id)s"""
 
 # -- reads --------------------------------------------------------------------------
 
@@ -329,14 +342,14 @@ ITEM_WINDOWS = {
 SELECT_TOOL_CALLS_FOR_SEQS = f"""
 SELECT {_CALL_COLUMNS} FROM tool_calls
 WHERE session_id = %(session_id)s AND request_seq BETWEEN %(first_seq)s AND %(last_seq)s
-ORDER BY request_seq, call_id"""
+ORDER BY request_seq, position"""
 
 SELECT_TOOL_CALLS = f"""
 SELECT {TOOL_CALL_COLUMNS} FROM tool_calls
 WHERE (%(session_id)s::text IS NULL OR session_id = %(session_id)s)
   AND (%(name)s::text IS NULL OR name = %(name)s)
   AND (%(status)s::text IS NULL OR status = %(status)s)
-ORDER BY requested_at, session_id, request_seq
+ORDER BY requested_at, session_id, request_seq, position
 LIMIT %(limit)s"""
 
 # -- maintenance --------------------------------------------------------------------

@@ -186,9 +186,9 @@ ORDER BY m.seq"""
 
 # Results after :at_seq were not copied: those calls are pending in the fork.
 COPY_TOOL_CALLS_SHIFTED = """
-INSERT INTO tool_calls (session_id, call_id, name, arguments, request_seq, result_seq,
-                        result_text, status, requested_at, completed_at)
-SELECT :id, call_id, name, arguments, request_seq - :offset,
+INSERT INTO tool_calls (session_id, call_id, name, arguments, request_seq, position,
+                        result_seq, result_text, status, requested_at, completed_at)
+SELECT :id, call_id, name, arguments, request_seq - :offset, position,
        CASE WHEN result_seq <= :at_seq THEN result_seq - :offset END,
        CASE WHEN result_seq <= :at_seq THEN result_text END,
        CASE WHEN result_seq <= :at_seq THEN status ELSE 'pending' END,
@@ -199,9 +199,9 @@ WHERE session_id = :source_id AND request_seq <= :at_seq"""
 
 # With gaps: copied messages keep their ids, so new seqs are found through (session, id).
 COPY_TOOL_CALLS_RENUMBERED = """
-INSERT INTO tool_calls (session_id, call_id, name, arguments, request_seq, result_seq,
-                        result_text, status, requested_at, completed_at)
-SELECT :id, t.call_id, t.name, t.arguments, nq.seq, nr.seq,
+INSERT INTO tool_calls (session_id, call_id, name, arguments, request_seq, position,
+                        result_seq, result_text, status, requested_at, completed_at)
+SELECT :id, t.call_id, t.name, t.arguments, nq.seq, t.position, nr.seq,
        CASE WHEN nr.seq IS NULL THEN NULL ELSE t.result_text END,
        CASE WHEN nr.seq IS NULL THEN 'pending' ELSE t.status END,
        t.requested_at,

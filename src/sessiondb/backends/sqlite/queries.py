@@ -124,19 +124,21 @@ CLEAR_STAGED_MESSAGES = "DELETE FROM temp.staged_messages"
 
 # A call answered later in the same batch arrives completed (see _base.message_rows).
 INSERT_TOOL_CALL = """
-INSERT OR IGNORE INTO tool_calls (session_id, call_id, name, arguments, request_seq,
-                                  requested_at, result_seq, result_text, status, completed_at)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
+INSERT INTO tool_calls (session_id, call_id, name, arguments, request_seq, position,
+                        requested_at, result_seq, result_text, status, completed_at)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"""
 
 # The newest still-pending call with that id stored before this batch gets the result
 # (ids can repeat; calls of the batch itself were matched in Python).
 COMPLETE_TOOL_CALL = """
 UPDATE tool_calls SET result_seq = :result_seq, result_text = :result_text,
                       status = :status, completed_at = :completed_at
-WHERE session_id = :session_id AND call_id = :call_id AND request_seq = (
-    SELECT max(request_seq) FROM tool_calls
+WHERE rowid = (
+    SELECT rowid FROM tool_calls
     WHERE session_id = :session_id AND call_id = :call_id AND result_seq IS NULL
-      AND request_seq < :first_seq)"""
+      AND request_seq < :first_seq
+    ORDER BY request_seq DESC, position DESC
+    LIMIT 1)"""
 
 # Reserves ?6 seqs and updates the counters in one statement; returns the new last_seq.
 # Positional, values in the order of RESERVE_ORDER.
@@ -198,7 +200,9 @@ UPDATE messages SET
 WHERE session_id = :session_id AND id = :id"""
 
 # A message's usage changed: the session's totals move by the difference (the totals
-# include that message's old usage, so tokens cannot go below zero; cost is a float).
+# include that message's old usage, so tokens cannot go below zero; cost is a float). A
+# fork's copy (copy = 1) is spend the fork inherited: its inherited_* move too, so
+# tree_usage still counts that spend once, in the session that first stored it.
 ADD_SESSION_USAGE = """
 UPDATE sessions SET
     input_tokens = input_tokens + :input_tokens,
@@ -206,8 +210,17 @@ UPDATE sessions SET
     cache_read_tokens = cache_read_tokens + :cache_read_tokens,
     cache_write_tokens = cache_write_tokens + :cache_write_tokens,
     reasoning_tokens = reasoning_tokens + :reasoning_tokens,
-    cost_usd = max(0.0, cost_usd + :cost_usd)
+    cost_usd = max(0.0, cost_usd + :cost_usd),
+    inherited_input_tokens = inherited_input_tokens + :copy * :input_tokens,
+    inherited_output_tokens = inherited_output_tokens + :copy * :output_tokens,
+    inherited_cache_read_tokens = inherited_cache_read_tokens + :copy * :cache_read_tokens,
+    inherited_cache_write_tokens = inherited_cache_write_tokens + :copy * :cache_write_tokens,
+    inherited_reasoning_tokens = inherited_reasoning_tokens + :copy * :reasoning_tokens,
+    inherited_cost_usd = max(0.0, inherited_cost_usd + :copy * :cost_usd)
 WHERE id = :id"""
+
+IS_FORK_COPY = """
+SELECT forked_from IS NOT NULL FROM messages WHERE session_id = :session_id AND id = :id"""
 
 # -- reads --------------------------------------------------------------------------
 
@@ -323,14 +336,14 @@ ITEM_WINDOWS = {
 SELECT_TOOL_CALLS_FOR_SEQS = f"""
 SELECT {_CALL_COLUMNS} FROM tool_calls
 WHERE session_id = :session_id AND request_seq BETWEEN :first_seq AND :last_seq
-ORDER BY request_seq, call_id"""
+ORDER BY request_seq, position"""
 
 SELECT_TOOL_CALLS = f"""
 SELECT {TOOL_CALL_COLUMNS} FROM tool_calls
 WHERE (:session_id IS NULL OR session_id = :session_id)
   AND (:name IS NULL OR name = :name)
   AND (:status IS NULL OR status = :status)
-ORDER BY requested_at, session_id, request_seq
+ORDER BY requested_at, session_id, request_seq, position
 LIMIT :limit"""
 
 # -- maintenance --------------------------------------------------------------------
