@@ -3,7 +3,8 @@
 SQLite variants (all WAL, one transaction per append, ``synchronous`` per durability):
   min       messages(session_id, seq, role, item, text, created_at), one INSERT;
   sessions  + a sessions row updated in the same transaction (counters, usage, seq);
-  fts       + an FTS5 external-content index on the text (the equivalent of sessiondb);
+  fts       + an FTS5 external-content index on the text (the equivalent of sessiondb,
+            indexing the same words: text, and a tool call's name and arguments);
   batch     the same as fts, many messages per transaction with executemany.
 PostgreSQL: sessions + messages + a GIN-indexed tsvector, one transaction per append.
 Reads decode each item's JSON, as any caller must.
@@ -50,6 +51,14 @@ LIST_NEWEST = (
     "SELECT id, updated_at, message_count, last_seq, input_tokens, output_tokens, cost_usd "
     "FROM sessions ORDER BY updated_at DESC, id DESC LIMIT ?"
 )
+
+
+def _document(m: Msg) -> str:
+    """The searchable text, as sessiondb indexes it: the text, then the tool name and its
+    arguments (an equivalent schema indexes the same words)."""
+    if m.tool_name is not None and m.arguments is not None and m.role == "assistant":
+        return f"{m.text}\n{m.tool_name} {m.arguments}"
+    return m.text
 
 
 def _usage(m: Msg) -> tuple[int, int, float]:
@@ -115,9 +124,9 @@ class RawSQLite(Subject):
             seq = conn.execute(
                 BUMP_SESSION, {"n": 1, "now": now, "inp": inp, "out": out, "cost": cost, "sid": sid}
             ).fetchone()[0]
-            cur = conn.execute(INSERT_MESSAGE, (sid, seq, msg.role, item, msg.text, now))
+            cur = conn.execute(INSERT_MESSAGE, (sid, seq, msg.role, item, _document(msg), now))
             if self.variant == "fts":
-                conn.execute(INDEX_TEXT, (cur.lastrowid, msg.text))
+                conn.execute(INDEX_TEXT, (cur.lastrowid, _document(msg)))
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
@@ -137,7 +146,7 @@ class RawSQLite(Subject):
             ).fetchone()[0]
             first = last - len(msgs) + 1
             rows = [
-                (sid, first + i, m.role, json.dumps(m.item), m.text, now)
+                (sid, first + i, m.role, json.dumps(m.item), _document(m), now)
                 for i, m in enumerate(msgs)
             ]
             conn.executemany(INSERT_MESSAGE, rows)
@@ -240,7 +249,9 @@ class RawPostgres(Subject):
             seq = self.conn.execute(
                 PG_BUMP, {"n": 1, "now": now, "inp": inp, "out": out, "cost": cost, "sid": sid}
             ).fetchone()[0]  # type: ignore[index]
-            self.conn.execute(PG_INSERT, (sid, seq, msg.role, Jsonb(msg.item), msg.text, now))
+            self.conn.execute(
+                PG_INSERT, (sid, seq, msg.role, Jsonb(msg.item), _document(msg), now)
+            )
 
     def append_batch(self, sid: str, msgs: Sequence[Msg]) -> None:
         from psycopg.types.json import Jsonb
@@ -264,7 +275,7 @@ class RawPostgres(Subject):
                 cur.executemany(
                     PG_INSERT,
                     [
-                        (sid, first + i, m.role, Jsonb(m.item), m.text, now)
+                        (sid, first + i, m.role, Jsonb(m.item), _document(m), now)
                         for i, m in enumerate(msgs)
                     ],
                 )
