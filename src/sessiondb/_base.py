@@ -118,6 +118,8 @@ def encode_cursor(values: Sequence[Any]) -> str:
 
 def decode_cursor(cursor: str, shape: Sequence[type]) -> list[Any]:
     """Decode a cursor made by ``encode_cursor``; raise InvalidInput if it is not one."""
+    if not isinstance(cursor, str):
+        raise InvalidInput(f"cursor: expected a string, got {type(cursor).__name__}")
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))

@@ -127,6 +127,16 @@ def check_id(name: str, value: object) -> str:
     return text
 
 
+def check_key(name: str, value: object) -> str:
+    """Return ``value`` if it can name a stored session, else raise InvalidInput: a
+    string without NUL or lone surrogates (which no stored id holds, and which the
+    drivers cannot even send). Any length passes: a lookup of an id too long to have
+    been stored is simply NotFound."""
+    text = check_text(name, value, allow_none=False)
+    assert text is not None
+    return text
+
+
 def check_choice(name: str, value: object, choices: tuple[str, ...]) -> str:
     """Return ``value`` if it is one of ``choices``, else raise InvalidInput."""
     if value not in choices:

@@ -22,7 +22,7 @@ from typing import Any
 from .._base import check_limit, make_preview
 from ..errors import AlreadyExists, InvalidInput, NotFound
 from ..history import HistoryRow, Window, summary_item, summary_metadata
-from ..model import Message, NewMessage, Session, now_micros
+from ..model import Message, NewMessage, Session, check_key, now_micros
 from ..store import AppendInput, TokenCounter
 from ._sql import SQLCore
 
@@ -132,6 +132,7 @@ class SQLHistory(SQLCore):
         max_tokens: int | None = None,
         token_counter: TokenCounter | None = None,
     ) -> list[dict[str, Any]]:
+        check_key("session_id", session_id)
         window = Window(
             max_messages=max_messages, max_tokens=max_tokens, token_counter=token_counter
         )
@@ -151,6 +152,7 @@ class SQLHistory(SQLCore):
         keep_last: int = 0,
         summary_role: str = "user",
     ) -> Message:
+        check_key("session_id", session_id)
         hq = self.history_queries
         window = Window.at_least(keep_last)
         item = summary_item(summary, summary_role)
@@ -174,6 +176,7 @@ class SQLHistory(SQLCore):
     def replace_history(
         self, session_id: str, items: AppendInput, *, keep_replaced: bool = True
     ) -> list[Message]:
+        check_key("session_id", session_id)
         hq = self.history_queries
         prepared = self._prepare(items, None, None, None)
         with self._write(f"replacing the history of session {session_id!r}") as conn:
@@ -200,6 +203,7 @@ class SQLHistory(SQLCore):
     # ------------------------------------------------------------------ deletes
 
     def truncate(self, session_id: str, *, keep_last: int) -> int:
+        check_key("session_id", session_id)
         hq = self.history_queries
         keep = check_limit("keep_last", keep_last, allow_none=False) or 0
         with self._write(f"truncating session {session_id!r}") as conn:
@@ -221,6 +225,7 @@ class SQLHistory(SQLCore):
             return int(deleted)
 
     def pop(self, session_id: str) -> Message | None:
+        check_key("session_id", session_id)
         hq = self.history_queries
         with self._write(f"popping the last message of session {session_id!r}") as conn:
             self._require_session(conn, session_id)
@@ -239,6 +244,7 @@ class SQLHistory(SQLCore):
             return message
 
     def clear(self, session_id: str) -> int:
+        check_key("session_id", session_id)
         hq = self.history_queries
         with self._write(f"clearing session {session_id!r}") as conn:
             self._require_session(conn, session_id)
@@ -267,6 +273,7 @@ class SQLHistory(SQLCore):
         title: str | None = None,
         id: str | None = None,
     ) -> Session:
+        check_key("session_id", session_id)
         hq = self.history_queries
         check_limit("at_seq", at_seq)
         fields = self._session_fields(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ...errors import NotFound
 from ...insights import build_tree
-from ...model import Session, TreeNode, Usage
+from ...model import Session, TreeNode, Usage, check_key
 from . import queries as q
 from . import search_queries as sq
 from .core import PostgresCore
@@ -14,6 +14,7 @@ class PostgresLineage(PostgresCore):
     """``children``, ``ancestors``, ``tree`` and ``tree_usage`` on PostgreSQL."""
 
     def children(self, session_id: str) -> list[Session]:
+        check_key("session_id", session_id)
         with self._read(f"reading children of session {session_id!r}") as conn:
             rows = conn.execute(sq.SELECT_CHILDREN, {"id": session_id}).fetchall()
             if not rows and not conn.execute(q.SESSION_EXISTS, {"id": session_id}).fetchone():
@@ -21,6 +22,7 @@ class PostgresLineage(PostgresCore):
         return [self._session(row) for row in rows]
 
     def ancestors(self, session_id: str) -> list[Session]:
+        check_key("session_id", session_id)
         rows = self._query(
             f"reading ancestors of session {session_id!r}", sq.SELECT_ANCESTORS, {"id": session_id}
         )
@@ -29,12 +31,14 @@ class PostgresLineage(PostgresCore):
         return [self._session(row) for row in rows[1:]]
 
     def tree(self, session_id: str) -> TreeNode:
+        check_key("session_id", session_id)
         rows = self._query(
             f"reading the tree of session {session_id!r}", sq.SELECT_SUBTREE, {"id": session_id}
         )
         return build_tree(session_id, (self._session(row) for row in rows))
 
     def tree_usage(self, session_id: str) -> Usage:
+        check_key("session_id", session_id)
         rows = self._query(
             f"summing usage under session {session_id!r}",
             sq.SUM_SUBTREE_USAGE,

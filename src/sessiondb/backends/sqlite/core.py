@@ -48,6 +48,7 @@ from ...model import (
     Usage,
     check_choice,
     check_id,
+    check_key,
     check_metadata,
     check_text,
     dump_json,
@@ -378,6 +379,7 @@ class SQLiteCore(SQLCore):
         return self._session(row)
 
     def get_session(self, session_id: str) -> Session:
+        check_key("session_id", session_id)
         rows = self._query(f"reading session {session_id!r}", q.SELECT_SESSION, {"id": session_id})
         if not rows:
             raise NotFound(f"no session {session_id!r}")
@@ -398,6 +400,7 @@ class SQLiteCore(SQLCore):
         status: str = UNSET,
         metadata: Mapping[str, Any] | None = UNSET,
     ) -> Session:
+        check_key("session_id", session_id)
         given = {
             "title": title,
             "agent": agent,
@@ -450,6 +453,7 @@ class SQLiteCore(SQLCore):
         return self._session(row)
 
     def delete_session(self, session_id: str, *, recursive: bool = False) -> int:
+        check_key("session_id", session_id)
         with self._write(f"deleting session {session_id!r}") as conn:
             if not conn.execute(q.SESSION_EXISTS, {"id": session_id}).fetchone():
                 raise NotFound(f"no session {session_id!r}")
@@ -478,6 +482,10 @@ class SQLiteCore(SQLCore):
     ) -> Page[Session]:
         if status is not None:
             check_choice("status", status, STATUSES)
+        for name, value in (("agent", agent), ("source", source), ("user_id", user_id)):
+            check_text(name, value)
+        if parent_id is not None:
+            check_key("parent_id", parent_id)
         size = check_limit("limit", limit, allow_none=False) or 0
         since_dt, until_dt = to_utc("since", since), to_utc("until", until)
         cursor_updated = cursor_id = None
@@ -526,6 +534,7 @@ class SQLiteCore(SQLCore):
         expect_last_seq: int | None = None,
         session_metadata: Mapping[str, Any] | None = None,
     ) -> list[Message]:
+        check_key("session_id", session_id)
         prepared = self._prepare(items, ids, usage, model)
         patch = check_metadata("session_metadata", session_metadata) if session_metadata else None
         if not prepared:
@@ -557,6 +566,7 @@ class SQLiteCore(SQLCore):
         last: int | None = None,
         limit: int | None = None,
     ) -> list[Message]:
+        check_key("session_id", session_id)
         if last is not None and limit is not None:
             raise InvalidInput("messages: give either last or limit, not both")
         check_limit("last", last)
@@ -592,6 +602,9 @@ class SQLiteCore(SQLCore):
         status: str | None = None,
         limit: int | None = None,
     ) -> list[ToolCall]:
+        if session_id is not None:
+            check_key("session_id", session_id)
+        check_text("name", name)
         if status is not None:
             check_choice("status", status, ("pending", "ok", "error"))
         check_limit("limit", limit)

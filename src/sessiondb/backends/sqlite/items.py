@@ -12,6 +12,7 @@ from typing import Any
 
 from ..._base import check_limit
 from ...errors import InvalidInput, NotFound
+from ...model import check_key
 from .core import SQLiteCore
 
 # The same ranges as SELECT_MESSAGES_FIRST/LAST (queries.py), item column only.
@@ -45,6 +46,7 @@ class SQLiteItems(SQLiteCore):
         last: int | None = None,
         limit: int | None = None,
     ) -> list[dict[str, Any]]:
+        check_key("session_id", session_id)
         if last is not None and limit is not None:
             raise InvalidInput("items: give either last or limit, not both")
         check_limit("last", last)
