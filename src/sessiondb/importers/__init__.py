@@ -28,7 +28,14 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import AlreadyExists, BadTranscript, InvalidInput, NotFound, SessionDBError
-from ..model import ImportReport, NewMessage, Session, SkippedLine, check_id
+from ..model import (
+    ImportReport,
+    NewMessage,
+    Session,
+    SkippedLine,
+    check_id,
+    check_metadata,
+)
 from ..store import Store
 from . import (
     claude_code,
@@ -148,7 +155,11 @@ def import_path(
     for file in [root] if explicit else _walk(root):
         if own is not None and _same_file(file, own):
             continue  # never import the store's own database into itself
-        name = format or detect_format(file)
+        try:
+            name = format or detect_format(file)
+        except Exception as exc:  # a detector bug must not abort the other files
+            report.errors[str(file)] = f"internal error: detecting the format: {exc!r}"
+            continue
         if name is None:
             if explicit:
                 report.errors[str(file)] = "format not recognized"
@@ -185,6 +196,20 @@ def _walk(root: Path) -> Iterator[Path]:
                 found.append(Path(dirpath) / name)
     # "<id>.jsonl" sorts before "<id>/subagents/..." and "<stem>__child.jsonl".
     yield from sorted(found, key=str)
+
+
+def _storable(metadata: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """``metadata`` without the entries sessiondb would refuse (NaN, bytes...), each
+    reported: a bad token counter in a source must not cost the whole session."""
+    kept: dict[str, Any] = {}
+    for key, value in metadata.items():
+        try:
+            check_metadata("metadata", {key: value})
+        except InvalidInput as exc:
+            ctx.skip(0, f"session metadata {key!r} not imported ({exc})")
+            continue
+        kept[key] = value
+    return kept
 
 
 @dataclass(slots=True)
@@ -293,6 +318,8 @@ class _Writer:
                 self._flush(state, ctx)
             return
         record.fields = clean(record.fields)  # NUL/lone surrogates cannot be stored
+        if isinstance(record.fields.get("metadata"), dict):
+            record.fields["metadata"] = _storable(record.fields["metadata"], ctx)
         current = opened.get(record.id)
         if current is not None:  # a later header: its fields win at the end of the file
             merged = dict(current.begin.fields)
