@@ -56,27 +56,28 @@ def test_full_disk_gives_a_clear_error_and_no_corruption(
 
 
 # Where the append is held when its backend is terminated. "session lock": blocked on
-# LOCK_SESSION, the first statement of its transaction. "tool-call row": blocked on
-# COMPLETE_TOOL_CALL, after RESERVE_SEQS moved the counters and INSERT_MESSAGE wrote the
-# batch, so the killed transaction really holds half an append.
+# LOCK_SESSION, the first statement of its transaction, before it wrote anything (no xid
+# yet). "tool-call row": blocked on COMPLETE_TOOL_CALL, after RESERVE_SEQS moved the
+# counters and INSERT_MESSAGE wrote the batch (an xid, so rows written), so the killed
+# transaction really holds half an append.
 STAGES = {
-    "session lock": ("SELECT 1 FROM {schema}.sessions WHERE id = %s FOR UPDATE", "FOR UPDATE"),
+    "session lock": "SELECT 1 FROM {schema}.sessions WHERE id = %s FOR UPDATE",
     "tool-call row": (
-        "SELECT 1 FROM {schema}.tool_calls WHERE session_id = %s AND call_id = %s FOR UPDATE",
-        "UPDATE tool_calls",
+        "SELECT 1 FROM {schema}.tool_calls WHERE session_id = %s AND call_id = %s FOR UPDATE"
     ),
 }
 
 
-def _blocked_backend(admin: Any, app_name: str) -> tuple[int, str, Any, Any]:
-    """(pid, query, xact_start, backend_xid) of the store's backend once it waits on a
-    lock; fails after 10 s."""
+def _blocked_backend(admin: Any, app_name: str, locker_pid: int) -> tuple[int, str, Any, Any]:
+    """(pid, query, xact_start, backend_xid) of the store's backend once the locker's
+    lock blocks it; fails after 10 s. (The blocking pid, not pg_stat_activity's query
+    text, says what it waits for: the text can lag behind the statement.)"""
     deadline = time.monotonic() + 10
     while time.monotonic() < deadline:
         rows = admin.execute(
             "SELECT pid, query, xact_start, backend_xid FROM pg_stat_activity"
-            " WHERE application_name = %s AND wait_event_type = 'Lock'",
-            (app_name,),
+            " WHERE application_name = %s AND %s = ANY(pg_blocking_pids(pid))",
+            (app_name, locker_pid),
         ).fetchall()
         if rows:
             assert len(rows) == 1, rows
@@ -111,7 +112,7 @@ def test_connections_killed_mid_transaction_leave_nothing_half_written(
             sid = db.create_session("faults").id
             for r in range(rounds):
                 stage = list(STAGES)[r % len(STAGES)]
-                lock_sql, statement = STAGES[stage]
+                lock_sql = STAGES[stage]
                 call_id = f"call-{r}"
                 db.append(sid, _call(call_id), ids=[f"{r}-call"])
                 before = (db.get_session(sid), db.messages(sid), db.tool_calls(sid))
@@ -136,11 +137,12 @@ def test_connections_killed_mid_transaction_leave_nothing_half_written(
                     locker.execute(lock_sql.format(schema=ident), params)
                     writer = threading.Thread(target=append)
                     writer.start()
-                    pid, query, xact_start, xid = _blocked_backend(admin, app_name)
-                    assert statement in query, (stage, query)
-                    assert xact_start is not None, "the append was not inside a transaction"
-                    if stage == "tool-call row":
-                        assert xid is not None, "the append had written nothing yet"
+                    pid, query, xact_start, xid = _blocked_backend(
+                        admin, app_name, locker.info.backend_pid
+                    )
+                    assert xact_start is not None, f"not inside a transaction: {query}"
+                    wrote = xid is not None
+                    assert wrote == (stage == "tool-call row"), (stage, xid, query)
                     assert admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()[0]
                     writer.join(10)
                     assert not writer.is_alive()
