@@ -136,3 +136,10 @@ def test_unrecognizable_items_are_invalid(item: dict[str, object]) -> None:
 )
 def test_timestamps_parse_leniently(value: object, expected: datetime | None) -> None:
     assert parse_time(value) == expected
+
+
+def test_a_part_type_that_is_a_list_or_object_is_an_unknown_part() -> None:
+    # Found by tests/reliability/test_hostile_input.py: an unhashable "type" raised
+    # TypeError from the projection (and so from Store.append).
+    p = project({"role": "user", "content": [{"type": [], "text": "x"}, {"type": {}}, "y"]})
+    assert (p.role, p.text) == ("user", "y")

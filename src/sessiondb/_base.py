@@ -126,6 +126,8 @@ def encode_cursor(values: Sequence[Any]) -> str:
 
 def decode_cursor(cursor: str, shape: Sequence[type]) -> list[Any]:
     """Decode a cursor made by ``encode_cursor``; raise InvalidInput if it is not one."""
+    if not isinstance(cursor, str):
+        raise InvalidInput.about("cursor", f"expected a string, got {type(cursor).__name__}")
     named = f"cursor {cursor[:40]!r}"
     try:
         padded = cursor + "=" * (-len(cursor) % 4)
@@ -413,7 +415,7 @@ def _contract_methods() -> frozenset[str]:
 
 def _validating(method: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap a contract method so its id and text arguments are checked first."""
-    checks: list[tuple[str, int | None, Callable[[str, object], None]]] = []
+    checks: list[tuple[str, int | None, bool, Callable[[str, object], None]]] = []
     for index, param in enumerate(list(inspect.signature(method).parameters.values())[1:]):
         if param.name in _ID_ARGUMENTS:
             check = _check_id_argument
@@ -422,15 +424,19 @@ def _validating(method: Callable[..., Any]) -> Callable[..., Any]:
         else:
             continue
         positional = param.kind in (param.POSITIONAL_ONLY, param.POSITIONAL_OR_KEYWORD)
-        checks.append((param.name, index if positional else None, check))
+        required = param.default is param.empty  # None is then an error, not "no filter"
+        checks.append((param.name, index if positional else None, required, check))
     if not checks:
         return method
 
     @functools.wraps(method)
     def checked(self: Any, *args: Any, **kwargs: Any) -> Any:
-        for name, index, check in checks:
+        for name, index, required, check in checks:
             value = args[index] if index is not None and index < len(args) else kwargs.get(name)
-            if value is not None and value is not UNSET:
+            if value is None:
+                if required:
+                    raise InvalidInput.about(name, "a value is required")
+            elif value is not UNSET:
                 check(name, value)
         return method(self, *args, **kwargs)
 

@@ -229,6 +229,8 @@ def _collect_part(
 ) -> bool:
     """Add what a content part carries; return False for parts with nothing to derive."""
     ptype = part.get("type")
+    if not isinstance(ptype, str | None):
+        return False  # a list or object as the type (unhashable): no part we know
     if ptype in _TEXT_PART_TYPES or (ptype is None and isinstance(part.get("text"), str)):
         value = part.get("text")
         if isinstance(value, str):

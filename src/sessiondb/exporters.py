@@ -201,14 +201,23 @@ def decode_arguments(arguments: object) -> str:
 
 def _native_chat(item: Mapping[str, Any]) -> bool:
     """True when ``item`` is already a chat-completions message."""
-    if "type" in item or item.get("role") not in _CHAT_ROLES:
+    # Stored items may hold any JSON: a list or object where a name belongs is unhashable,
+    # hence _named() before every set lookup.
+    if "type" in item or not _named(item.get("role"), _CHAT_ROLES):
         return False
     content = item.get("content")
     if content is None or isinstance(content, str):
         return True
     if isinstance(content, list):
-        return all(isinstance(p, Mapping) and p.get("type") in _CHAT_PART_TYPES for p in content)
+        return all(
+            isinstance(p, Mapping) and _named(p.get("type"), _CHAT_PART_TYPES) for p in content
+        )
     return False
+
+
+def _named(value: object, names: frozenset[str]) -> bool:
+    """True when ``value`` is one of ``names`` (False for any non-string)."""
+    return isinstance(value, str) and value in names
 
 
 def _from_chat(item: Mapping[str, Any]) -> dict[str, Any]:

@@ -244,3 +244,51 @@ def test_update_session_checks_the_text_fields_it_is_given(store: Store, bad: An
         store.update_session(s.id, source=bad)
     assert store.update_session(s.id, title="t").source == "cli"  # omitted: unchanged
     assert store.get_session(s.id).agent == "a"
+
+
+UNSTORABLE_IDS: list[Any] = ["a\ud800b", "a\x00b", 2**70, ["s"], {"id": "s"}, b"s", None]
+LOOKUPS = {
+    "get_session": lambda db, v: db.get_session(v),
+    "update_session": lambda db, v: db.update_session(v, title="t"),
+    "delete_session": lambda db, v: db.delete_session(v),
+    "append": lambda db, v: db.append(v, {"role": "user", "content": "x"}),
+    "messages": lambda db, v: db.messages(v),
+    "items": lambda db, v: db.items(v),
+    "tool_calls": lambda db, v: db.tool_calls(v or "x\x00"),
+    "history": lambda db, v: db.history(v),
+    "pop": lambda db, v: db.pop(v),
+    "fork": lambda db, v: db.fork(v),
+    "children": lambda db, v: db.children(v),
+    "tree": lambda db, v: db.tree(v),
+    "export": lambda db, v: db.export(v),
+    "list_sessions": lambda db, v: db.list_sessions(parent_id=v or "x\x00"),
+}
+
+
+@pytest.mark.parametrize("call", sorted(LOOKUPS))
+def test_an_id_no_session_can_have_is_invalid_input_in_every_lookup(
+    store: Store, call: str
+) -> None:
+    # Found by tests/reliability/test_hostile_input.py: a lone surrogate or a 70-bit
+    # integer used to escape as the driver's UnicodeEncodeError/OverflowError, and NUL
+    # was NotFound on SQLite but InvalidInput on PostgreSQL.
+    store.create_session("kept")
+    for value in UNSTORABLE_IDS:
+        with pytest.raises(InvalidInput, match=r"session_id|parent_id|a value is required"):
+            LOOKUPS[call](store, value)
+    assert [s.id for s in store.list_sessions().items] == ["kept"]
+
+
+def test_a_cursor_that_is_not_a_string_is_invalid_input(store: Store) -> None:
+    with pytest.raises(InvalidInput, match="cursor: expected a string"):
+        store.list_sessions(cursor={"a": 1})  # type: ignore[arg-type]
+
+
+def test_items_with_lists_where_names_belong_are_stored_and_exported(store: Store) -> None:
+    # Found by tests/reliability/test_hostile_input.py: the projection and the "openai"
+    # export looked such names up in sets, and a list is unhashable (TypeError).
+    sid = store.create_session().id
+    item = {"role": ["user"], "type": "message", "content": [{"type": ["text"], "text": "x"}]}
+    store.append(sid, [{"role": "user", "content": [{"type": [], "text": "y"}]}, item])
+    for kind in ("jsonl", "markdown", "openai"):
+        assert store.export(sid, kind)

@@ -516,3 +516,42 @@ def test_a_file_unchanged_since_its_complete_import_is_not_read_again(
     assert (again.files, again.messages_added) == (1, 0)
     os.utime(path, ns=(stat.st_atime_ns, stat.st_mtime_ns + 1_000_000))
     assert store.import_path(path).messages_added == 1  # now it is read: one changed message
+
+
+def test_names_of_the_wrong_type_in_a_transcript_are_reported_not_raised(
+    store: Store, tmp_path: Path
+) -> None:
+    # Found by tests/reliability/test_hostile_imports.py: a list as a line's "type"
+    # made claude_code's detector and codex's reader raise TypeError (unhashable).
+    head = tmp_path / "head.jsonl"
+    head.write_text(json.dumps({"type": ["summary"]}) + "\n")
+    assert store.import_path(head).errors == {str(head): "format not recognized"}
+    rollout = (DATA / "codex" / "agent-history_synthetic_codex-0.77_compacted.jsonl").read_text()
+    lines = rollout.splitlines()
+    damaged = [json.loads(line) for line in lines]
+    for line in damaged:
+        if isinstance(line.get("payload"), dict):
+            line["payload"]["type"] = []
+            break
+    path = tmp_path / "rollout.jsonl"
+    path.write_text("".join(json.dumps(line) + "\n" for line in damaged))
+    report = store.import_path(path, format="codex")
+    assert report.errors == {}
+    assert report.messages_added > 0
+
+
+def test_session_metadata_sessiondb_cannot_store_is_dropped_and_reported(
+    store: Store, tmp_path: Path
+) -> None:
+    # Found by tests/reliability/test_hostile_imports.py: a NaN token counter (JSON
+    # allows the literal) refused the whole goose session with InvalidInput.
+    document = json.loads((DATA / "goose" / "export_session_v7_compacted.json").read_text())
+    document["accumulated_input_tokens"] = float("nan")
+    path = tmp_path / "nan.json"
+    path.write_text(json.dumps(document))
+    report = store.import_path(path, format="goose")
+    assert report.errors == {}
+    assert any("goose_usage" in line.reason for line in report.skipped)
+    session = store.get_session(report.session_ids[0])
+    assert "goose_usage" not in session.metadata
+    assert session.message_count == report.messages_added > 0

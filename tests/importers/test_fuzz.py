@@ -8,6 +8,7 @@ import os
 import sqlite3
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -54,27 +55,34 @@ def _sample(rel: str | None, workdir: Path) -> tuple[bytes, str]:
     return text.encode(), "export.jsonl"
 
 
-def _wrong_type(raw: bytes, data: st.DataObject) -> bytes:
-    """Replace one field of one line (or of the whole document) by a value of another type."""
-    lines = raw.splitlines(keepends=True)
-    whole = raw.lstrip()[:1] in (b"[", b"{") and len(lines) > 1 and raw.rstrip()[-1:] in b"]}"
+def _wrong_type(raw: bytes, data: st.DataObject, values: st.SearchStrategy[Any] = WRONG) -> bytes:
+    """Replace one field of one line (or of the whole document) by one of ``values``
+    (by default a value of another type)."""
     try:
-        if whole:
-            document = json.loads(raw)
-            target = document
-            if isinstance(document, dict) and isinstance(document.get("messages"), list):
-                target = document["messages"]
-            if isinstance(target, list) and target:
-                index = data.draw(st.integers(0, len(target) - 1))
-                if isinstance(target[index], dict) and target[index]:
-                    key = data.draw(st.sampled_from(sorted(target[index])))
-                    target[index][key] = data.draw(WRONG)
-                else:
-                    target[index] = data.draw(WRONG)
-            elif isinstance(target, dict) and target:
-                target[data.draw(st.sampled_from(sorted(target)))] = data.draw(WRONG)
-            return json.dumps(document).encode()
-        index = data.draw(st.integers(0, len(lines) - 1))
+        document = json.loads(raw)
+    except ValueError:
+        document = None  # JSONL: change one of its lines instead
+    if isinstance(document, dict | list) and document:
+        target = document
+        if isinstance(document, dict):
+            for name in ("messages", "conversation"):
+                if isinstance(document.get(name), list) and document[name]:
+                    target = document[name]
+        if isinstance(target, list):
+            index = data.draw(st.integers(0, len(target) - 1))
+            if isinstance(target[index], dict) and target[index]:
+                key = data.draw(st.sampled_from(sorted(target[index])))
+                target[index][key] = data.draw(values)
+            else:
+                target[index] = data.draw(values)
+        else:
+            target[data.draw(st.sampled_from(sorted(target)))] = data.draw(values)
+        return json.dumps(document).encode()
+    lines = raw.splitlines(keepends=True)
+    if not lines:
+        return raw
+    index = data.draw(st.integers(0, len(lines) - 1))
+    try:
         value = json.loads(lines[index])
     except ValueError:
         return raw
@@ -82,9 +90,9 @@ def _wrong_type(raw: bytes, data: st.DataObject) -> bytes:
         key = data.draw(st.sampled_from(sorted(value)))
         inner = value[key]
         if isinstance(inner, dict) and inner and data.draw(st.booleans()):
-            inner[data.draw(st.sampled_from(sorted(inner)))] = data.draw(WRONG)
+            inner[data.draw(st.sampled_from(sorted(inner)))] = data.draw(values)
         else:
-            value[key] = data.draw(WRONG)
+            value[key] = data.draw(values)
     lines[index] = json.dumps(value).encode() + b"\n"
     return b"".join(lines)
 

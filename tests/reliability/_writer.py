@@ -1,8 +1,9 @@
 """A writer process for the crash test: appends forever, acknowledging each commit.
 
 Usage: python _writer.py URL OPTIONS_JSON SESSION_ID ROUND
-After every append returns it prints one line per stored message, "seq id", and flushes:
-a line the parent has read is an acknowledged message.
+It first prints "ready LEVEL" (SQLite's PRAGMA synchronous, "-" elsewhere); after every
+append returns it prints one line per stored message, "seq id", and flushes: a line the
+parent has read is an acknowledged message.
 """
 
 from __future__ import annotations
@@ -21,7 +22,10 @@ def main() -> None:
         sys.argv[4],
     )
     with sessiondb.connect(url, **options) as db:
-        print("ready", flush=True)
+        # On SQLite, say which synchronous level this writer really commits with.
+        conn = getattr(db, "_conn", None)
+        level = conn().execute("PRAGMA synchronous").fetchone()[0] if conn else "-"
+        print(f"ready {level}", flush=True)
         i = 0
         while True:
             if i % 3 == 0:

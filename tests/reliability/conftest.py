@@ -20,6 +20,11 @@ def scale(ci: int, stress: int) -> int:
     return stress if STRESS else ci
 
 
+def backend(url: str) -> str:
+    """ "sqlite" or "postgres": the label a count is filed under for a store's URL."""
+    return "sqlite" if url.startswith("sqlite") or "://" not in url else "postgres"
+
+
 @pytest.fixture
 def counts() -> Counter[str]:
     """Add what a test verified: ``counts["crash rounds"] += 1``."""

@@ -1,5 +1,10 @@
 """Disk and connection faults: a full disk and a connection killed mid-transaction leave
 nothing half-written, raise a clear sessiondb error, and the store recovers.
+
+The PostgreSQL kills are deterministic: every round terminates the store's backend while
+it provably waits inside an append's transaction (found in pg_stat_activity waiting on a
+lock another connection holds), alternately before and after the append wrote its rows;
+idle connections are never counted.
 """
 
 from __future__ import annotations
@@ -9,11 +14,12 @@ import threading
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import sessiondb
-from sessiondb import SessionDBError, StorageFull
+from sessiondb import ConnectionLost, StorageFull
 
 from ..conftest import drop_schema, postgres_url_or_skip
 from .conftest import scale
@@ -49,74 +55,120 @@ def test_full_disk_gives_a_clear_error_and_no_corruption(
     counts["faults: full-disk writes verified"] += acknowledged
 
 
-def _terminate(admin_url: str, app_name: str) -> int:
-    import psycopg
+# Where the append is held when its backend is terminated. "session lock": blocked on
+# LOCK_SESSION, the first statement of its transaction, before it wrote anything (no xid
+# yet). "tool-call row": blocked on COMPLETE_TOOL_CALL, after RESERVE_SEQS moved the
+# counters and INSERT_MESSAGE wrote the batch (an xid, so rows written), so the killed
+# transaction really holds half an append.
+STAGES = {
+    "session lock": "SELECT 1 FROM {schema}.sessions WHERE id = %s FOR UPDATE",
+    "tool-call row": (
+        "SELECT 1 FROM {schema}.tool_calls WHERE session_id = %s AND call_id = %s FOR UPDATE"
+    ),
+}
 
-    with psycopg.connect(admin_url, autocommit=True) as conn:
-        rows = conn.execute(
-            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = %s",
-            (app_name,),
+
+def _blocked_backend(admin: Any, app_name: str, locker_pid: int) -> tuple[int, str, Any, Any]:
+    """(pid, query, xact_start, backend_xid) of the store's backend once the locker's
+    lock blocks it; fails after 10 s. (The blocking pid, not pg_stat_activity's query
+    text, says what it waits for: the text can lag behind the statement.)"""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        rows = admin.execute(
+            "SELECT pid, query, xact_start, backend_xid FROM pg_stat_activity"
+            " WHERE application_name = %s AND %s = ANY(pg_blocking_pids(pid))",
+            (app_name, locker_pid),
         ).fetchall()
-    return len(rows)
+        if rows:
+            assert len(rows) == 1, rows
+            return rows[0]  # type: ignore[no-any-return]
+        time.sleep(0.005)
+    raise AssertionError("the append never waited on the lock")
 
 
 @pytest.mark.postgres
 def test_connections_killed_mid_transaction_leave_nothing_half_written(
     counts: Counter[str],
 ) -> None:
+    """Each round holds a row lock from another connection so the store's append blocks
+    inside its transaction, finds that backend in pg_stat_activity, terminates exactly
+    it, and checks: the caller got ConnectionLost, nothing of the batch (nor of its
+    counters or tool-call update) is visible, and the pool serves the retried append."""
+    import psycopg
+    from psycopg import sql
+
     admin_url = postgres_url_or_skip()
     schema = f"sessiondb_test_{secrets.token_hex(6)}"
     app_name = f"sessiondb_fault_{secrets.token_hex(4)}"
     sep = "&" if "?" in admin_url else "?"
     url = f"{admin_url}{sep}application_name={app_name}"
-    ok: list[list[str]] = []
-    failures: list[str] = []
-    stop = threading.Event()
+    rounds = scale(50, 500)
+    ident = sql.Identifier(schema).as_string(None)
     try:
-        with sessiondb.connect(url, schema=schema) as db:
+        with (
+            sessiondb.connect(url, schema=schema) as db,
+            psycopg.connect(admin_url, autocommit=True) as admin,
+        ):
             sid = db.create_session("faults").id
+            for r in range(rounds):
+                stage = list(STAGES)[r % len(STAGES)]
+                lock_sql = STAGES[stage]
+                call_id = f"call-{r}"
+                db.append(sid, _call(call_id), ids=[f"{r}-call"])
+                before = (db.get_session(sid), db.messages(sid), db.tool_calls(sid))
+                batch = [
+                    {"role": "user", "content": f"round {r}"},
+                    {"role": "tool", "tool_call_id": call_id, "content": "result"},
+                ]
+                ids = [f"{r}-a", f"{r}-b"]
+                outcome: list[BaseException | None] = []
 
-            def write() -> None:
-                i = 0
-                while not stop.is_set():
-                    ids = [f"{i}-a", f"{i}-b"]
+                def append(
+                    batch: Any = batch, ids: list[str] = ids, outcome: list[Any] = outcome
+                ) -> None:
                     try:
-                        db.append(
-                            sid,
-                            [
-                                {"role": "user", "content": "q" * 500},
-                                {"role": "assistant", "content": "a"},
-                            ],
-                            ids=ids,
-                        )
-                        ok.append(ids)
-                    except SessionDBError as exc:
-                        failures.append(type(exc).__name__)
-                    except Exception as exc:  # a raw driver error is a bug
-                        failures.append(f"RAW {type(exc).__module__}.{type(exc).__name__}: {exc}")
-                    i += 1
+                        db.append(sid, batch, ids=ids)
+                        outcome.append(None)
+                    except BaseException as exc:
+                        outcome.append(exc)
 
-            writer = threading.Thread(target=write)
-            writer.start()
-            killed = 0
-            for _ in range(scale(10, 100)):
-                time.sleep(0.05)
-                killed += _terminate(admin_url, app_name)
-            stop.set()
-            writer.join()
-            assert not [f for f in failures if f.startswith("RAW")], failures
-            assert killed > 0
-            # The pool recovers: the store works after the storm.
-            db.append(sid, {"role": "user", "content": "after"}, ids=["after"])
+                with psycopg.connect(admin_url) as locker:  # its transaction holds the lock
+                    params = (sid,) if stage == "session lock" else (sid, call_id)
+                    locker.execute(lock_sql.format(schema=ident), params)
+                    writer = threading.Thread(target=append)
+                    writer.start()
+                    pid, query, xact_start, xid = _blocked_backend(
+                        admin, app_name, locker.info.backend_pid
+                    )
+                    assert xact_start is not None, f"not inside a transaction: {query}"
+                    wrote = xid is not None
+                    assert wrote == (stage == "tool-call row"), (stage, xid, query)
+                    assert admin.execute("SELECT pg_terminate_backend(%s)", (pid,)).fetchone()[0]
+                    writer.join(10)
+                    assert not writer.is_alive()
+                    locker.rollback()
+                (error,) = outcome
+                assert isinstance(error, ConnectionLost), repr(error)
+                assert not isinstance(error, psycopg.Error)
+                assert (db.get_session(sid), db.messages(sid), db.tool_calls(sid)) == before
+                # The pool recovers: the same batch goes in on the next try.
+                stored = db.append(sid, batch, ids=ids)
+                assert [m.seq for m in stored] == [before[0].last_seq + 1, before[0].last_seq + 2]
+                assert db.tool_calls(sid)[-1].status == "ok"
+                counts[f"faults: backends terminated mid-append, at the {stage}"] += 1
             messages = db.messages(sid)
-            stored = {m.id for m in messages}
-            for ids in ok:
-                assert set(ids) <= stored
-            pairs = [m.id for m in messages if m.id != "after"]
-            assert len(pairs) % 2 == 0, "half a batch was written"
-            assert [m.seq for m in messages] == list(range(1, len(messages) + 1))
+            assert [m.seq for m in messages] == list(range(1, 3 * rounds + 1))
             assert db.check() == []
-        counts["faults: backends terminated mid-transaction"] += killed
-        counts["faults: batches verified after terminations"] += len(ok)
+        counts["faults: messages verified after terminations"] += len(messages)
     finally:
         drop_schema(admin_url, schema)
+
+
+def _call(call_id: str) -> dict[str, Any]:
+    return {
+        "role": "assistant",
+        "content": None,
+        "tool_calls": [
+            {"id": call_id, "type": "function", "function": {"name": "t", "arguments": "{}"}}
+        ],
+    }

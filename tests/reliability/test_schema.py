@@ -1,21 +1,30 @@
-"""Schema changes under failure: a migration killed half-way leaves the old version, usable."""
+"""Schema changes under failure, on both backends: a migration killed half-way leaves the
+old version, usable; a database from a newer sessiondb is refused and left unchanged;
+processes opening a fresh database at the same moment migrate it exactly once."""
 
 from __future__ import annotations
 
 import json
+import multiprocessing as mp
 import shutil
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 import sessiondb
+from sessiondb import SchemaTooNew
 from sessiondb.backends.sqlite import SCHEMA_VERSION, SQLiteStore
 from sessiondb.backends.sqlite.core import MIGRATIONS as SQLITE_MIGRATIONS
+
+from ..conftest import drop_schema
+from .conftest import backend, scale
 
 V1 = Path(__file__).parent.parent / "backends" / "data" / "v1.db"
 
@@ -142,3 +151,117 @@ def test_postgres_v1_schema_upgrades_and_survives_a_killed_migration(
         assert db.get_session("v1-session").last_seq == 3
         assert db.check() == []
     counts["schema: interrupted PostgreSQL migrations verified"] += 1
+
+
+# -- on both backends: a newer schema, and processes opening a fresh database at once --
+
+
+def _raw(url: str, options: dict[str, str]) -> Any:
+    """A plain DB-API connection to the store behind (url, options), outside sessiondb."""
+    if "schema" not in options:
+        return sqlite3.connect(url)
+    import psycopg
+    from psycopg import sql
+
+    conn = psycopg.connect(url, autocommit=True)
+    conn.execute(sql.SQL("SET search_path TO {}").format(sql.Identifier(options["schema"])))
+    return conn
+
+
+def _rows(url: str, options: dict[str, str]) -> list[Any]:
+    """Every row sessiondb keeps (migrations, sessions, messages), in a fixed order."""
+    conn = _raw(url, options)
+    try:
+        return [
+            conn.execute(f"SELECT * FROM {table} ORDER BY 1, 2").fetchall()
+            for table in ("_sessiondb_migrations", "sessions", "messages")
+        ]
+    finally:
+        conn.close()
+
+
+def _expected_version(options: dict[str, str]) -> int:
+    if "schema" not in options:
+        return SCHEMA_VERSION
+    from sessiondb.backends.postgres.core import SCHEMA_VERSION as PG_SCHEMA_VERSION
+
+    return PG_SCHEMA_VERSION
+
+
+def test_a_database_from_a_newer_sessiondb_is_refused_and_left_unchanged(
+    store_factory: tuple[str, dict[str, str]], counts: Counter[str]
+) -> None:
+    url, options = store_factory
+    with sessiondb.connect(url, **options) as db:
+        db.create_session("kept", title="written by this version")
+        db.append("kept", [{"role": "user", "content": "hello"}])
+    conn = _raw(url, options)
+    conn.execute("INSERT INTO _sessiondb_migrations VALUES (999, '0999_future.sql', 0)")
+    conn.commit()
+    conn.close()
+    before = _rows(url, options)
+    file_before = Path(url).read_bytes() if "schema" not in options else b""
+    for migrate in (True, False):
+        with pytest.raises(SchemaTooNew, match="999"):
+            sessiondb.connect(url, migrate=migrate, **options)
+    assert _rows(url, options) == before
+    if "schema" not in options:
+        assert Path(url).read_bytes() == file_before
+    counts[f"schema: newer-schema opens refused, nothing changed [{backend(url)}]"] += 2
+
+
+def _open_fresh_databases(
+    targets: list[tuple[str, dict[str, str]]], worker: int, barrier: Any, out: Any
+) -> None:
+    """Open each fresh database at the same moment as the other workers, and write."""
+    errors: list[str] = []
+    for url, options in targets:
+        try:
+            barrier.wait(60)
+            with sessiondb.connect(url, **options) as db:
+                db.ensure_session("shared")
+                db.append("shared", {"role": "user", "content": str(worker)}, ids=[str(worker)])
+        except Exception as exc:
+            errors.append(f"{type(exc).__name__}: {exc}")
+    out.put(errors)
+
+
+def test_processes_opening_fresh_databases_at_once_migrate_each_exactly_once(
+    store_factory: tuple[str, dict[str, str]], counts: Counter[str]
+) -> None:
+    url, options = store_factory
+    rounds, workers = scale(10, 100), 4
+    if "schema" in options:
+        targets = [(url, {"schema": f"{options['schema']}_{r}"}) for r in range(rounds)]
+    else:
+        targets = [(f"{url}.{r}", options) for r in range(rounds)]
+    ctx = mp.get_context("spawn")
+    barrier, out = ctx.Barrier(workers), ctx.Queue()
+    procs = [
+        ctx.Process(target=_open_fresh_databases, args=(targets, w, barrier, out))
+        for w in range(workers)
+    ]
+    try:
+        for p in procs:
+            p.start()
+        results = [out.get(timeout=300) for _ in procs]
+        for p in procs:
+            p.join(timeout=60)
+        assert results == [[]] * workers
+        expected = _expected_version(options)
+        for target_url, target_options in targets:
+            migrations = _rows(target_url, target_options)[0]
+            assert [row[0] for row in migrations] == list(range(1, expected + 1))
+            with sessiondb.connect(target_url, **target_options) as db:
+                assert db.schema_version() == expected
+                assert sorted(m.id for m in db.messages("shared")) == [
+                    str(w) for w in range(workers)
+                ]
+                assert db.check() == []
+    finally:
+        if "schema" in options:
+            for _, target_options in targets:
+                drop_schema(url, target_options["schema"])
+    counts[f"schema: fresh databases opened by {workers} processes at once [{backend(url)}]"] += (
+        rounds
+    )

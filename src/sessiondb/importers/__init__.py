@@ -160,10 +160,19 @@ def plan(
             continue
         try:
             with readable_copy(file) as source:
-                name = format or _detect(file, source)
+                try:
+                    name = format or _detect(file, source)
+                except OSError:
+                    raise
+                except Exception as exc:  # a detector bug must not abort the other files
+                    yield PlannedFile(file, None, f"{_DETECTOR_ERROR}: {exc!r}")
+                    continue
                 yield PlannedFile(file, name, None if name else "format not recognized", source)
         except OSError as exc:
             yield PlannedFile(file, None, f"not readable ({exc})")
+
+
+_DETECTOR_ERROR = "internal error: detecting the format"
 
 
 def _not_importable(file: Path, explicit: bool) -> str | None:
@@ -225,7 +234,9 @@ def import_path(
     for planned in files:
         if planned.format is None:
             reason = planned.reason or "format not recognized"
-            if explicit and reason == "format not recognized":
+            if (explicit and reason == "format not recognized") or reason.startswith(
+                _DETECTOR_ERROR
+            ):
                 report.errors[str(planned.path)] = reason
             else:
                 report.skipped.append(SkippedLine(str(planned.path), 0, reason))

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import AlreadyExists, BadTranscript, InvalidInput, NotFound, SessionDBError
-from ..model import ImportReport, Message, NewMessage, Session, Usage, check_id
+from ..model import ImportReport, Message, NewMessage, Session, Usage, check_id, check_metadata
 from ..store import Store
 from ._common import Amend, Begin, Context, Entry, Record
 from ._formats import Format
@@ -35,6 +35,20 @@ from ._sanitize import clean, sanitize
 __all__ = ["BATCH_SIZE", "Writer"]
 
 BATCH_SIZE = 500
+
+
+def _storable(metadata: dict[str, Any], ctx: Context) -> dict[str, Any]:
+    """``metadata`` without the entries sessiondb would refuse (NaN, bytes...), each
+    reported: a bad token counter in a source must not cost the whole session."""
+    kept: dict[str, Any] = {}
+    for key, value in metadata.items():
+        try:
+            check_metadata("metadata", {key: value})
+        except InvalidInput as exc:
+            ctx.skip(0, f"session metadata {key!r} not imported ({exc})")
+            continue
+        kept[key] = value
+    return kept
 
 
 @dataclass(slots=True)
@@ -196,6 +210,8 @@ class Writer:
                 self._amend(state, record, ctx)
             return
         record.fields = clean(record.fields)  # NUL/lone surrogates cannot be stored
+        if isinstance(record.fields.get("metadata"), dict):
+            record.fields["metadata"] = _storable(record.fields["metadata"], ctx)
         current = opened.get(record.id)
         if current is not None:  # a later header: its fields win at the end of the file
             merged = dict(current.begin.fields)

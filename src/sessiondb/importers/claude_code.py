@@ -66,7 +66,8 @@ def detect(path: Path, head: Head) -> bool:
         if isinstance(line, dict) and "sessionId" in line and ("type" in line or "uuid" in line):
             return True
     first = head.first
-    return first is not None and first.get("type") in _HEADER_KINDS and "role" not in first
+    # as_str: a "type" of the wrong type (a list) is no header kind, and is unhashable.
+    return first is not None and as_str(first.get("type")) in _HEADER_KINDS and "role" not in first
 
 
 def _last_boundary(path: Path) -> int:

@@ -173,7 +173,7 @@ class _Reader:
     def entry(self, number: int, line: dict[str, Any], item: dict[str, Any], **extra: Any) -> Entry:
         assert self.key is not None
         kind = item.get("type")
-        hidden = kind in _HIDDEN_TYPES
+        hidden = isinstance(kind, str) and kind in _HIDDEN_TYPES  # a list is unhashable
         assistant = _is_assistant(item)
         message = NewMessage(
             item=item,

@@ -509,6 +509,8 @@ class SQLiteCore(SQLCore):
     ) -> Page[Session]:
         if status is not None:
             check_choice("status", status, STATUSES)
+        for name, value in (("agent", agent), ("source", source), ("user_id", user_id)):
+            check_text(name, value)
         size = check_limit("limit", limit, allow_none=False) or 0
         since_dt, until_dt = to_utc("since", since), to_utc("until", until)
         cursor_updated = cursor_id = None
@@ -655,6 +657,7 @@ class SQLiteCore(SQLCore):
         status: str | None = None,
         limit: int | None = None,
     ) -> list[ToolCall]:
+        check_text("name", name)
         if status is not None:
             check_choice("status", status, ("pending", "ok", "error"))
         check_limit("limit", limit)
