@@ -134,7 +134,7 @@ def decode_cursor(cursor: str, shape: Sequence[type]) -> list[Any]:
         values = json.loads(base64.urlsafe_b64decode(padded.encode()))
     except (ValueError, TypeError, UnicodeError):
         raise InvalidInput(
-            f"{named} is not a cursor sessiondb made",
+            f"cursor: {cursor[:40]!r} is not a cursor sessiondb made",
             reason="not a cursor sessiondb made",
             subject=named,
         ) from None
@@ -147,7 +147,7 @@ def decode_cursor(cursor: str, shape: Sequence[type]) -> list[Any]:
         )
     ):
         raise InvalidInput(
-            f"{named} is not a cursor for this listing",
+            f"cursor: {cursor[:40]!r} is not a cursor for this listing",
             reason="not a cursor for this listing",
             subject=named,
         )

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from sessiondb import Message, Store, Usage
+from sessiondb import Message, Store, Usage, connect
 from sessiondb.errors import InvalidInput, NotFound
 from sessiondb.importers import FORMATS, detect_format, discover
 
@@ -555,3 +555,20 @@ def test_session_metadata_sessiondb_cannot_store_is_dropped_and_reported(
     session = store.get_session(report.session_ids[0])
     assert "goose_usage" not in session.metadata
     assert session.message_count == report.messages_added > 0
+
+
+def test_a_source_repeating_a_message_id_counts_it_once(tmp_path: Path) -> None:
+    # Found by tests/reliability/test_hostile_imports.py: the batch is refused (an id twice),
+    # the messages are appended one by one, and the repeat returned the first message,
+    # which was counted as added a second time.
+    with connect(tmp_path / "src.db") as source:
+        source.create_session("x")
+        source.append(
+            "x", [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]
+        )
+        lines = source.export("x", "jsonl").splitlines()
+    path = tmp_path / "dup.jsonl"
+    path.write_text("\n".join([*lines, lines[1]]) + "\n")
+    with connect(tmp_path / "dst.db") as store:
+        report = store.import_path(path)
+        assert report.messages_added == len(store.messages("x")) == 2

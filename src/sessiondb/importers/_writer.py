@@ -327,9 +327,14 @@ class Writer:
         before = state.last_seq
         added = 0
         state.recent = {}
+        new_seqs: set[int] = set()
         for message in stored:
             if message.seq > before:
-                added += 1
+                # A source that repeats an id gets the first message back for the second
+                # (appended one by one): it was added once.
+                if message.seq not in new_seqs:
+                    new_seqs.add(message.seq)
+                    added += 1
                 state.last_seq = max(state.last_seq, message.seq)
             elif message.id in parsed:
                 message = self._reconcile(state, message, *parsed[message.id], ctx)
