@@ -249,9 +249,7 @@ class RawPostgres(Subject):
             seq = self.conn.execute(
                 PG_BUMP, {"n": 1, "now": now, "inp": inp, "out": out, "cost": cost, "sid": sid}
             ).fetchone()[0]  # type: ignore[index]
-            self.conn.execute(
-                PG_INSERT, (sid, seq, msg.role, Jsonb(msg.item), _document(msg), now)
-            )
+            self.conn.execute(PG_INSERT, (sid, seq, msg.role, Jsonb(msg.item), _document(msg), now))
 
     def append_batch(self, sid: str, msgs: Sequence[Msg]) -> None:
         from psycopg.types.json import Jsonb
