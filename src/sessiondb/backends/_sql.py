@@ -155,7 +155,7 @@ class SQLCore(BaseStore):
     def _messages_from_rows(self, conn: Any, session_id: str, rows: list[Any]) -> list[Message]:
         """Messages of ``session_id`` for rows of MESSAGE_COLUMNS (seq order), with their
         tool calls (one extra query, only when a row has calls)."""
-        calls: dict[int, list[ToolCall]] = {}
+        call_rows: Any = ()
         with_calls = [row[0] for row in rows if row[14] & 4]
         if with_calls:
             params = {
@@ -163,16 +163,21 @@ class SQLCore(BaseStore):
                 "first_seq": min(with_calls),
                 "last_seq": max(with_calls),
             }
-            for c in conn.execute(self.queries.SELECT_TOOL_CALLS_FOR_SEQS, params):
-                duration = None if c[8] is None else max(0, (c[8] - c[7]) // 1000)
-                call = stored_tool_call(
-                    session_id, c[0], c[1], c[2], c[3], c[4], c[5], c[6], duration
-                )
-                found = calls.get(c[3])
-                if found is None:
-                    calls[c[3]] = [call]
-                else:
-                    found.append(call)
+            call_rows = conn.execute(self.queries.SELECT_TOOL_CALLS_FOR_SEQS, params)
+        return self._assemble(session_id, rows, call_rows)
+
+    def _assemble(self, session_id: str, rows: list[Any], call_rows: Any) -> list[Message]:
+        """Messages of ``session_id`` from rows of MESSAGE_COLUMNS and rows of their calls
+        (SELECT_TOOL_CALLS_FOR_SEQS' columns, in seq then position order)."""
+        calls: dict[int, list[ToolCall]] = {}
+        for c in call_rows:
+            duration = None if c[8] is None else max(0, (c[8] - c[7]) // 1000)
+            call = stored_tool_call(session_id, c[0], c[1], c[2], c[3], c[4], c[5], c[6], duration)
+            found = calls.get(c[3])
+            if found is None:
+                calls[c[3]] = [call]
+            else:
+                found.append(call)
         message = self._message
         return [message(session_id, row, calls.get(row[0], [])) for row in rows]
 

@@ -23,7 +23,7 @@ from ..._base import (
     summarize_batch,
 )
 from ...errors import Conflict, NotFound
-from ...model import Message, ToolCall, Usage, check_metadata, stored_tool_call
+from ...model import Message, Usage, check_metadata
 from ...store import AppendInput, MessageOrder
 from . import message_queries as mq
 from . import queries as q
@@ -172,17 +172,7 @@ class PostgresMessages(PostgresCore):
                 return []
         if window.newest:
             rows.reverse()
-        by_seq: dict[int, list[ToolCall]] = {}
-        for c in call_rows:
-            duration = None if c[8] is None else max(0, (c[8] - c[7]) // 1000)
-            call = stored_tool_call(session_id, c[0], c[1], c[2], c[3], c[4], c[5], c[6], duration)
-            found = by_seq.get(c[3])
-            if found is None:
-                by_seq[c[3]] = [call]
-            else:
-                found.append(call)
-        message = self._message
-        return [message(session_id, row, by_seq.get(row[0], [])) for row in rows]
+        return self._assemble(session_id, rows, call_rows)
 
     @staticmethod
     def _require(conn: Any, session_id: str) -> None:
