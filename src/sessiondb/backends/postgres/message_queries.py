@@ -64,7 +64,10 @@ _COMPLETE_CALLS = """, r AS (
         completed_at = %(created_at)s
     FROM s, unnest(%(result_ids)s::text[], %(result_texts)s::text[],
                    %(result_statuses)s::text[]) AS r(call_id, result_text, status)
-    WHERE (t.session_id, t.request_seq, t.position) = (
+    -- The equalities on t let the planner find t by index; the subquery alone made it
+    -- test every row of the table.
+    WHERE t.session_id = %(session_id)s AND t.call_id = r.call_id
+      AND (t.session_id, t.request_seq, t.position) = (
         SELECT p.session_id, p.request_seq, p.position FROM tool_calls p
         WHERE p.session_id = %(session_id)s AND p.call_id = r.call_id
           AND p.result_seq IS NULL AND p.request_seq < s.last_seq

@@ -150,7 +150,8 @@ VALUES (%(session_id)s, %(call_id)s, %(name)s, %(arguments)s, %(request_seq)s,
 COMPLETE_TOOL_CALL = """
 UPDATE tool_calls SET result_seq = %(result_seq)s, result_text = %(result_text)s,
                       status = %(status)s, completed_at = %(completed_at)s
-WHERE (session_id, request_seq, position) = (
+WHERE session_id = %(session_id)s AND call_id = %(call_id)s
+  AND (session_id, request_seq, position) = (
     SELECT session_id, request_seq, position FROM tool_calls
     WHERE session_id = %(session_id)s AND call_id = %(call_id)s AND result_seq IS NULL
       AND request_seq < %(first_seq)s

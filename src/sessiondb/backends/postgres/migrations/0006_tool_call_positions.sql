@@ -12,3 +12,8 @@ WHERE t.session_id = r.session_id AND t.request_seq = r.request_seq AND t.call_i
 ALTER TABLE tool_calls ALTER COLUMN position SET NOT NULL;
 ALTER TABLE tool_calls DROP CONSTRAINT tool_calls_pkey;
 ALTER TABLE tool_calls ADD PRIMARY KEY (session_id, request_seq, position);
+-- A result looks for the newest pending call with its id: (session_id, call_id) equal,
+-- newest (request_seq, position) first. With those two columns in the index that is one
+-- probe; without them the planner walked the session's calls backwards, O(session).
+DROP INDEX tool_calls_call;
+CREATE INDEX tool_calls_call ON tool_calls (session_id, call_id, request_seq, position);

@@ -26,5 +26,8 @@ SELECT session_id, request_seq,
 FROM tool_calls;
 DROP TABLE tool_calls;
 ALTER TABLE tool_calls_v6 RENAME TO tool_calls;
-CREATE INDEX tool_calls_call ON tool_calls (session_id, call_id);
+-- A result looks for the newest pending call with its id: (session_id, call_id) equal,
+-- newest (request_seq, position) first. With those two columns in the index that is one
+-- probe; without them the planner walked the session's calls backwards, O(session).
+CREATE INDEX tool_calls_call ON tool_calls (session_id, call_id, request_seq, position);
 CREATE INDEX tool_calls_name ON tool_calls (name, session_id);
