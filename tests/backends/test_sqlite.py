@@ -280,7 +280,7 @@ def test_checkpoints_run_in_a_background_thread_and_keep_the_log_bounded(tmp_pat
         # log, which is truncated back to the threshold.
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            busy, frames, done = (
+            _busy, frames, done = (
                 sqlite3.connect(path).execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
             )
             if frames == done:
