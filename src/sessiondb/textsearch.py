@@ -504,6 +504,13 @@ def make_snippet(
     return _cut(source, window_start, size, spans, highlight)
 
 
+_ODD_SPACE = re.compile(r"[^\S ]|  ")  # whitespace other than single spaces
+
+
+def _keep(_space: str, piece: str) -> str:
+    return piece
+
+
 def _cut(
     text: str, start: int, size: int, spans: list[tuple[int, int]], highlight: tuple[str, str]
 ) -> str:
@@ -518,16 +525,18 @@ def _cut(
         if cut > start + size // 2:
             end = cut
     open_mark, close_mark = highlight
+    # Collapsing whitespace is needed only where there is more than single spaces.
+    collapse = _WS.sub if _ODD_SPACE.search(text, start, end) else _keep
     pieces: list[str] = []
     position = start
     for s, e in spans:
         if e <= start or s >= end:
             continue
         s, e = max(s, start), min(e, end)
-        pieces.append(_WS.sub(" ", text[position:s]))
-        pieces.append(open_mark + _WS.sub(" ", text[s:e]) + close_mark)
+        pieces.append(collapse(" ", text[position:s]))
+        pieces.append(open_mark + collapse(" ", text[s:e]) + close_mark)
         position = e
-    pieces.append(_WS.sub(" ", text[position:end]))
+    pieces.append(collapse(" ", text[position:end]))
     body = "".join(pieces).strip()
     if start > 0:
         body = "…" + body
