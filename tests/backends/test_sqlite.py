@@ -7,7 +7,6 @@ import os
 import shutil
 import sqlite3
 import threading
-import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -253,60 +252,3 @@ def test_vacuum_empties_the_whole_freelist_not_one_page(tmp_path: Path) -> None:
         db.vacuum()
         assert raw.execute("PRAGMA freelist_count").fetchone()[0] == 0
         raw.close()
-
-
-def _checkpoint_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith("sessiondb-checkpoint")]
-
-
-def test_checkpoints_run_in_a_background_thread_and_keep_the_log_bounded(tmp_path: Path) -> None:
-    path = tmp_path / "w.db"
-    wal = tmp_path / "w.db-wal"
-    with SQLiteStore(path) as db:
-        conn = db._conn()
-        assert conn.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == 0  # not at commit
-        checkpointer = db._checkpointer
-        assert checkpointer is not None
-        sid = db.create_session().id
-        text = "x" * 2000
-        for _ in range(15):  # about 15 MB of log, past the 4 MB threshold
-            db.append(sid, [{"role": "user", "content": text} for _ in range(500)])
-        deadline = time.monotonic() + 10
-        while checkpointer.runs == 0 and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert checkpointer.runs >= 1
-        assert _checkpoint_threads()
-        # Everything committed is in the database file now: the next writer restarts the
-        # log, which is truncated back to the threshold.
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            _busy, frames, done = (
-                sqlite3.connect(path).execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-            )
-            if frames == done:
-                break
-            time.sleep(0.01)
-        appended = 0
-        while time.monotonic() < deadline + 10:  # once the thread is idle too
-            db.append(sid, {"role": "user", "content": "after"})
-            appended += 1
-            if wal.stat().st_size <= checkpointer.threshold:
-                break
-            time.sleep(0.05)
-        assert wal.stat().st_size <= checkpointer.threshold
-        assert db.get_session(sid).message_count == 7500 + appended
-    assert not _checkpoint_threads()  # close() stopped it
-
-
-def test_a_log_far_past_the_threshold_is_checkpointed_by_its_writer(tmp_path: Path) -> None:
-    # Should the thread never run (here: it is stopped), the log still stays bounded.
-    with SQLiteStore(tmp_path / "w.db") as db:
-        assert db._checkpointer is not None
-        db._checkpointer.close()  # no thread from now on
-        db._checkpointer.threshold = 64 * 1024  # small, for a quick test
-        sid = db.create_session().id
-        for _ in range(40):
-            db.append(sid, [{"role": "user", "content": "y" * 2000} for _ in range(100)])
-        limit = 64 * 1024 * 16 + 2 * 1024 * 1024  # the inline bound, plus one batch
-        assert (tmp_path / "w.db-wal").stat().st_size <= limit
-        assert db._checkpointer.runs == 0

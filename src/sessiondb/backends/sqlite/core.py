@@ -60,7 +60,6 @@ from ...model import (
 from ...store import UNSET, AppendInput, MessageOrder
 from .._sql import SQLCore
 from . import queries as q
-from .checkpoint import Checkpointer
 
 Durability = Literal["normal", "full"]
 
@@ -135,10 +134,8 @@ class SQLiteCore(SQLCore):
         self._all_lock = threading.Lock()
         self._closed = False
         self._pid = os.getpid()
-        self._checkpointer: Checkpointer | None = None
         if str(path) != ":memory:":
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._checkpointer = Checkpointer(self.path, busy_timeout)
         try:
             if migrate:
                 self.migrate()
@@ -164,8 +161,6 @@ class SQLiteCore(SQLCore):
         return f"{type(self).__name__}({str(self.path)!r})"
 
     def close(self) -> None:
-        if self._checkpointer is not None:
-            self._checkpointer.close()
         with self._all_lock:
             self._closed = True
             connections, self._all = list(self._all), {}
@@ -220,8 +215,6 @@ class SQLiteCore(SQLCore):
             )
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA temp_store = MEMORY")
-            if self._checkpointer is not None:
-                self._checkpointer.configure(conn)
         except sqlite3.Error as exc:
             raise translate(exc, f"opening {self.path}") from exc
         return conn
@@ -271,8 +264,6 @@ class SQLiteCore(SQLCore):
             if isinstance(exc, sqlite3.Error):
                 raise translate(exc, what) from exc
             raise
-        if self._checkpointer is not None:
-            self._checkpointer.after_commit(conn)
 
     @contextmanager
     def _read(self, what: str) -> Iterator[sqlite3.Connection]:
@@ -591,8 +582,6 @@ class SQLiteCore(SQLCore):
             if isinstance(exc, sqlite3.Error):
                 raise translate(exc, f"appending to session {session_id!r}") from exc
             raise
-        if self._checkpointer is not None:
-            self._checkpointer.after_commit(conn)
         return stored
 
     # The hot statements take their values positionally, in the order message_rows and
@@ -691,13 +680,7 @@ class SQLiteCore(SQLCore):
             # Not execute(): it would stop after one step, i.e. one page (see queries.py).
             # executescript() would COMMIT an open transaction, but none is open here.
             conn.executescript(q.INCREMENTAL_VACUUM)
-            # The checkpoint thread may be mid-checkpoint: then TRUNCATE answers busy at
-            # once (first column 1) and is tried again, within the busy timeout.
-            deadline = time.monotonic() + self.busy_timeout
-            while conn.execute(q.CHECKPOINT_TRUNCATE).fetchone()[0] and (
-                time.monotonic() < deadline
-            ):
-                time.sleep(0.005)
+            conn.execute(q.CHECKPOINT_TRUNCATE).fetchall()
         except sqlite3.Error as exc:
             raise translate(exc, f"vacuuming {self.path}") from exc
 
