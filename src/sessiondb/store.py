@@ -426,6 +426,9 @@ class Store(Protocol):
         """Full-text search over messages, best first. Raises InvalidInput for a query
         that cannot match anything (e.g. only exclusions).
 
+        ``status`` filters on the session's status; ``tool`` keeps messages that call or
+        answer that tool.
+
         Words and the query language are ``sessiondb.textsearch``'s, the same on every
         backend. A message is indexed up to its first 16,383 words and 900,000 bytes of
         distinct words (a non-ASCII word counts as its indexed hex form), within

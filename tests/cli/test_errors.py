@@ -49,6 +49,7 @@ def assert_error(result, what: str, which: str) -> None:
         (["compact", "nope", "--summary", "x"], None),
         (["rm", "nope", "-y"], None),
         (["export", "nope"], None),
+        (["search", "hello", "--session", "nope"], None),
         (["append", "nope"], '{"role": "user", "content": "hi"}\n'),
         (["append", "nope"], ""),
     ],

@@ -142,3 +142,19 @@ def test_import_report_names_the_uploaded_file_not_a_server_path(client):
     assert response.status_code in (200, 422), response.text
     assert "sessiondb-upload" not in response.text
     assert "/tmp" not in response.text
+
+
+def test_search_filters_on_the_sessions_status(client):
+    done = new_session(client)["id"]
+    live = new_session(client)["id"]
+    for sid in (done, live):
+        append(client, sid, [{"role": "user", "content": "deploy the parser"}])
+    patched = client.patch(f"/v1/sessions/{done}", json={"status": "completed"})
+    assert patched.status_code == 200, patched.text
+    for path in ("/v1/search", "/v1/search/sessions"):
+        response = client.get(path, params={"q": "parser", "status": "completed"})
+        assert response.status_code == 200, response.text
+        ids = {h.get("session_id") or h["session"]["id"] for h in response.json()["items"]}
+        assert ids == {done}
+    # A tool call's status is not a session's: it is refused, not silently empty.
+    assert client.get("/v1/search", params={"q": "parser", "status": "ok"}).status_code == 422

@@ -97,6 +97,9 @@ def search_command(
         else:
             click.echo("No matches.", err=True)
         return
+    if session_id is not None:
+        # A mistyped id would otherwise read as "No matches.": name it instead.
+        store.get_session(session_id)
     page = store.search(query, session_id=session_id, role=role, tool=tool, **filters)
     hits = [r.search_hit_json(hit, highlight) for hit in page.items]
     if as_jsonl:

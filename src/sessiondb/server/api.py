@@ -317,7 +317,7 @@ async def search(
     user_id: str | None = None,
     role: s.Role | None = None,
     tool: str | None = None,
-    status: s.ToolStatus | None = None,
+    status: s.Status | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
     include_hidden: bool = False,
