@@ -640,6 +640,8 @@ class PruneReport:
     dry_run: bool = False
     #: session id -> the archive file written for it (empty without archive_dir or dry_run)
     archives: dict[str, str] = field(default_factory=dict)
+    #: idle when listed but written to before they could be deleted: left in place
+    kept: list[str] = field(default_factory=list)
 
 
 def random_suffix() -> str:

@@ -10,6 +10,10 @@ Uses only the public Store API, so every backend prunes the same way:
 * with ``archive_dir`` every doomed session is exported as JSONL first, one new file
   each (collision-free names, nothing overwritten: see ``files``), and nothing is
   deleted unless every archive file was written and read back intact;
+* right before a subtree is deleted it is read again: one that was written to since it
+  was listed (a new message, a new child, any update) is kept, with its archive files
+  removed, and reported in ``PruneReport.kept``: an agent that resumed a session while
+  the archives were being written must not lose it;
 * then the space is reclaimed (``Store.vacuum``).
 """
 
@@ -156,8 +160,41 @@ def prune(
         return report
     if archive_dir is not None:
         report = replace(report, archives=_archive(store, sessions, Path(archive_dir)))
+    kept: list[str] = []
     for root in roots:
+        current = _subtree(store, doomed[root])
+        if any(_changed(member, doomed.get(member.id)) for member in current):
+            kept.extend(member.id for member in current if member.id in doomed)
+            continue
         with contextlib.suppress(NotFound):  # a concurrent delete got there first
             store.delete_session(root, recursive=True)
+    if kept:
+        report = _without(report, set(kept), doomed)
     store.vacuum()
     return report
+
+
+def _changed(now: Session, listed: Session | None) -> bool:
+    """Whether a session was created (``listed`` is None) or written to since it was listed."""
+    return (
+        listed is None
+        or now.updated_at != listed.updated_at
+        or now.message_count != listed.message_count
+    )
+
+
+def _without(report: PruneReport, kept: set[str], doomed: dict[str, Session]) -> PruneReport:
+    """``report`` less the sessions ``kept``, whose archive files are removed (the
+    sessions are still in the store, so those files are stale copies)."""
+    for sid in kept:
+        path = report.archives.get(sid)
+        if path is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+    return replace(
+        report,
+        session_ids=[sid for sid in report.session_ids if sid not in kept],
+        messages=report.messages - sum(doomed[sid].message_count for sid in kept),
+        archives={sid: p for sid, p in report.archives.items() if sid not in kept},
+        kept=sorted(kept),
+    )

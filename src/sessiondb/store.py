@@ -523,7 +523,12 @@ class Store(Protocol):
         dry_run: bool = False,
     ) -> PruneReport:
         """Delete sessions idle longer than ``older_than`` (with their subtrees), after
-        archiving them as JSONL under ``archive_dir`` when given; reclaim the space."""
+        archiving them as JSONL under ``archive_dir`` when given; reclaim the space.
+
+        Returns what was removed; a subtree written to while the archives were being
+        written is kept and listed in ``PruneReport.kept``. Raises InvalidInput for a
+        bad argument or an archive that cannot be written (then nothing is deleted).
+        """
         ...
 
     def schema_version(self) -> int:

@@ -144,3 +144,29 @@ def test_prune_archive_names_are_the_same_for_the_same_id_and_never_overwrite(st
     assert second == first.removesuffix(".jsonl") + "~2.jsonl"
     lines = [len(Path(path).read_text(encoding="utf-8").splitlines()) for path in (first, second)]
     assert lines == [2, 3]  # header + 1 message, header + 2 messages: nothing overwritten
+
+
+def test_a_subtree_written_to_while_it_was_archived_is_kept(store, tmp_path, monkeypatch):
+    import sessiondb.retention as retention
+
+    idle(store, "resumed")
+    idle(store, "grew")
+    idle(store, "quiet")
+    archive = retention._archive
+
+    def archive_then_write(store_, sessions, archive_dir):
+        written = archive(store_, sessions, archive_dir)
+        # Another agent comes back to two of them before prune deletes anything.
+        store.append("resumed", {"role": "user", "content": "I am back"})
+        store.create_session("late-child", parent_id="grew", relation="subagent")
+        return written
+
+    monkeypatch.setattr(retention, "_archive", archive_then_write)
+    report = store.prune(older_than=timedelta(days=90), archive_dir=tmp_path / "archive")
+    assert report.session_ids == ["quiet"]
+    assert report.kept == ["grew", "resumed"]
+    assert report.messages == 1
+    assert list(report.archives) == ["quiet"]
+    assert [p.name for p in (tmp_path / "archive").iterdir()] == ["quiet.jsonl"]
+    assert ids(store) == {"resumed", "grew", "late-child"}
+    assert store.get_session("resumed").message_count == 2

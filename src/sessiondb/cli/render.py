@@ -573,4 +573,6 @@ def prune_summary(report: PruneReport) -> str:
     text = f"{verb} {len(report.session_ids)} session(s), {report.messages} message(s)"
     if report.archived_to and report.session_ids:
         text += f"; {'would archive' if report.dry_run else 'archived'} to {report.archived_to}"
+    if report.kept:
+        text += f"; kept {len(report.kept)} written to meanwhile: {', '.join(report.kept)}"
     return text
