@@ -158,3 +158,41 @@ def test_search_filters_on_the_sessions_status(client):
         assert ids == {done}
     # A tool call's status is not a session's: it is refused, not silently empty.
     assert client.get("/v1/search", params={"q": "parser", "status": "ok"}).status_code == 422
+
+
+def test_a_stored_message_can_be_corrected_and_the_totals_follow(client):
+    sid = new_session(client)["id"]
+    stored = append(client, sid, TOOL_TURN, usage={"input_tokens": 100, "output_tokens": 7})
+    last = stored[-1]
+    assert [m["usage"] is not None for m in stored].count(True) == 1
+    billed = next(m for m in stored if m["usage"] is not None)
+    path = f"/v1/sessions/{sid}/messages/{last['id']}"
+    # Usage moves from the message it was billed to onto the last one: totals follow.
+    cleared = client.patch(f"/v1/sessions/{sid}/messages/{billed['id']}", json={"usage": None})
+    assert cleared.status_code == 200, cleared.text
+    assert cleared.json()["usage"] is None
+    response = client.patch(
+        path, json={"usage": {"input_tokens": 40}, "visible_to_model": False, "metadata": {"a": 1}}
+    )
+    assert response.status_code == 200, response.text
+    changed = response.json()
+    assert (changed["seq"], changed["item"]) == (last["seq"], last["item"])
+    assert changed["usage"]["input_tokens"] == 40
+    assert (changed["visible_to_model"], changed["metadata"]) == (False, {"a": 1})
+    usage = client.get(f"/v1/sessions/{sid}").json()["usage"]
+    assert (usage["input_tokens"], usage["output_tokens"]) == (40, 0)
+    assert client.get(f"/v1/sessions/{sid}/history").json()["items"] == TOOL_TURN[:-1]
+    assert client.patch(path, json={"visible_to_model": None}).status_code == 422
+    assert client.patch(f"/v1/sessions/{sid}/messages/nope", json={}).status_code == 404
+
+
+def test_an_append_can_merge_metadata_into_another_session(client):
+    parent = new_session(client)["id"]
+    child = new_session(client, parent_id=parent, relation="subagent")["id"]
+    body = {"items": [{"role": "user", "content": "done"}], "other_metadata": {parent: {"x": 1}}}
+    response = client.post(f"/v1/sessions/{child}/messages", json=body)
+    assert response.status_code == 201, response.text
+    assert client.get(f"/v1/sessions/{parent}").json()["metadata"] == {"x": 1}
+    body["other_metadata"] = {"missing": {"x": 2}}
+    assert client.post(f"/v1/sessions/{child}/messages", json=body).status_code == 404
+    assert client.get(f"/v1/sessions/{child}").json()["message_count"] == 1

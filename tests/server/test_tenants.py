@@ -22,6 +22,12 @@ SESSION_ENDPOINTS = [
     ("DELETE", "/v1/sessions/{sid}", {"params": {"recursive": "true"}}),
     ("POST", "/v1/sessions/{sid}/messages", {"json": {"items": [{"role": "user"}]}}),
     ("GET", "/v1/sessions/{sid}/messages", {"params": {"last": 5}}),
+    ("PATCH", "/v1/sessions/{sid}/messages/any", {"json": {"visible_to_model": False}}),
+    (
+        "POST",
+        "/v1/sessions/bob:own/messages",
+        {"json": {"items": [{"role": "user"}], "other_metadata": {"{sid}": {"stolen": True}}}},
+    ),
     ("GET", "/v1/sessions/{sid}/events", {"params": {"timeout": 0.1, "after_seq": 0}}),
     ("GET", "/v1/sessions/{sid}/history", {}),
     ("POST", "/v1/sessions/{sid}/compact", {"json": {"summary": "gone", "keep_last": 0}}),
@@ -40,7 +46,7 @@ def _fill(value, sid):
     if isinstance(value, str):
         return value.replace("{sid}", sid)
     if isinstance(value, dict):
-        return {k: _fill(v, sid) for k, v in value.items()}
+        return {_fill(k, sid): _fill(v, sid) for k, v in value.items()}
     if isinstance(value, list):
         return [_fill(v, sid) for v in value]
     return value

@@ -157,6 +157,8 @@ async def append(session_id: str, body: s.AppendIn, db: Caller) -> Response:
     """Append items in one transaction; returns the stored messages (already stored ids
     come back as stored). 409 when `expect_last_seq` is stale."""
     await db.check(session_id)
+    for other in body.other_metadata or ():
+        await db.check(other)  # a tenant writes only into its own sessions
     stored = await db.db.append(
         session_id,
         body.items,
@@ -165,8 +167,29 @@ async def append(session_id: str, body: s.AppendIn, db: Caller) -> Response:
         model=body.model,
         expect_last_seq=body.expect_last_seq,
         session_metadata=body.session_metadata,
+        other_metadata=body.other_metadata,
     )
     return s.FastJSON({"messages": [s.message_out(m) for m in stored]}, status_code=201)
+
+
+@router.patch(
+    "/sessions/{session_id}/messages/{message_id}",
+    response_model=s.MessageOut,
+    tags=["messages"],
+)
+async def update_message(
+    session_id: str, message_id: str, body: s.MessagePatch, db: Caller
+) -> Response:
+    """Change the fields present in the body of one stored message; returns it."""
+    await db.check(session_id)
+    changes: dict[str, Any] = {}
+    for name in body.model_fields_set:
+        value = getattr(body, name)
+        if name.startswith("visible_to_") and value is None:
+            raise InvalidInput.about(name, "cannot be null")
+        changes[name] = s.usage_in(value) if name == "usage" else value
+    message = await db.db.update_message(session_id, message_id, **changes)
+    return s.FastJSON(s.message_out(message))
 
 
 @router.get("/sessions/{session_id}/messages", response_model=s.MessageList, tags=["messages"])

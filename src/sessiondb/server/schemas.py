@@ -179,6 +179,20 @@ class AppendIn(BaseModel):
     model: str | None = None
     expect_last_seq: int | None = Field(default=None, ge=0, le=MAX_INT)
     session_metadata: dict[str, Any] | None = None
+    #: session id -> metadata to merge into that (other) session in the same transaction
+    other_metadata: dict[str, dict[str, Any]] | None = None
+
+
+class MessagePatch(BaseModel):
+    """Fields of a stored message to change; omitted fields stay. ``usage`` null clears
+    it (the session's totals follow), ``metadata`` replaces (null empties it). The item,
+    seq and timestamps never change."""
+
+    model_config = _FORBID
+    usage: UsageModel | None = None
+    visible_to_model: bool | None = None
+    visible_to_user: bool | None = None
+    metadata: dict[str, Any] | None = None
 
 
 class HistoryOut(BaseModel):
