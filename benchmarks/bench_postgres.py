@@ -15,9 +15,10 @@ Measures, each in its own throwaway schema:
 
 Raw psycopg does what an application would hand-write: one connection, a row-locked
 UPDATE ... RETURNING for the seq, one INSERT, COMMIT. A third contender sends sessiondb's
-own two statements to sessiondb's schema by hand, to split the cost of the schema (the
-full-text column and GIN index, the unique message id, the recency index) from the cost of
-the library.
+two-statement append (RESERVE_SEQS, INSERT_MESSAGE: what its batches send; a single message
+goes as one CTE statement) to sessiondb's schema by hand, to split the cost of the schema
+(the full-text column and GIN index, the unique message id, the recency index) from the
+cost of the library.
 """
 
 from __future__ import annotations
