@@ -395,7 +395,6 @@ def _word_spans(text: str) -> list[tuple[int, int, list[str]]]:
 _SLOW_SCAN_CHARS = 5_000
 
 
-@lru_cache(maxsize=64)
 @lru_cache(maxsize=256)  # one query's hits all use the same pattern
 def _finder(whole: frozenset[str], prefixes: tuple[str, ...]) -> re.Pattern[str] | None:
     """A regex finding the words of a text that match as written (case aside), or None.
