@@ -364,6 +364,13 @@ _TOKEN_FIELDS = (
 _USAGE_FIELDS = (*_TOKEN_FIELDS, "cost_usd")
 
 
+#: Upper bounds of one Usage's counters: a token count stays exact in every JSON parser
+#: (2**53 - 1) and session totals, sums of many such counts, stay within both backends'
+#: 64-bit integers; a cost beyond a trillion dollars is a unit error, not a bill.
+MAX_TOKENS = 2**53 - 1
+MAX_COST_USD = 1e12
+
+
 @dataclass(frozen=True, slots=True)
 class Usage:
     """Token and cost counters; every field is optional (None means "not reported")."""
@@ -380,18 +387,23 @@ class Usage:
         # on large imports, and fields() is slow.
         for name in _TOKEN_FIELDS:
             value = getattr(self, name)
-            if value is None or (type(value) is int and value >= 0):
+            if value is None or (type(value) is int and 0 <= value <= MAX_TOKENS):
                 continue
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise InvalidInput.about(
                     f"usage.{name}", f"expected an integer >= 0, got {value!r}"
                 )
+            raise InvalidInput.about(f"usage.{name}", f"{value} is more than {MAX_TOKENS}")
         value = self.cost_usd
         if value is not None:
             if isinstance(value, bool) or not isinstance(value, int | float):
                 raise InvalidInput.about("usage.cost_usd", f"expected a number, got {value!r}")
             if not math.isfinite(value) or value < 0:
                 raise InvalidInput.about("usage.cost_usd", f"{value!r} is not a finite number >= 0")
+            if value > MAX_COST_USD:
+                raise InvalidInput.about(
+                    "usage.cost_usd", f"{value!r} is more than {MAX_COST_USD:g}"
+                )
             object.__setattr__(self, "cost_usd", float(value))
 
     def __add__(self, other: Usage) -> Usage:

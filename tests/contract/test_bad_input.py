@@ -139,6 +139,61 @@ def test_bad_update_changes_nothing(store: Store) -> None:
     assert store.get_session(s.id).title == "t"
 
 
+def test_usage_past_its_bounds_is_refused_naming_the_field() -> None:
+    from sessiondb.model import MAX_COST_USD, MAX_TOKENS
+
+    assert Usage(input_tokens=MAX_TOKENS).input_tokens == MAX_TOKENS
+    with pytest.raises(InvalidInput, match=r"usage\.output_tokens"):
+        Usage(output_tokens=MAX_TOKENS + 1)
+    with pytest.raises(InvalidInput, match=r"usage\.cost_usd"):
+        Usage(cost_usd=MAX_COST_USD * 2)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda db, sid: db.append(
+            sid, {"role": "assistant", "content": "c"}, usage=Usage(output_tokens=2**64)
+        ),
+        lambda db, sid: db.append(
+            sid, {"role": "assistant", "content": "c", "usage": {"output_tokens": 2**64}}
+        ),
+    ],
+    ids=["usage argument", "usage in the item"],
+)
+def test_a_huge_usage_is_invalid_input_and_writes_nothing(store: Store, call: Any) -> None:
+    s = store.create_session()
+    with pytest.raises(InvalidInput, match="output_tokens"):
+        call(store, s.id)
+    assert_untouched(store, s.id)
+
+
+def test_usage_totals_that_would_overflow_are_refused_on_every_backend(store: Store) -> None:
+    from sessiondb.model import MAX_TOKENS
+
+    s = store.create_session()
+    big = Usage(output_tokens=MAX_TOKENS)
+    # 1,024 messages at the bound make 2**63 - 1,024; one more passes what a backend holds.
+    batch = [NewMessage({"role": "assistant", "content": "a"}, usage=big) for _ in range(1024)]
+    store.append(s.id, batch)
+    total = store.get_session(s.id).usage.output_tokens
+    assert total == 1024 * MAX_TOKENS and type(total) is int
+    for call in (
+        lambda: store.append(s.id, {"role": "assistant", "content": "b"}, usage=big),
+        lambda: store.append(s.id, [NewMessage({"role": "assistant", "content": "b"}, usage=big)]),
+    ):
+        with pytest.raises(InvalidInput):
+            call()
+    after = store.get_session(s.id)
+    assert (after.message_count, after.usage.output_tokens) == (1024, total)
+    # update_message moves the totals by the difference: the same bound holds there.
+    small = store.append(s.id, {"role": "assistant", "content": "c"}, usage=Usage(output_tokens=1))
+    with pytest.raises(InvalidInput):
+        store.update_message(s.id, small[0].id, usage=big)
+    assert store.get_session(s.id).usage.output_tokens == total + 1
+    assert store.stats().totals.output_tokens == total + 1
+
+
 def test_huge_numbers_are_invalid_input_not_driver_overflows(store: Store) -> None:
     s = store.create_session()
     store.append(s.id, {"role": "user", "content": "x"})

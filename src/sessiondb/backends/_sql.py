@@ -63,6 +63,15 @@ _USAGE_COLUMNS = (
 )
 
 
+def _totals_overflow(session_id: str) -> InvalidInput:
+    """The error for a change that would take a session's usage totals past 2**63 - 1."""
+    return InvalidInput(
+        f"session {session_id!r}: its usage totals would overflow; nothing was written",
+        reason="the session's usage totals would overflow, nothing was written",
+        subject=session_id,
+    )
+
+
 def _execute_all(conn: Any, statement: str, rows: list[dict[str, Any]]) -> None:
     """Run ``statement`` once per row; a single row skips executemany's set-up (on
     psycopg, entering and leaving pipeline mode costs an extra sync)."""
@@ -255,6 +264,8 @@ class SQLCore(BaseStore):
         row = self._reserve(conn, summary)
         if row is None:
             raise NotFound.session(session_id)
+        if len(row) > 1 and not row[1]:
+            raise _totals_overflow(session_id)
         first_seq = row[0] - len(new) + 1
         actual = first_seq - 1
         if expect_last_seq is not None and expect_last_seq != actual:
@@ -364,5 +375,9 @@ class SQLCore(BaseStore):
                 delta["cost_usd"] = float(delta["cost_usd"])
                 keys = {"session_id": session_id, "id": message_id}
                 copy = int(bool(conn.execute(q.IS_FORK_COPY, keys).fetchone()[0]))
-                conn.execute(q.ADD_SESSION_USAGE, {"id": session_id, "copy": copy, **delta})
+                fit = conn.execute(
+                    q.ADD_SESSION_USAGE, {"id": session_id, "copy": copy, **delta}
+                ).fetchone()
+                if not fit[0]:
+                    raise _totals_overflow(session_id)
         return updated

@@ -209,7 +209,8 @@ WHERE session_id = %(session_id)s AND id = %(id)s"""
 # include that message's old usage, so tokens cannot go below zero; cost is a float). A
 # fork's copy (copy = 1) is spend the fork inherited: its inherited_* move too, so
 # tree_usage still counts that spend once, in the session that first stored it.
-ADD_SESSION_USAGE = """
+ADD_SESSION_USAGE = (
+    """
 UPDATE sessions SET
     input_tokens = input_tokens + %(input_tokens)s,
     output_tokens = output_tokens + %(output_tokens)s,
@@ -223,7 +224,10 @@ UPDATE sessions SET
     inherited_cache_write_tokens = inherited_cache_write_tokens + %(copy)s * %(cache_write_tokens)s,
     inherited_reasoning_tokens = inherited_reasoning_tokens + %(copy)s * %(reasoning_tokens)s,
     inherited_cost_usd = GREATEST(0.0, inherited_cost_usd + %(copy)s * %(cost_usd)s)
-WHERE id = %(id)s"""
+WHERE id = %(id)s
+RETURNING true"""
+    ""
+)
 
 IS_FORK_COPY = """
 SELECT forked_from IS NOT NULL FROM messages WHERE session_id = %(session_id)s AND id = %(id)s"""

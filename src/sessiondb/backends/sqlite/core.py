@@ -263,6 +263,13 @@ class SQLiteCore(SQLCore):
                     conn.execute("ROLLBACK")
             if isinstance(exc, sqlite3.Error):
                 raise translate(exc, what) from exc
+            if isinstance(exc, OverflowError):
+                # sqlite3 refuses to bind an int past 64 bits; the model bounds what it
+                # validates, so this is a value that slipped past it: still bad input.
+                raise InvalidInput(
+                    f"{what}: a number is too large for the database ({exc})",
+                    reason="a number is too large for the database",
+                ) from exc
             raise
 
     @contextmanager

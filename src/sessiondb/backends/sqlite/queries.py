@@ -141,8 +141,17 @@ WHERE rowid = (
     LIMIT 1)"""
 
 # Reserves ?6 seqs and updates the counters in one statement; returns the new last_seq.
+# Whether a session's token totals are still integers: SQLite turns an integer sum
+# past 2**63 - 1 into a float instead of failing (PostgreSQL raises), so the writes that
+# add to them return this and the caller refuses the change. (Costs need no check: at
+# most MAX_COST_USD a message, a float total cannot reach infinity.)
+TOTALS_FIT = """(typeof(input_tokens) = 'integer' AND typeof(output_tokens) = 'integer'
+    AND typeof(cache_read_tokens) = 'integer' AND typeof(cache_write_tokens) = 'integer'
+    AND typeof(reasoning_tokens) = 'integer')"""
+
 # Positional, values in the order of RESERVE_ORDER.
-RESERVE_SEQS = """
+RESERVE_SEQS = (
+    f"""
 UPDATE sessions SET
     last_seq = last_seq + ?1,
     message_count = message_count + ?1,
@@ -157,7 +166,9 @@ UPDATE sessions SET
     reasoning_tokens = reasoning_tokens + ?9,
     cost_usd = cost_usd + ?10
 WHERE id = ?11
-RETURNING last_seq"""
+RETURNING last_seq, {TOTALS_FIT}"""
+    ""
+)
 RESERVE_ORDER = (
     "added",
     "latest",
@@ -203,7 +214,8 @@ WHERE session_id = :session_id AND id = :id"""
 # include that message's old usage, so tokens cannot go below zero; cost is a float). A
 # fork's copy (copy = 1) is spend the fork inherited: its inherited_* move too, so
 # tree_usage still counts that spend once, in the session that first stored it.
-ADD_SESSION_USAGE = """
+ADD_SESSION_USAGE = (
+    f"""
 UPDATE sessions SET
     input_tokens = input_tokens + :input_tokens,
     output_tokens = output_tokens + :output_tokens,
@@ -217,7 +229,10 @@ UPDATE sessions SET
     inherited_cache_write_tokens = inherited_cache_write_tokens + :copy * :cache_write_tokens,
     inherited_reasoning_tokens = inherited_reasoning_tokens + :copy * :reasoning_tokens,
     inherited_cost_usd = max(0.0, inherited_cost_usd + :copy * :cost_usd)
-WHERE id = :id"""
+WHERE id = :id
+RETURNING {TOTALS_FIT}"""
+    ""
+)
 
 IS_FORK_COPY = """
 SELECT forked_from IS NOT NULL FROM messages WHERE session_id = :session_id AND id = :id"""
