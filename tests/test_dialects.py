@@ -100,6 +100,24 @@ def test_plain_role_content_keeps_extra_keys_and_unknown_roles_map_to_assistant(
     assert (p.role, p.text) == ("assistant", "meh")
 
 
+def test_pi_bash_execution_is_a_user_message_with_the_command_and_its_output() -> None:
+    p = project(
+        {
+            "role": "bashExecution",
+            "command": "ls missing",
+            "output": "ls: missing: No such file\n",
+            "exitCode": 2,
+            "cancelled": False,
+            "truncated": False,
+            "excludeFromContext": False,
+        }
+    )
+    assert p.role == "user"
+    assert p.text == "$ ls missing\nls: missing: No such file\n(exit code 2)"
+    silent = project({"role": "bashExecution", "command": "true", "output": "", "exitCode": 0})
+    assert (silent.role, silent.text) == ("user", "$ true")
+
+
 def test_openai_usage_is_normalized() -> None:
     p = project(
         {

@@ -12,12 +12,17 @@ usage and a timestamp. Recognized shapes:
 * Anthropic messages: content blocks ``text``, ``tool_use``, ``tool_result``, ``thinking``,
   ``image``;
 * goose (``toolRequest``/``toolResponse`` blocks) and pi (``toolCall`` blocks,
-  ``role: "toolResult"``), which importers store as they are;
+  ``role: "toolResult"``, and ``role: "bashExecution"``: a command the *user* ran with
+  ``!``, projected as a user message whose text is the command and its output, as pi
+  itself shows it to the model), which importers store as they are;
 * plain ``{"role", "content"}`` with any extra keys (kept untouched).
 
 A user message made only of tool results (Anthropic, goose) is normalized to role
 ``tool``: for history windowing it is a tool result, whatever the provider calls it.
-Unknown roles are normalized to ``assistant`` (the item keeps the original).
+Unknown roles are normalized to ``assistant`` (the item keeps the original): the roles
+seen in the wild beyond these (``critic``, ``chatbot``, an agent's name...) are other
+models speaking. Their text is what their ``content`` carries; a role whose words live
+elsewhere must be recognized here, as ``bashExecution`` is, or it projects empty.
 """
 
 from __future__ import annotations
@@ -167,6 +172,8 @@ def _project_typed(kind: str, item: Mapping[str, Any]) -> Projection:
 
 
 def _project_role(role_value: str, item: Mapping[str, Any]) -> Projection:
+    if role_value == "bashExecution" and "content" not in item:
+        return Projection(role="user", text=_bash_execution_text(item))
     role: Role = _ROLE_MAP.get(role_value.lower(), "assistant")
     texts: list[str] = []
     calls: list[CallSpec] = []
@@ -219,6 +226,25 @@ def _project_role(role_value: str, item: Mapping[str, Any]) -> Projection:
         role = "tool"  # Anthropic/goose: a user message carrying only tool results
     del other_parts
     return Projection(role=role, text=text, calls=calls, results=results)
+
+
+def _bash_execution_text(item: Mapping[str, Any]) -> str:
+    """pi's ``{"role": "bashExecution", "command", "output", "exitCode", "cancelled",
+    "truncated", "fullOutputPath"}`` as text: the command, then what it printed."""
+    lines = [f"$ {_str(item.get('command'))}"]
+    output = item.get("output")
+    if isinstance(output, str) and output:
+        lines.append(output.rstrip("\n"))
+    exit_code = item.get("exitCode")
+    if item.get("cancelled") is True:
+        lines.append("(command cancelled)")
+    elif isinstance(exit_code, int) and not isinstance(exit_code, bool) and exit_code != 0:
+        lines.append(f"(exit code {exit_code})")
+    if item.get("truncated") is True:
+        full = item.get("fullOutputPath")
+        where = f": full output in {full}" if isinstance(full, str) and full else ""
+        lines.append(f"(output truncated{where})")
+    return "\n".join(lines)
 
 
 def _collect_part(

@@ -293,7 +293,8 @@ def test_pi_later_branch_becomes_a_fork_with_its_prefix(store: Store, data: Path
     main = "pi:a9642bdf-2c10-4503-abb2-081990e56318"
     fork = f"{main}:fork:b90647f9"
     assert roles(store, main) == "uatauata"
-    assert roles(store, fork) == "uatauataa"
+    # The last message is a bashExecution: a command the user ran with ``!``.
+    assert roles(store, fork) == "uatauatau"
     assert store.get_session(fork).parent_id == main
     assert store.get_session(fork).relation == "fork"
     main_ids = [m.id for m in store.messages(main)]
@@ -302,6 +303,40 @@ def test_pi_later_branch_becomes_a_fork_with_its_prefix(store: Store, data: Path
     assert all(m.usage is None for m in store.messages(fork)[:4])
     assert store.get_session(main).model == "claude-opus-4-5"
     assert all(c.status == "ok" for c in store.tool_calls(fork))
+
+
+def test_pi_bash_execution_keeps_its_command_and_output_and_its_visibility(
+    store: Store, data: Path, tmp_path: Path
+) -> None:
+    store.import_path(data / "pi" / "agentlogs_real_pi_branched.jsonl")
+    fork = "pi:a9642bdf-2c10-4503-abb2-081990e56318:fork:b90647f9"
+    bash = store.messages(fork)[-1]
+    assert bash.item["role"] == "bashExecution"  # stored as pi wrote it
+    assert (bash.role, bash.text) == ("user", "$ rm -f haiku1.txt haiku2.txt limerick.txt")
+    assert bash.visible_to_model
+    hits = store.search("rm haiku2.txt", role="user").items
+    assert [(h.session_id, h.seq) for h in hits] == [(fork, bash.seq)]
+
+    header = {"type": "session", "version": 3, "id": "s", "timestamp": "2026-02-03T22:00:00Z"}
+    entry = {
+        "type": "message",
+        "id": "e1",
+        "parentId": None,
+        "timestamp": "2026-02-03T22:00:01Z",
+        "message": {
+            "role": "bashExecution",
+            "command": "cat secret.txt",
+            "output": "hunter2\n",
+            "exitCode": 0,
+            "excludeFromContext": True,
+        },
+    }
+    path = tmp_path / "s.jsonl"
+    path.write_text(json.dumps(header) + "\n" + json.dumps(entry) + "\n")
+    store.import_path(path, format="pi")
+    (hidden_bash,) = store.messages("pi:s")
+    assert (hidden_bash.role, hidden_bash.text) == ("user", "$ cat secret.txt\nhunter2")
+    assert not hidden_bash.visible_to_model
 
 
 # ---------------------------------------------------------------------------- OpenAI chat
