@@ -118,6 +118,13 @@ def test_pi_bash_execution_is_a_user_message_with_the_command_and_its_output() -
     assert (silent.role, silent.text) == ("user", "$ true")
 
 
+def test_openai_chat_refusal_is_the_message_text() -> None:
+    p = project({"role": "assistant", "content": None, "refusal": "I can't help with that."})
+    assert (p.role, p.text) == ("assistant", "I can't help with that.")
+    bare = project({"role": "assistant", "refusal": "No."})
+    assert bare.text == "No."
+
+
 def test_openai_usage_is_normalized() -> None:
     p = project(
         {

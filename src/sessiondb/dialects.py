@@ -5,7 +5,8 @@ derive what queries need: the normalized role, plain text, tool calls, tool resu
 usage and a timestamp. Recognized shapes:
 
 * OpenAI chat completions: ``role/content/tool_calls/tool_call_id/name``, content as a
-  string or parts, legacy ``function_call`` and ``role: "function"`` results;
+  string or parts, ``refusal`` (its text is the message's text), legacy
+  ``function_call`` and ``role: "function"`` results;
 * OpenAI Responses / Agents SDK items: ``{"type": "message" | "function_call" |
   "function_call_output" | "reasoning" | "*_call" | "*_call_output", ...}`` and easy input
   ``{"role", "content"}``;
@@ -194,6 +195,10 @@ def _project_role(role_value: str, item: Mapping[str, Any]) -> Projection:
                 other_parts += 1
     elif isinstance(content, Mapping) and not _collect_part(content, texts, calls, results):
         other_parts += 1
+
+    refusal = item.get("refusal")  # OpenAI chat: the model declined, with content null
+    if isinstance(refusal, str) and refusal:
+        texts.append(refusal)
 
     for call in _list(item.get("tool_calls")):  # OpenAI chat completions
         if isinstance(call, Mapping):

@@ -351,6 +351,15 @@ def test_openai_chat_array_pairs_parallel_calls_and_custom_tools(store: Store, d
     assert all(c.status == "ok" for c in calls)
 
 
+def test_openai_chat_refusal_is_shown_and_searchable(store: Store, data: Path) -> None:
+    store.import_path(data / "openai_chat" / "chat_tools_multimodal.json")
+    sid = "openai-chat:chat_tools_multimodal"
+    (refusal,) = [m for m in store.messages(sid) if m.item.get("refusal")]
+    assert (refusal.role, refusal.text) == ("assistant", "I can't help with that.")
+    hits = store.search("can't help", session_id=sid).items
+    assert [h.seq for h in hits] == [refusal.seq]
+
+
 def test_openai_chat_finetune_lines_are_one_session_each(store: Store, data: Path) -> None:
     report = store.import_path(data / "openai_chat" / "chat_finetune_style.jsonl")
     assert report.session_ids == [
