@@ -125,6 +125,13 @@ def test_openai_chat_refusal_is_the_message_text() -> None:
     assert bare.text == "No."
 
 
+def test_openhuman_failure_makes_a_tool_result_an_error() -> None:
+    failed = project({"role": "tool", "tool_call_id": "c", "content": "x", "failure": True})
+    assert failed.results[0].is_error
+    fine = project({"role": "tool", "tool_call_id": "c", "content": "x", "failure": False})
+    assert not fine.results[0].is_error
+
+
 def test_openai_usage_is_normalized() -> None:
     p = project(
         {

@@ -16,6 +16,7 @@ usage and a timestamp. Recognized shapes:
   ``role: "toolResult"``, and ``role: "bashExecution"``: a command the *user* ran with
   ``!``, projected as a user message whose text is the command and its output, as pi
   itself shows it to the model), which importers store as they are;
+* openhuman (a tool message's ``failure: true`` makes its result an error);
 * plain ``{"role", "content"}`` with any extra keys (kept untouched).
 
 A user message made only of tool results (Anthropic, goose) is normalized to role
@@ -225,7 +226,10 @@ def _project_role(role_value: str, item: Mapping[str, Any]) -> Projection:
         if not call_id and role_value.lower() == "function":
             call_id = f"function:{_str(item.get('name'))}"
         if call_id and not results:
-            is_error = bool(item.get("isError") or item.get("is_error"))
+            # pi/goose ``isError``, sessiondb's ``is_error``, openhuman's ``failure``.
+            is_error = bool(
+                item.get("isError") or item.get("is_error") or item.get("failure") is True
+            )
             results.append(ResultSpec(_str(call_id), text, is_error))
     elif results and not texts and not calls and role == "user":
         role = "tool"  # Anthropic/goose: a user message carrying only tool results

@@ -266,8 +266,10 @@ def test_openhuman_unpacks_tool_calls_and_applies_compaction(store: Store, data:
     calls = store.tool_calls(root)
     assert [(c.call_id, c.name, c.status) for c in calls] == [
         ("call_1", "shell", "ok"),
-        ("call_2", "shell", "ok"),
+        ("call_2", "shell", "error"),  # line 10: "failure": true
     ]
+    tools = store.stats(source="openhuman").tools
+    assert [(t.name, t.calls, t.errors) for t in tools] == [("shell", 2, 1)]
     assert messages[2].metadata["openhuman"]["raw_content"].startswith('{"content"')
     interrupted = messages[8]
     assert interrupted.text.startswith("Tests fail")
