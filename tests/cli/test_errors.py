@@ -99,10 +99,23 @@ def test_bad_files_are_named(cli, tmp_path):
     header = tmp_path / "bad.jsonl"
     header.write_text('{"type": "x"}\n', encoding="utf-8")
     result = cli.run("import", str(header), "--format", "pi")
-    what, which = error_line(result.stderr)
+    # The line in the reason, the file once, as the subject.
+    assert_error(
+        result, "BadTranscript: line 1: the first line is not pi's session header", str(header)
+    )
+    torn = tmp_path / "hdr" / "20250101_000000.jsonl"
+    torn.parent.mkdir()
+    torn.write_text(
+        '{"working_dir":"/root","descr\n'
+        '{"role":"user","created":1,"content":[{"type":"text","text":"hi"}]}\n',
+        encoding="utf-8",
+    )
+    result = cli.run("import", str(torn), "--format", "goose")
+    what, which = error_line(result.stderr)  # the one line: line 1 is not also "skipped"
     assert result.exit_code == 1
-    assert which == str(header)
-    assert f"{header}:1" in what  # the line, too
+    assert which == str(torn)
+    assert what.startswith("BadTranscript: line 1: the first line is not goose's session metadata")
+    assert "not JSON" in what and str(torn) not in what
     target = tmp_path / "no" / "dir" / "s.jsonl"
     assert_error(
         cli.run("export", "s", "-o", str(target)), "No such file or directory", str(target)

@@ -311,6 +311,41 @@ def test_one_bad_file_does_not_stop_the_others(store: Store, tmp_path: Path) -> 
     assert sorted(report.session_ids) == ["nanobot:cli:x", "nanobot:telegram:12345"]
 
 
+@pytest.mark.parametrize(
+    ("fmt", "name", "message", "expected"),
+    [
+        (
+            "goose",
+            "20250101_000000.jsonl",
+            '{"role":"user","created":1,"content":[{"type":"text","text":"hi"}]}',
+            "the first line is not goose's session metadata",
+        ),
+        ("openhuman", "1_agent.jsonl", '{"role":"user","content":"hi"}', "an openhuman '_meta'"),
+        ("pi", "s.jsonl", '{"type":"message","id":"a","parentId":null}', "pi's session header"),
+        ("nanobot", "cli_x.jsonl", '{"role":"user","content":"hi"}', "nanobot's metadata"),
+        ("sessiondb", "s.jsonl", '{"id":"m","item":{}}', "not a sessiondb export header"),
+    ],
+)
+@pytest.mark.parametrize("header", ['{"working_dir":"/root","descr', "garbage"])
+def test_a_corrupt_header_line_is_named_as_line_1_with_the_file_named_once(
+    store: Store, tmp_path: Path, fmt: str, name: str, message: str, expected: str, header: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(f"{header}\n{message}\n")
+    report = store.import_path(path, format=fmt)
+    error = report.errors[str(path)]
+    assert error.startswith("BadTranscript: line 1: ") and expected in error, error
+    assert "not JSON" in error  # why line 1 is not the header
+    assert str(path) not in error and name not in error  # the report is keyed by the file
+    assert report.skipped == []  # line 1 is the error, not also a skipped line
+    assert store.list_sessions().items == []
+
+    only = tmp_path / f"only_{name}"
+    only.write_text(f"{header}\n")
+    error = store.import_path(only, format=fmt).errors[str(only)]
+    assert error.startswith("BadTranscript: line 1: ") and "not JSON" in error, error
+
+
 def test_progress_reports_messages_added_so_far(store: Store) -> None:
     seen: list[int] = []
     report = store.import_path(DATA / "codex", progress=seen.append)

@@ -243,7 +243,9 @@ def test_goose_legacy_file_without_metadata_line_is_a_bad_transcript(
     path.write_text('{"role":"user","created":1,"content":[{"type":"text","text":"hi"}]}\n')
     report = store.import_path(path, format="goose")
     assert report.errors[str(path)].startswith("BadTranscript:")
-    assert ":1:" in report.errors[str(path)]
+    assert report.errors[str(path)] == (
+        "BadTranscript: line 1: the first line is not goose's session metadata"
+    )
     assert store.list_sessions().items == []
 
 

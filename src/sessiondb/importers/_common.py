@@ -118,6 +118,23 @@ class Context:
             f"{self.path}:{line}: {reason}", path=str(self.path), line=line, reason=reason
         )
 
+    def bad_header(self, line: int | None, reason: str, *, empty: str) -> BadTranscript:
+        """The BadTranscript to raise when a file's first line is not its header.
+
+        ``line`` is the first JSON object ``iter_json_lines`` gave (None: the file has
+        none); ``reason`` says what it is not, ``empty`` what a file without any line
+        lacks. A line skipped before ``line`` (not JSON, not an object) is the file's
+        real first line: that one is named, with why it did not parse, and it is no
+        longer reported as skipped (the error says it all).
+        """
+        earlier = next(
+            (s for s in self.skipped if s.line > 0 and (line is None or s.line < line)), None
+        )
+        if earlier is not None:
+            self.skipped.remove(earlier)
+            return self.bad(earlier.line, f"{reason}: {earlier.reason}")
+        return self.bad(1, empty) if line is None else self.bad(line, reason)
+
 
 def iter_json_lines(ctx: Context) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number, object) for every JSON-object line of ``ctx.path``.

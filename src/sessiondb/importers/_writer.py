@@ -138,7 +138,7 @@ class Writer:
                 self._mark_complete(first, where, fmt, printed)
             self.report.files += 1
         except BadTranscript as exc:
-            self.report.errors[str(path)] = f"BadTranscript: {exc}"
+            self.report.errors[str(path)] = f"BadTranscript: {_in_file(exc, path)}"
         except SessionDBError as exc:
             self.report.errors[str(path)] = f"{type(exc).__name__}: {exc}"
         except (OSError, MemoryError) as exc:
@@ -431,3 +431,11 @@ class Writer:
                 self.store.update_session(child, parent_id=parent, relation=relation)
             except (NotFound, InvalidInput):
                 continue  # the parent was never imported: the child stays a root
+
+
+def _in_file(exc: BadTranscript, path: Path) -> str:
+    """What is wrong, and where, within ``path``: the report is keyed by the file, so it
+    is not named again ("line 1: the first line is not ...")."""
+    if exc.reason is None or exc.path != str(path):
+        return str(exc)
+    return f"line {exc.line}: {exc.reason}" if exc.line else exc.reason

@@ -38,6 +38,8 @@ from ._formats import SQLITE_ERRORS, Format, Head, open_readonly
 __all__ = ["FORMAT", "FORMAT_DB", "SOURCE"]
 
 SOURCE = "goose"
+_NOT_HEADER = "the first line is not goose's session metadata"
+_NO_HEADER = "empty file: no metadata line"
 _META_KEYS = frozenset({"working_dir", "description", "message_count", "total_tokens"})
 _USAGE_KEYS = (
     "total_tokens",
@@ -132,7 +134,7 @@ def read(ctx: Context) -> Iterator[Record]:
     for number, line in iter_json_lines(ctx):
         if key is None:
             if "role" in line:
-                raise ctx.bad(number, "the first line is not goose's session metadata")
+                raise ctx.bad_header(number, _NOT_HEADER, empty=_NO_HEADER)
             source_id = ctx.path.stem  # goose forces the id to the file stem
             key = f"{SOURCE}:{source_id}"
             fields = _session_fields(line)
@@ -150,7 +152,7 @@ def read(ctx: Context) -> Iterator[Record]:
             waiting = None
         yield Entry(key, message, number)
     if key is None:
-        raise ctx.bad(1, "empty file: no metadata line")
+        raise ctx.bad_header(None, _NOT_HEADER, empty=_NO_HEADER)
     if waiting is not None:  # no message at all
         if waiting.fields.get("created_at") is None:
             waiting.fields["created_at"] = _file_time(ctx.path)

@@ -42,6 +42,8 @@ from ._formats import Format, Head
 __all__ = ["FORMAT", "SOURCE"]
 
 SOURCE = "nanobot"
+_NOT_HEADER = "the first record is not nanobot's metadata record"
+_NO_HEADER = "empty file: no metadata record"
 
 
 def detect(path: Path, head: Head) -> bool:
@@ -70,7 +72,7 @@ def read(ctx: Context) -> Iterator[Record]:
     for number, line in iter_json_lines(ctx):
         if key is None:
             if line.get("_type") != "metadata":
-                raise ctx.bad(number, "the first record is not nanobot's metadata record")
+                raise ctx.bad_header(number, _NOT_HEADER, empty=_NO_HEADER)
             source_key = as_str(line.get("key")) or _key_from_name(ctx.path.stem)
             key = f"{SOURCE}:{source_key}"
             meta = as_dict(line.get("metadata"))
@@ -109,7 +111,7 @@ def read(ctx: Context) -> Iterator[Record]:
             number,
         )
     if key is None:
-        raise ctx.bad(1, "empty file: no metadata record")
+        raise ctx.bad_header(None, _NOT_HEADER, empty=_NO_HEADER)
 
 
 FORMAT = Format("nanobot", detect, read)

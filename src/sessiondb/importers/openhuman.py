@@ -45,6 +45,8 @@ from ._formats import Format, Head
 __all__ = ["FORMAT", "SOURCE"]
 
 SOURCE = "openhuman"
+_NOT_HEADER = "the first line is not an openhuman '_meta' header"
+_NO_HEADER = "empty file: no '_meta' header"
 
 
 def detect(path: Path, head: Head) -> bool:
@@ -181,7 +183,7 @@ def read(ctx: Context) -> Iterator[Record]:
         meta = line.get("_meta")
         if not started:
             if not isinstance(meta, dict):
-                raise ctx.bad(number, "the first line is not an openhuman '_meta' header")
+                raise ctx.bad_header(number, _NOT_HEADER, empty=_NO_HEADER)
             started = True
             fields = _session_fields(meta, stem)
             clock = Clock(fields["created_at"])  # lines without "ts": the header's time
@@ -210,7 +212,7 @@ def read(ctx: Context) -> Iterator[Record]:
         seen_ids.add(str(entry.message.id))
         yield entry
     if not started:
-        raise ctx.bad(1, "empty file: no '_meta' header")
+        raise ctx.bad_header(None, _NOT_HEADER, empty=_NO_HEADER)
 
 
 FORMAT = Format("openhuman", detect, read)

@@ -38,6 +38,8 @@ from ._formats import Format, Head
 __all__ = ["FORMAT", "SOURCE"]
 
 SOURCE = "pi"
+_NOT_HEADER = "the first line is not pi's session header"
+_NO_HEADER = "empty file: no session header"
 _SUMMARY_KINDS = ("compaction", "branch_summary")
 
 
@@ -95,7 +97,7 @@ def read(ctx: Context) -> Iterator[Record]:
     for number, line in iter_json_lines(ctx):
         if header is None:
             if line.get("type") != "session":
-                raise ctx.bad(number, "the first line is not pi's session header")
+                raise ctx.bad_header(number, _NOT_HEADER, empty=_NO_HEADER)
             header = line
             continue
         eid = line.get("id")
@@ -117,7 +119,7 @@ def read(ctx: Context) -> Iterator[Record]:
         entries[eid] = (number, line)
         children.setdefault(parent, []).append(eid)
     if header is None:
-        raise ctx.bad(1, "empty file: no session header")
+        raise ctx.bad_header(None, _NOT_HEADER, empty=_NO_HEADER)
     sid = as_str(header.get("id")) or ctx.path.stem
     key = f"{SOURCE}:{sid}"
     yield Begin(

@@ -18,6 +18,8 @@ from ._common import Begin, Context, Entry, Record, as_dict, as_str, as_time, it
 from ._formats import Format, Head
 
 __all__ = ["EXPORT_VERSION", "FORMAT"]
+_NOT_HEADER = "not a sessiondb export header"
+_NO_HEADER = "empty file: no export header"
 
 EXPORT_VERSION = 1
 _SESSION_FIELDS = ("title", "agent", "model", "user_id", "working_dir", "status")
@@ -39,7 +41,7 @@ def read(ctx: Context) -> Iterator[Record]:
             session = line.get("session")
             version = line.get("sessiondb_export")
             if not isinstance(session, dict) or not isinstance(session.get("id"), str):
-                raise ctx.bad(number, "not a sessiondb export header")
+                raise ctx.bad_header(number, _NOT_HEADER, empty=_NO_HEADER)
             if version != EXPORT_VERSION:
                 raise ctx.bad(number, f"export version {version!r} is not {EXPORT_VERSION}")
             key = session["id"]
@@ -80,7 +82,7 @@ def read(ctx: Context) -> Iterator[Record]:
             number,
         )
     if key is None:
-        raise ctx.bad(1, "empty file: no export header")
+        raise ctx.bad_header(None, _NOT_HEADER, empty=_NO_HEADER)
 
 
 FORMAT = Format("sessiondb", detect, read, tag_source=False)
