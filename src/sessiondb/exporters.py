@@ -1,9 +1,15 @@
 """Exporters: a stored session as JSONL (lossless), Markdown or an OpenAI message list.
 
-* ``jsonl``: a header line ``{"sessiondb_export": 1, "session": {...}}`` then one line per
-  message with everything needed to re-import it exactly (id, seq, created_at, model,
-  usage, visibility, metadata, item). ``import_path`` reads it back (format
-  ``sessiondb``): same ids, items, usage, visibility, timestamps and session fields.
+* ``jsonl``: a header line ``{"sessiondb_export": 1, "session": {...}}`` (every field of
+  the ``Session``, counters included) then one line per message with everything needed
+  to re-import it exactly (id, seq, created_at, model, usage, visibility, metadata,
+  item). ``import_path`` reads it back (format ``sessiondb``): same ids, items, usage,
+  visibility, timestamps and session fields. Not yet restored, for want of a Store
+  method that sets them: ``updated_at`` when a status change, compaction or truncation
+  came after the last message (the import's is the last message's time),
+  ``compaction_count``/``compacted_at``, and after ``truncate`` the seqs (given afresh
+  from 1) and the usage of deleted messages kept in the totals. The header carries
+  them, so an import can restore them once the store can.
 * ``markdown``: a readable transcript; tool calls and results are folded in
   ``<details>`` blocks.
 * ``openai``: a JSON array of chat-completions messages for replay or fine-tuning: the
@@ -92,8 +98,12 @@ def session_header(session: Session) -> dict[str, Any]:
             "metadata": session.metadata,
             "created_at": _time(session.created_at),
             "updated_at": _time(session.updated_at),
+            "last_message_at": _time(session.last_message_at),
             "message_count": session.message_count,
+            "last_seq": session.last_seq,
             "usage": session.usage.to_dict(),
+            "compaction_count": session.compaction_count,
+            "compacted_at": _time(session.compacted_at),
         },
     }
 

@@ -4,6 +4,11 @@ Line 1 ``{"sessiondb_export": 1, "session": {...}}``; then one line per message 
 its id, timestamps, usage, visibility, metadata and item. The session keeps its id,
 fields and metadata; messages keep ids, items, usage, visibility and timestamps (their
 seq numbers are given afresh, contiguous from 1, by the importing store).
+
+The header's ``updated_at``, ``compaction_count`` and ``compacted_at`` are not restored:
+no Store method sets them (``updated_at`` follows the last message; ``compact`` is the
+only writer of the other two). A session compacted, or whose status changed after its
+last message, therefore imports with those three differing; see ``exporters.py``.
 """
 
 from __future__ import annotations
