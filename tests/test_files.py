@@ -49,7 +49,7 @@ def test_write_new_file_never_replaces_an_existing_file(tmp_path):
 def test_prune_deletes_nothing_when_an_archive_does_not_read_back_intact(tmp_path, monkeypatch):
     db = sessiondb.connect(tmp_path / "s.db")
     for sid in ("a", "b"):
-        db.create_session(sid)
+        db.create_session(sid, created_at=OLD)
         db.append(sid, [NewMessage({"role": "user", "content": sid}, created_at=OLD)])
 
     def lossy(directory: Path, session_id: str, extension: str, text: str) -> Path:

@@ -2,8 +2,11 @@
 
 Uses only the public Store API, so every backend prunes the same way:
 
-* a session is *idle* when its last activity (``last_message_at``, else ``updated_at``)
-  is older than the cutoff; imported transcripts therefore age by their own timestamps,
+* a session is *idle* when its last activity, ``updated_at`` (its creation, its newest
+  message's timestamp or a status change), is older than the cutoff. Not
+  ``last_message_at``: a fork, or a new session given old items, holds only old
+  timestamps, yet was made just now. Importers create a session at its source's time
+  and keep each message's, so imported transcripts still age by their own timestamps,
   not by when they were imported;
 * an idle session goes with its whole sub-agent subtree (children would otherwise be
   orphaned halves of one conversation), whatever the children's own age or status;
@@ -48,7 +51,8 @@ def _all_sessions(store: Store, **filters: object) -> Iterator[Session]:
 
 
 def _last_activity(session: Session) -> datetime:
-    return session.last_message_at or session.updated_at
+    # updated_at is never before created_at nor last_message_at (see Session).
+    return session.updated_at
 
 
 def idle_sessions(store: Store, cutoff: datetime, status: str | None = None) -> list[Session]:

@@ -606,7 +606,7 @@ def test_prune_vacuums_the_tables_it_deleted_from(pg_schema: tuple[str, str]) ->
     old = datetime.now(UTC) - timedelta(days=200)
     with sessiondb.connect(url, schema=schema) as db:
         for i in range(5):
-            db.create_session(f"old{i}")
+            db.create_session(f"old{i}", created_at=old)
             db.append(
                 f"old{i}", [sessiondb.NewMessage({"role": "user", "content": "x"}, created_at=old)]
             )

@@ -208,7 +208,7 @@ def _idle_sessions(db: Any, count: int, *, prefix: str = "old") -> None:
     old = datetime.now(UTC) - timedelta(days=200)
     for i in range(count):
         sid = f"{prefix}{i}"
-        db.create_session(sid)
+        db.create_session(sid, created_at=old)
         db.append(
             sid,
             [

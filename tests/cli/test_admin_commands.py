@@ -17,7 +17,11 @@ OLD = datetime.now(UTC) - timedelta(days=200)
 
 def old_session(db, session_id, *, parent_id=None, status="active"):
     db.create_session(
-        session_id, parent_id=parent_id, status=status, relation="subagent" if parent_id else None
+        session_id,
+        parent_id=parent_id,
+        status=status,
+        relation="subagent" if parent_id else None,
+        created_at=OLD,
     )
     db.append(session_id, [NewMessage({"role": "user", "content": "long ago"}, created_at=OLD)])
 
@@ -193,7 +197,7 @@ def _last_vacuum_of_messages(cli):
 def test_prune_reclaims_the_space_of_what_it_deleted(cli):
     db = cli.store()
     for i in range(30):
-        db.create_session(f"old{i}")
+        db.create_session(f"old{i}", created_at=OLD)
         batch = [
             NewMessage({"role": "user", "content": f"s{i}m{j} " * 150}, created_at=OLD)
             for j in range(20)

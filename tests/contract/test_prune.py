@@ -13,11 +13,13 @@ OLD = datetime.now(UTC) - timedelta(days=120)
 
 
 def idle(store, session_id, *, parent_id=None, status="active", messages=1):
+    """A session created long ago whose messages are as old: idle for 120 days."""
     store.create_session(
         session_id,
         parent_id=parent_id,
         relation="subagent" if parent_id else None,
         status=status,
+        created_at=OLD,
     )
     store.append(
         session_id,
@@ -45,6 +47,22 @@ def test_prune_judges_age_by_the_last_message_not_by_creation(store):
     store.append("revived", {"role": "user", "content": "back again"})
     assert store.prune(older_than=timedelta(days=90)).session_ids == []
     assert ids(store) == {"revived"}
+
+
+def test_prune_keeps_a_fork_made_just_now_from_old_messages(store):
+    idle(store, "source", messages=3)
+    store.append("source", {"role": "user", "content": "today"})
+    fork = store.fork("source", at_seq=2)
+    assert fork.last_message_at == OLD  # its newest message is an old copy...
+    assert store.prune(older_than=timedelta(days=90)).session_ids == []  # ...made just now
+    assert ids(store) == {"source", fork.id}
+
+
+def test_prune_keeps_a_new_session_whose_items_carry_old_timestamps(store):
+    store.create_session("replayed")
+    store.append("replayed", NewMessage({"role": "user", "content": "then"}, created_at=OLD))
+    assert store.prune(older_than=timedelta(days=90)).session_ids == []
+    assert ids(store) == {"replayed"}
 
 
 def test_prune_takes_the_whole_subagent_tree_of_an_idle_session(store):

@@ -10,6 +10,7 @@ import json
 import os
 import shutil
 import sqlite3
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -344,6 +345,20 @@ def test_a_corrupt_header_line_is_named_as_line_1_with_the_file_named_once(
     only.write_text(f"{header}\n")
     error = store.import_path(only, format=fmt).errors[str(only)]
     assert error.startswith("BadTranscript: line 1: ") and "not JSON" in error, error
+
+
+def test_imported_transcripts_age_by_their_own_time_and_a_fork_of_one_by_its_own(
+    store: Store,
+) -> None:
+    goose = DATA / "goose"
+    forked = store.import_path(goose / "legacy_jsonl_from_legacy_rs_test_20240101_120000.jsonl")
+    left = store.import_path(goose / "legacy_jsonl_20250901_101500.jsonl")
+    (source,), (untouched,) = forked.session_ids, left.session_ids
+    store.append(source, {"role": "user", "content": "one more"})
+    fork = store.fork(source, at_seq=2)
+    report = store.prune(older_than=timedelta(days=90))
+    assert report.session_ids == [untouched]  # imported long after its last message
+    assert {s.id for s in store.list_sessions().items} == {source, fork.id}
 
 
 def test_progress_reports_messages_added_so_far(store: Store) -> None:
