@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import tempfile
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -19,9 +20,10 @@ from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import StreamingResponse
 
-from ..errors import InvalidInput, SessionDBError
-from ..model import Page, Stats, Totals
+from ..errors import InvalidInput, NotFound, SessionDBError
+from ..model import Message, Page, Stats, Totals
 from . import schemas as s
+from .app import error_body
 from .deps import Caller
 from .importing import import_upload
 
@@ -214,6 +216,101 @@ def _sse(event: str, data: str, event_id: int | None = None) -> str:
     return f"{head}event: {event}\ndata: {data}\n\n"
 
 
+_BATCH = 500
+_REMEMBERED = 1000  # ids of the newest messages sent, to find what a rewrite left intact
+log = logging.getLogger(__name__)
+
+
+def _last_event_id(request: Request) -> int | None:
+    """The ``Last-Event-ID`` header as a seq (None when absent). Raises InvalidInput for
+    anything but an integer in 0..2**62, the range of the ``after_seq`` parameter."""
+    header = request.headers.get("last-event-id", "").strip()
+    if not header:
+        return None
+    if not (header.isascii() and header.isdigit()) or int(header) > s.MAX_INT:
+        raise InvalidInput.about("Last-Event-ID", f"must be an integer from 0 to {s.MAX_INT}")
+    return int(header)
+
+
+class _Follower:
+    """What one event stream has sent: the seq it is at and the ids of the newest
+    messages it sent, so a history rewritten under it (``Store.pop`` then an append
+    reusing the seq, ``Store.clear``, the session deleted and created again) is noticed
+    and the stream resumes from the last seq both still agree on."""
+
+    def __init__(self, db: Caller, session_id: str, seen: int) -> None:
+        self.db, self.session_id, self.seen = db, session_id, seen
+        self.sent: dict[int, str] = {}  # seq -> id, oldest first, at most _REMEMBERED
+        self.stale = False  # the history was rewritten: the next poll sends a reset
+
+    async def open(self, last_seq: int) -> None:
+        """Remember the message the client says it has (the one at ``seen``)."""
+        if self.seen == 0:
+            return
+        if self.seen > last_seq:
+            self.stale = True  # the client has more than the session holds now
+            return
+        found = await self.db.db.messages(self.session_id, after_seq=self.seen - 1, limit=1)
+        if found and found[0].seq == self.seen:
+            self.sent[self.seen] = found[0].id
+
+    def remember(self, message: Message) -> None:
+        self.sent[message.seq] = message.id
+        self.seen = message.seq
+        if len(self.sent) > _REMEMBERED:
+            del self.sent[next(iter(self.sent))]
+
+    async def poll(self) -> list[Message]:
+        """The messages after ``seen``; sets ``stale`` instead when the history was
+        rewritten. One query when the message at ``seen`` is known and still there (the
+        common case): it is read along with the new ones and its id compared."""
+        known = self.sent.get(self.seen)
+        if known is None:
+            batch = await self.db.db.messages(self.session_id, after_seq=self.seen, limit=_BATCH)
+            if not batch and self.seen > 0:
+                await self._check_last_seq()
+            return batch
+        batch = await self.db.db.messages(
+            self.session_id, after_seq=self.seen - 1, limit=_BATCH + 1
+        )
+        if batch and batch[0].seq == self.seen:
+            if batch[0].id != known:
+                self.stale = True  # another message took the seq
+                return []
+            return batch[1:]
+        # The message at seen is gone. Newer ones after it mean it was deleted
+        # (``truncate``) and the history goes on; none, that it may have been popped.
+        self.sent.pop(self.seen, None)
+        if not batch:
+            await self._check_last_seq()
+        return batch
+
+    async def _check_last_seq(self) -> None:
+        session = await self.db.db.get_session(self.session_id)
+        if session.last_seq < self.seen:
+            self.stale = True
+
+    async def reset(self) -> tuple[int, int]:
+        """Go back to the newest seq whose message is still the one sent (0 if none is
+        known); returns (that seq, the session's last_seq)."""
+        kept = 0
+        if self.sent:
+            low = next(iter(self.sent))
+            stored = await self.db.db.messages(
+                self.session_id, after_seq=low - 1, before_seq=self.seen + 1
+            )
+            ids = {m.seq: m.id for m in stored}
+            for seq, message_id in self.sent.items():
+                if ids.get(seq) != message_id:
+                    break
+                kept = seq
+        session = await self.db.db.get_session(self.session_id)
+        kept = min(kept, session.last_seq)
+        self.sent = {seq: i for seq, i in self.sent.items() if seq <= kept}
+        self.seen, self.stale = kept, False
+        return kept, session.last_seq
+
+
 @router.get(
     "/sessions/{session_id}/events",
     tags=["messages"],
@@ -230,37 +327,64 @@ async def events(
     ] = 300.0,
 ) -> StreamingResponse:
     """Server-Sent Events: each new message of the session as `event: message` (id =
-    seq), starting after `after_seq` (or the `Last-Event-ID` header, else now).
-    Ends after `timeout` seconds or when the client goes away; reconnect to go on."""
+    seq), starting after `after_seq` (or the `Last-Event-ID` header, an integer like
+    `after_seq`, else now).
+
+    When the history is rewritten under the stream (`pop` then an append that reuses
+    the seq, `clear`, the session deleted and created again), the stream sends
+    `event: reset` with data `{"after_seq": k, "last_seq": n}` (id = k): drop what you
+    hold after seq `k`; the messages after `k` follow as `event: message`. `k` is the
+    newest seq the stream sent whose message is still stored (0 when none is).
+
+    The stream ends with `event: timeout` (data `{"last_seq"}`) after `timeout` seconds,
+    `event: deleted` (data `{"last_seq"}`) when the session is deleted, or
+    `event: error` (data `{"error", "detail"}`) when the store fails; or when the client
+    goes away. Reconnect (with `Last-Event-ID`) to go on."""
+    header = _last_event_id(request)
     session = await db.session(session_id)
-    start = after_seq
-    if start is None:
-        header = request.headers.get("last-event-id", "")
-        start = int(header) if header.isdigit() else session.last_seq
+    start = after_seq if after_seq is not None else header
+    follower = _Follower(db, session_id, session.last_seq if start is None else start)
+    await follower.open(session.last_seq)
     interval: float = request.app.state.sse_interval
     loop = asyncio.get_running_loop()
     deadline = loop.time() + max_seconds
 
     async def stream() -> AsyncIterator[str]:
-        seen = start
         last_sent = loop.time()
         yield ": sessiondb events\nretry: 1000\n\n"
-        while loop.time() < deadline:
-            if await request.is_disconnected():
-                return
-            batch = await db.db.messages(session_id, after_seq=seen, limit=500)
-            for message in batch:
-                data = json.dumps(jsonable_encoder(s.message_out(message)), ensure_ascii=False)
-                yield _sse("message", data, message.seq)
-                seen = message.seq
-            if batch:
-                last_sent = loop.time()
-            elif loop.time() - last_sent > 15:
-                yield ": keep-alive\n\n"  # proxies close idle connections
-                last_sent = loop.time()
-            if len(batch) < 500:
-                await asyncio.sleep(min(interval, max(0.0, deadline - loop.time())))
-        yield _sse("timeout", json.dumps({"last_seq": seen}))
+        try:
+            while loop.time() < deadline:
+                if await request.is_disconnected():
+                    return
+                batch = await follower.poll()
+                if follower.stale:
+                    kept, last_seq = await follower.reset()
+                    yield _sse("reset", json.dumps({"after_seq": kept, "last_seq": last_seq}), kept)
+                    last_sent = loop.time()
+                    continue
+                for message in batch:
+                    data = json.dumps(jsonable_encoder(s.message_out(message)), ensure_ascii=False)
+                    yield _sse("message", data, message.seq)
+                    follower.remember(message)
+                if batch:
+                    last_sent = loop.time()
+                elif loop.time() - last_sent > 15:
+                    yield ": keep-alive\n\n"  # proxies close idle connections
+                    last_sent = loop.time()
+                if len(batch) < _BATCH:
+                    await asyncio.sleep(min(interval, max(0.0, deadline - loop.time())))
+        except NotFound:
+            # Deleted (or no longer visible) while followed: say so, and end the response
+            # properly rather than breaking it off.
+            yield _sse("deleted", json.dumps({"last_seq": follower.seen}))
+            return
+        except Exception as exc:
+            # Headers are sent: an error can only be an event now, never a status.
+            if not isinstance(exc, SessionDBError):
+                log.exception("event stream of session %r failed", session_id)
+            yield _sse("error", json.dumps(jsonable_encoder(error_body(exc))))
+            return
+        yield _sse("timeout", json.dumps({"last_seq": follower.seen}))
 
     return StreamingResponse(
         stream(),

@@ -38,7 +38,7 @@ from ..errors import (
 from ..store import Store
 from .auth import Forbidden, PayloadTooLarge, Principal, Tokens, Unauthorized, parse_tokens
 
-__all__ = ["DEFAULT_MAX_BODY_BYTES", "STATUS_CODES", "create_app", "error_response"]
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "STATUS_CODES", "create_app", "error_body", "error_response"]
 
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 HERE = Path(__file__).parent
@@ -96,6 +96,12 @@ def _detail_of(exc: Exception) -> Any:
     if isinstance(exc, HTTPException):
         return exc.detail
     return str(exc)
+
+
+def error_body(exc: Exception) -> dict[str, Any]:
+    """``{"error": <class name>, "detail": ...}`` for ``exc``, as the API answers it
+    (an event stream that has started sends it as an ``error`` event)."""
+    return {"error": _name_of(exc, _status_of(exc)), "detail": _detail_of(exc)}
 
 
 async def error_response(request: Request, exc: Exception) -> Response:
