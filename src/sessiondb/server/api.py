@@ -22,6 +22,7 @@ from fastapi.responses import StreamingResponse
 
 from ..errors import InvalidInput, NotFound, SessionDBError
 from ..model import Message, Page, Stats, Totals
+from . import paths  # noqa: F401  (registers the {name:segment} path convertor)
 from . import schemas as s
 from .app import error_body
 from .deps import Caller
@@ -113,13 +114,13 @@ async def list_sessions(
     return _page(page, s.session_out)
 
 
-@router.get("/sessions/{session_id}", response_model=s.SessionOut, tags=["sessions"])
+@router.get("/sessions/{session_id:segment}", response_model=s.SessionOut, tags=["sessions"])
 async def get_session(session_id: str, db: Caller) -> Response:
     """One session with its counters and usage."""
     return s.FastJSON(s.session_out(await db.session(session_id)))
 
 
-@router.patch("/sessions/{session_id}", response_model=s.SessionOut, tags=["sessions"])
+@router.patch("/sessions/{session_id:segment}", response_model=s.SessionOut, tags=["sessions"])
 async def update_session(session_id: str, body: s.SessionPatch, db: Caller) -> dict[str, Any]:
     """Change the fields present in the body (null clears; `metadata` merges)."""
     await db.check(session_id)
@@ -133,7 +134,7 @@ async def update_session(session_id: str, body: s.SessionPatch, db: Caller) -> d
     return s.session_out(await db.db.update_session(session_id, **changes))
 
 
-@router.delete("/sessions/{session_id}", response_model=s.DeletedOut, tags=["sessions"])
+@router.delete("/sessions/{session_id:segment}", response_model=s.DeletedOut, tags=["sessions"])
 async def delete_session(session_id: str, db: Caller, recursive: bool = False) -> dict[str, int]:
     """Delete a session (and its subtree with `recursive`); returns how many."""
     await db.check(session_id)
@@ -150,7 +151,7 @@ async def delete_session(session_id: str, db: Caller, recursive: bool = False) -
 
 
 @router.post(
-    "/sessions/{session_id}/messages",
+    "/sessions/{session_id:segment}/messages",
     status_code=201,
     response_model=s.MessageList,
     tags=["messages"],
@@ -175,7 +176,7 @@ async def append(session_id: str, body: s.AppendIn, db: Caller) -> Response:
 
 
 @router.patch(
-    "/sessions/{session_id}/messages/{message_id}",
+    "/sessions/{session_id:segment}/messages/{message_id:segment}",
     response_model=s.MessageOut,
     tags=["messages"],
 )
@@ -194,7 +195,9 @@ async def update_message(
     return s.FastJSON(s.message_out(message))
 
 
-@router.get("/sessions/{session_id}/messages", response_model=s.MessageList, tags=["messages"])
+@router.get(
+    "/sessions/{session_id:segment}/messages", response_model=s.MessageList, tags=["messages"]
+)
 async def messages(
     session_id: str,
     db: Caller,
@@ -312,7 +315,7 @@ class _Follower:
 
 
 @router.get(
-    "/sessions/{session_id}/events",
+    "/sessions/{session_id:segment}/events",
     tags=["messages"],
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}, "description": "SSE stream"}},
@@ -396,7 +399,7 @@ async def events(
 # ---------------------------------------------------------------------------- history
 
 
-@router.get("/sessions/{session_id}/history", response_model=s.HistoryOut, tags=["history"])
+@router.get("/sessions/{session_id:segment}/history", response_model=s.HistoryOut, tags=["history"])
 async def history(
     session_id: str,
     db: Caller,
@@ -409,7 +412,9 @@ async def history(
     return {"items": items}
 
 
-@router.post("/sessions/{session_id}/compact", response_model=s.MessageOut, tags=["history"])
+@router.post(
+    "/sessions/{session_id:segment}/compact", response_model=s.MessageOut, tags=["history"]
+)
 async def compact(session_id: str, body: s.CompactIn, db: Caller) -> dict[str, Any]:
     """Hide everything before the last `keep_last` messages behind `summary`."""
     await db.check(session_id)
@@ -420,7 +425,10 @@ async def compact(session_id: str, body: s.CompactIn, db: Caller) -> dict[str, A
 
 
 @router.post(
-    "/sessions/{session_id}/fork", status_code=201, response_model=s.SessionOut, tags=["history"]
+    "/sessions/{session_id:segment}/fork",
+    status_code=201,
+    response_model=s.SessionOut,
+    tags=["history"],
 )
 async def fork(session_id: str, body: s.ForkIn, db: Caller) -> dict[str, Any]:
     """Copy the session up to `at_seq` into a new child session (201). For a tenant
@@ -434,14 +442,16 @@ async def fork(session_id: str, body: s.ForkIn, db: Caller) -> dict[str, Any]:
     return s.session_out(child)
 
 
-@router.get("/sessions/{session_id}/tree", response_model=s.TreeNodeOut, tags=["lineage"])
+@router.get("/sessions/{session_id:segment}/tree", response_model=s.TreeNodeOut, tags=["lineage"])
 async def tree(session_id: str, db: Caller) -> dict[str, Any]:
     """The session and its whole subtree (sessions of other tenants left out)."""
     await db.check(session_id)
     return s.tree_out(db.prune(await db.db.tree(session_id)))
 
 
-@router.get("/sessions/{session_id}/ancestors", response_model=list[s.SessionOut], tags=["lineage"])
+@router.get(
+    "/sessions/{session_id:segment}/ancestors", response_model=list[s.SessionOut], tags=["lineage"]
+)
 async def ancestors(session_id: str, db: Caller) -> list[dict[str, Any]]:
     """Parent, grandparent, ... root (only those the caller may see)."""
     await db.check(session_id)
@@ -585,7 +595,7 @@ async def import_file(
 
 
 @router.get(
-    "/sessions/{session_id}/export",
+    "/sessions/{session_id:segment}/export",
     tags=["import/export"],
     response_class=Response,
     responses={
@@ -605,7 +615,9 @@ async def export(session_id: str, db: Caller, format: s.ExportFormat = "jsonl") 
     await db.check(session_id)
     text = await db.db.export(session_id, format)
     media_type, ext = _EXPORT_TYPES[format]
-    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in session_id)[:100]
+    # ASCII only: header values are latin-1, and a name must not carry a path.
+    safe = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in session_id)
+    safe = safe[:100]
     return Response(
         text,
         media_type=media_type,

@@ -12,6 +12,7 @@ import http
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -37,6 +38,7 @@ from ..errors import (
 )
 from ..store import Store
 from .auth import Forbidden, PayloadTooLarge, Principal, Tokens, Unauthorized, parse_tokens
+from .paths import RawPathSegments
 
 __all__ = ["DEFAULT_MAX_BODY_BYTES", "STATUS_CODES", "create_app", "error_body", "error_response"]
 
@@ -113,7 +115,8 @@ async def error_response(request: Request, exc: Exception) -> Response:
         headers = {**(headers or {}), **exc.headers}  # type: ignore[attr-defined]
     if _wants_html(request):
         if status == 401 and request.method == "GET":
-            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+            target = quote(request.url.path, safe="/")  # keeps a %2F inside an id encoded
+            return RedirectResponse(f"/login?next={target}", status_code=303)
         templates: Jinja2Templates = request.app.state.templates
         return templates.TemplateResponse(
             request,
@@ -270,6 +273,7 @@ def create_app(
     app.add_middleware(BodyLimit, limit=max_body_bytes)
 
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(RawPathSegments)  # session ids with '/' route as one segment
     app.include_router(api.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
