@@ -525,3 +525,91 @@ def test_state_writes_of_one_event_commit_in_the_events_transaction(store: Store
         "adk-app:weather": {"state:a": [1]},
         "adk-user:weather:u1": {"state:u": [2]},
     }
+
+
+# ---------------------------------------------------------------------------- scope ids
+
+
+def test_user_state_of_names_with_colons_is_not_shared_between_apps(store: Store) -> None:
+    from google.adk.sessions import InMemorySessionService
+
+    async def main(service: BaseSessionService) -> tuple[dict[str, Any], dict[str, Any]]:
+        await service.create_session(
+            app_name="a", user_id="b:c", state={"user:secret": "alice-token", "app:k": 1}
+        )
+        other = await service.create_session(app_name="a:b", user_id="c")
+        again = await service.create_session(app_name="a", user_id="b:c")
+        return dict(other.state), dict(again.state)
+
+    ours = asyncio.run(main(SessionDBSessionService(store)))
+    assert ours == asyncio.run(main(InMemorySessionService()))  # type: ignore[no-untyped-call]
+    assert ours == ({}, {"user:secret": "alice-token", "app:k": 1})
+
+
+def test_an_adk_session_cannot_take_an_id_reserved_for_app_or_user_state(store: Store) -> None:
+    async def main() -> None:
+        service = SessionDBSessionService(store)
+        for reserved in ("adk-app:victim", "adk-user:victim:alice", " adk-app:x "):
+            with pytest.raises(ValueError, match="reserved"):
+                await service.create_session(
+                    app_name="evil", user_id="m", session_id=reserved, state={"admin": True}
+                )
+        victim = await service.create_session(app_name="victim", user_id="alice")
+        assert victim.state == {}
+
+    asyncio.run(main())
+    assert [s.id for s in store.list_sessions().items if s.id.startswith("adk-")] == []
+
+
+def test_a_session_squatting_a_state_id_is_neither_read_nor_written(store: Store) -> None:
+    # As an earlier version let an ADK client make it: an app's session under the id
+    # of another app's state.
+    store.create_session(
+        "adk-app:victim", agent="evil", user_id="m", source="adk", metadata={"state:admin": [True]}
+    )
+
+    async def main() -> None:
+        service = SessionDBSessionService(store)
+        victim = await service.create_session(app_name="victim", user_id="alice")
+        assert victim.state == {}
+        with pytest.raises(SessionDBError, match="is not the ADK state of app 'victim'"):
+            await service.create_session(
+                app_name="victim", user_id="bob", state={"app:api_key": "secret"}
+            )
+        with pytest.raises(SessionDBError, match="is not the ADK state of app 'victim'"):
+            await service.append_event(victim, stateful_event("x", **{"app:api_key": "secret"}))
+        listed = await service.list_sessions(app_name="victim")
+        assert [s.state for s in listed.sessions] == [{}]
+        evil = await service.get_session(app_name="evil", user_id="m", session_id="adk-app:victim")
+        assert evil is not None and evil.state == {"admin": True}
+
+    asyncio.run(main())
+    assert store.get_session("adk-app:victim").metadata == {"state:admin": [True]}
+
+
+def test_state_ids_of_plain_names_are_those_of_earlier_versions(store: Store) -> None:
+    from sessiondb.integrations.adk import app_state_id, user_state_id
+
+    assert app_state_id(APP) == "adk-app:weather"
+    assert user_state_id(APP, "u1") == "adk-user:weather:u1"
+    assert user_state_id("a", "b:c") != user_state_id("a:b", "c")
+    assert user_state_id("a%3Ab", "c") != user_state_id("a:b", "c")
+    assert app_state_id("a:b") != app_state_id("a%3Ab")
+    # State an earlier version stored is read.
+    store.create_session(
+        "adk-app:weather", agent=APP, source="adk-state", metadata={"state:a": [1]}
+    )
+    store.create_session(
+        "adk-user:weather:u1",
+        agent=APP,
+        user_id="u1",
+        source="adk-state",
+        metadata={"state:u": [2]},
+    )
+
+    async def main() -> None:
+        service = SessionDBSessionService(store)
+        session = await service.create_session(app_name=APP, user_id="u1")
+        assert session.state == {"app:a": 1, "user:u": 2}
+
+    asyncio.run(main())

@@ -6,6 +6,7 @@ from __future__ import annotations
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any
+from urllib.parse import quote
 
 import pytest
 
@@ -92,6 +93,7 @@ def new_session(client: TestClient, **fields: Any) -> dict[str, Any]:
 
 
 def append(client: TestClient, session_id: str, items: list[dict[str, Any]], **extra: Any) -> Any:
-    response = client.post(f"/v1/sessions/{session_id}/messages", json={"items": items, **extra})
+    path = f"/v1/sessions/{quote(session_id, safe='')}/messages"
+    response = client.post(path, json={"items": items, **extra})
     assert response.status_code == 201, response.text
     return response.json()["messages"]

@@ -225,6 +225,208 @@ def test_event_stream_delivers_messages_appended_while_it_is_open(make_client, s
     assert "before" not in text
 
 
+def _sse_events(text):
+    """(event, id, data) for each event of an SSE body (comments left out)."""
+    found = []
+    for block in text.split("\n\n"):
+        fields = dict(
+            line.split(": ", 1) for line in block.splitlines() if line and not line.startswith(":")
+        )
+        if "event" in fields:
+            found.append((fields["event"], fields.get("id"), json.loads(fields["data"])))
+    return found
+
+
+def _follow(events):
+    """The messages a client following the stream holds at its end: {seq: text}."""
+    held = {}
+    for event, _, data in events:
+        if event == "message":
+            held[data["seq"]] = data["text"]
+        elif event == "reset":
+            held = {seq: text for seq, text in held.items() if seq <= data["after_seq"]}
+    return held
+
+
+def _in_background(*steps, pause=0.25):
+    def run():
+        for step in steps:
+            threading.Event().wait(pause)
+            step()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def test_event_stream_sends_a_reset_when_pop_or_clear_rewrite_the_history(make_client, store):
+    client = make_client(sse_interval=0.02)
+    sid = new_session(client)["id"]
+
+    def post(text):
+        return lambda: append(client, sid, [{"role": "user", "content": text}])
+
+    thread = _in_background(
+        post("one"),
+        post("two"),
+        post("three"),
+        lambda: store.pop(sid),
+        post("three-replacement"),
+        lambda: store.clear(sid),
+        post("after-clear-1"),
+        post("after-clear-2"),
+    )
+    try:
+        with client.stream(
+            "GET", f"/v1/sessions/{sid}/events", params={"timeout": 3.0, "after_seq": 0}
+        ) as response:
+            text = "".join(response.iter_text())
+    finally:
+        thread.join()
+    events = _sse_events(text)
+    sent = [data["text"] for event, _, data in events if event == "message"]
+    assert sent == [
+        "one", "two", "three", "three-replacement", "after-clear-1", "after-clear-2"
+    ]  # fmt: skip
+    resets = [(event_id, data) for event, event_id, data in events if event == "reset"]
+    # The pop is seen as soon as it happens (last_seq 2), or with its replacement (3).
+    assert [(event_id, data["after_seq"]) for event_id, data in resets] == [("2", 2), ("0", 0)]
+    assert resets[0][1]["last_seq"] in (2, 3)
+    assert resets[1][1]["last_seq"] in (0, 1, 2)
+    assert _follow(events) == {1: "after-clear-1", 2: "after-clear-2"}
+    assert events[-1] == ("timeout", None, {"last_seq": 2})
+
+
+def test_event_stream_resets_a_client_that_holds_more_than_the_session(make_client, store):
+    client = make_client(sse_interval=0.02)
+    sid = new_session(client)["id"]
+    append(client, sid, [{"role": "user", "content": f"m{i}"} for i in range(3)])
+    store.clear(sid)
+    append(client, sid, [{"role": "user", "content": "new"}])
+    with client.stream(
+        "GET",
+        f"/v1/sessions/{sid}/events",
+        params={"timeout": 0.2},
+        headers={"Last-Event-ID": "3"},
+    ) as response:
+        events = _sse_events("".join(response.iter_text()))
+    assert events[0] == ("reset", "0", {"after_seq": 0, "last_seq": 1})
+    assert _follow(events) == {1: "new"}
+
+
+def test_event_stream_goes_on_without_a_reset_after_truncate(make_client, store):
+    client = make_client(sse_interval=0.02)
+    sid = new_session(client)["id"]
+    append(client, sid, [{"role": "user", "content": f"m{i}"} for i in range(3)])
+    thread = _in_background(
+        lambda: store.truncate(sid, keep_last=0),
+        lambda: append(client, sid, [{"role": "user", "content": "later"}]),
+    )
+    try:
+        with client.stream(
+            "GET", f"/v1/sessions/{sid}/events", params={"timeout": 1.0}
+        ) as response:
+            events = _sse_events("".join(response.iter_text()))
+    finally:
+        thread.join()
+    assert [(event, event_id) for event, event_id, _ in events] == [
+        ("message", "4"),
+        ("timeout", None),
+    ]
+
+
+def test_idle_event_stream_reads_one_query_a_poll(store):
+    from sessiondb.server import create_app
+
+    from .conftest import TestClient
+
+    calls = []
+
+    class Counting:
+        def __getattr__(self, name):
+            attribute = getattr(store, name)
+            if callable(attribute):
+
+                def counted(*args, **kwargs):
+                    calls.append(name)
+                    return attribute(*args, **kwargs)
+
+                return counted
+            return attribute
+
+    client = TestClient(create_app(Counting(), sse_interval=0.02))
+    sid = new_session(client)["id"]
+    append(client, sid, [{"role": "user", "content": f"m{i}"} for i in range(3)])
+    calls.clear()
+    with client.stream("GET", f"/v1/sessions/{sid}/events", params={"timeout": 0.3}) as response:
+        "".join(response.iter_text())
+    client.close()
+    assert calls.count("get_session") == 1  # at the start only
+    assert calls.count("messages") > 3
+    assert set(calls) == {"get_session", "messages"}
+
+
+def test_event_stream_refuses_a_bad_last_event_id_with_json(client):
+    sid = new_session(client)["id"]
+    for value in ("99999999999999999999999", str(2**62 + 1), "abc", "-1"):
+        response = client.get(
+            f"/v1/sessions/{sid}/events",
+            params={"timeout": 0.1},
+            headers={"Last-Event-ID": value},
+        )
+        assert response.status_code == 422, value
+        assert response.json()["error"] == "InvalidInput"
+        assert response.json()["detail"].startswith("Last-Event-ID: ")
+    fine = client.get(
+        f"/v1/sessions/{sid}/events", params={"timeout": 0.1}, headers={"Last-Event-ID": "0"}
+    )
+    assert fine.status_code == 200
+
+
+def test_event_stream_of_a_session_deleted_while_followed_ends_with_an_event(make_client, store):
+    client = make_client(sse_interval=0.02)
+    sid = new_session(client)["id"]
+    append(client, sid, [{"role": "user", "content": "m"}])
+    thread = _in_background(lambda: store.delete_session(sid))
+    try:
+        with client.stream(
+            "GET", f"/v1/sessions/{sid}/events", params={"timeout": 3.0, "after_seq": 0}
+        ) as response:
+            events = _sse_events("".join(response.iter_text()))
+    finally:
+        thread.join()
+    assert [event for event, _, _ in events] == ["message", "deleted"]
+    assert events[-1][2] == {"last_seq": 1}
+
+
+def test_event_stream_reports_a_store_failure_as_an_error_event(store):
+    from sessiondb.errors import BackendError
+    from sessiondb.server import create_app
+
+    from .conftest import TestClient
+
+    class FailsLater:
+        polls = 0
+
+        def __getattr__(self, name):
+            return getattr(store, name)
+
+        def messages(self, *args, **kwargs):
+            FailsLater.polls += 1
+            if FailsLater.polls > 2:
+                raise BackendError("the database went away")
+            return store.messages(*args, **kwargs)
+
+    client = TestClient(create_app(FailsLater(), sse_interval=0.02))
+    sid = new_session(client)["id"]
+    with client.stream("GET", f"/v1/sessions/{sid}/events", params={"timeout": 3.0}) as response:
+        events = _sse_events("".join(response.iter_text()))
+    client.close()
+    assert events == [
+        ("error", None, {"error": "BackendError", "detail": "the database went away"})
+    ]
+
+
 def test_an_unexpected_error_is_a_json_500_without_internals(store):
     from sessiondb.server import create_app
 

@@ -111,3 +111,33 @@ def test_serve_command_in_a_real_process_needs_a_token_from_sessiondb_tokens(tmp
         proc.terminate()
         _, err = proc.communicate(timeout=20)
     assert "1 token(s)" in err.decode()
+
+
+def test_a_real_server_routes_ids_with_slash_and_percent_as_one_segment(tmp_path):
+    port = free_port()
+    db = tmp_path / "slashes.db"
+    code = f"from sessiondb.server import run; run({str(db)!r}, port={port})"
+    env = {k: v for k, v in os.environ.items() if k != "SESSIONDB_TOKENS"}
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code], env=env, stderr=subprocess.PIPE, stdout=subprocess.DEVNULL
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                httpx.get(f"{base}/v1/sessions")
+                break
+            except httpx.TransportError:
+                assert proc.poll() is None, "the server exited"
+                assert time.monotonic() < deadline, "the server did not start"
+                time.sleep(0.1)
+        for session_id in ("user/42", "a%2Fb", "x"):
+            assert httpx.post(f"{base}/v1/sessions", json={"id": session_id}).status_code == 201
+        assert httpx.get(f"{base}/v1/sessions/user%2F42").json()["id"] == "user/42"
+        assert httpx.get(f"{base}/v1/sessions/a%252Fb").json()["id"] == "a%2Fb"
+        assert httpx.get(f"{base}/sessions/user%2F42").status_code == 200
+        assert httpx.get(f"{base}/v1/sessions/x").json()["id"] == "x"
+    finally:
+        proc.terminate()
+        proc.communicate(timeout=20)

@@ -7,9 +7,11 @@
 How ADK's model maps onto sessiondb:
 
 * an ADK session is the sessiondb session with the same id (``agent`` = app name,
-  ``user_id``, ``source="adk"``). Session ids are global in sessiondb: one id names one
-  session whatever the app or user, so creating an id another app or user holds raises
-  ``AlreadyExistsError``; reading it under the wrong app or user finds nothing;
+  ``user_id``, ``source="adk"``). A known deviation from ADK, which keys sessions by
+  (app, user, id): session ids are global in sessiondb, one id names one session
+  whatever the app or user, so one id cannot be used by two users or apps. Creating an
+  id another app or user holds raises ``AlreadyExistsError``; reading it under the wrong
+  app or user finds nothing;
 * each event is one message, stored losslessly as ``{"role", "content": [...],
   "adk_event": event.model_dump(mode="json", exclude_none=True)}``. ``content`` repeats
   the event's text, function calls and responses as Anthropic-style blocks so sessiondb's
@@ -19,7 +21,16 @@ How ADK's model maps onto sessiondb:
   holding ``[value]`` (a one-element list, because sessiondb's metadata merge deletes keys
   set to None while ADK keeps them);
 * ``app:`` state lives the same way in the metadata of the session ``adk-app:<app>``, and
-  ``user:`` state in ``adk-user:<app>:<user>`` (``source="adk-state"``);
+  ``user:`` state in ``adk-user:<app>:<user>`` (``source="adk-state"``, ``agent`` = app,
+  ``user_id`` = user or None for the app). In those ids ``%`` and ``:`` of the names are
+  written ``%25`` and ``%3A``, so no two (app, user) pairs share one id (names without
+  either character keep the ids of earlier versions; the state earlier versions stored
+  for names with one, under ids two pairs could share, is not read). A scope session is only trusted
+  when its source, agent and user_id say it is that app's or user's state: another
+  session under the id is neither read nor written (writing raises ``AlreadyExists``).
+  Ids starting with ``adk-app:`` or ``adk-user:`` are reserved: creating an ADK session
+  with one raises ``InvalidInput`` (a ``ValueError``), so no client can plant the state
+  of another app or user;
 * an event and its whole state delta (session, ``app:`` and ``user:`` parts) are stored
   by one ``append`` (``session_metadata`` and ``other_metadata``): one transaction, so
   either the event and every state change are stored or none is;
@@ -46,7 +57,7 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from ..errors import AlreadyExists, Conflict, NotFound
+from ..errors import AlreadyExists, Conflict, InvalidInput, NotFound
 from ..model import Message, NewMessage, Usage, new_id
 from ..model import Session as DBSession
 from ._db import DB, missing, open_async
@@ -70,14 +81,37 @@ STATE_KEY = "state:"  # metadata key prefix of one state key
 _PAGE = 500  # sessions per list_sessions page
 
 
+APP_STATE_PREFIX = "adk-app:"
+USER_STATE_PREFIX = "adk-user:"
+
+
+def _id_part(name: str) -> str:
+    # Without ':' in a part, the parts of an id are found again by splitting at ':'.
+    return name.replace("%", "%25").replace(":", "%3A")
+
+
 def app_state_id(app_name: str) -> str:
     """The sessiondb session holding ``app:`` state of ``app_name``."""
-    return f"adk-app:{app_name}"
+    return APP_STATE_PREFIX + _id_part(app_name)
 
 
 def user_state_id(app_name: str, user_id: str) -> str:
     """The sessiondb session holding ``user:`` state of ``user_id`` in ``app_name``."""
-    return f"adk-user:{app_name}:{user_id}"
+    return f"{USER_STATE_PREFIX}{_id_part(app_name)}:{_id_part(user_id)}"
+
+
+def _scope_id(app_name: str, user_id: str | None) -> str:
+    return app_state_id(app_name) if user_id is None else user_state_id(app_name, user_id)
+
+
+def _is_reserved(session_id: str) -> bool:
+    return session_id.startswith((APP_STATE_PREFIX, USER_STATE_PREFIX))
+
+
+def _is_scope(stored: DBSession, app_name: str, user_id: str | None) -> bool:
+    """True when ``stored`` is the scope state session of ``app_name`` (and ``user_id``;
+    None: the app's own ``app:`` state), as ``_check_scope`` makes it."""
+    return stored.source == STATE_SOURCE and stored.agent == app_name and stored.user_id == user_id
 
 
 def _encode_state(delta: Mapping[str, Any]) -> dict[str, Any]:
@@ -193,6 +227,7 @@ class SessionDBSessionService(BaseSessionService):
 
     def __init__(self, db: DB = None, **options: Any) -> None:
         self.db, self._owned = open_async(db, options)
+        self._checked: set[str] = set()  # scope sessions known to be what their id says
 
     async def close(self) -> None:
         """Close the store if this service opened it (a store passed in stays open)."""
@@ -201,40 +236,60 @@ class SessionDBSessionService(BaseSessionService):
 
     # ------------------------------------------------------------------ scoped state
 
-    async def _scope_state(self, scope_id: str) -> dict[str, Any]:
+    async def _scope_state(self, app_name: str, user_id: str | None) -> dict[str, Any]:
+        """The state of a scope (``user_id`` None: the app's); {} when there is none, or
+        when the session under its id is not that scope's (see the module doc)."""
+        scope_id = _scope_id(app_name, user_id)
         try:
-            return _decode_state((await self.db.get_session(scope_id)).metadata)
+            stored = await self.db.get_session(scope_id)
         except NotFound:
             return {}
+        return _decode_state(stored.metadata) if _is_scope(stored, app_name, user_id) else {}
+
+    async def _check_scope(self, app_name: str, user_id: str | None) -> None:
+        """Make sure the scope session exists and is that scope's before it is written.
+        Raises AlreadyExists when another session holds its id."""
+        scope_id = _scope_id(app_name, user_id)
+        if scope_id in self._checked:
+            return
+        stored = await self.db.ensure_session(
+            scope_id, agent=app_name, user_id=user_id, source=STATE_SOURCE
+        )
+        if not _is_scope(stored, app_name, user_id):
+            owner = "app" if user_id is None else f"user {user_id!r} of app"
+            raise AlreadyExists(
+                f"session {scope_id!r} is not the ADK state of {owner} {app_name!r}"
+                f" (source {stored.source!r}, agent {stored.agent!r}, user_id"
+                f" {stored.user_id!r}): move it away to store that state"
+            )
+        self._checked.add(scope_id)  # a scope session never changes what it is
 
     async def _write_scope(
-        self, scope_id: str, delta: Mapping[str, Any], app_name: str, user_id: str | None
+        self, app_name: str, user_id: str | None, delta: Mapping[str, Any]
     ) -> None:
-        """Merge ``delta`` into a scope session's state (one atomic metadata merge)."""
+        """Merge ``delta`` into a scope's state (one atomic metadata merge)."""
         if not delta:
             return
         patch = _encode_state(delta)
+        await self._check_scope(app_name, user_id)
         try:
-            await self.db.update_session(scope_id, metadata=patch)
-        except NotFound:
-            await self._ensure_scope(scope_id, app_name, user_id)
-            await self.db.update_session(scope_id, metadata=patch)
-
-    async def _ensure_scope(self, scope_id: str, app_name: str, user_id: str | None) -> None:
-        await self.db.ensure_session(scope_id, agent=app_name, user_id=user_id, source=STATE_SOURCE)
+            await self.db.update_session(_scope_id(app_name, user_id), metadata=patch)
+        except NotFound:  # deleted since it was checked: make it again
+            self._checked.discard(_scope_id(app_name, user_id))
+            await self._check_scope(app_name, user_id)
+            await self.db.update_session(_scope_id(app_name, user_id), metadata=patch)
 
     async def _app_user_state(
         self, app_name: str, user_id: str
     ) -> tuple[dict[str, Any], dict[str, Any]]:
         app, user = await asyncio.gather(
-            self._scope_state(app_state_id(app_name)),
-            self._scope_state(user_state_id(app_name, user_id)),
+            self._scope_state(app_name, None), self._scope_state(app_name, user_id)
         )
         return app, user
 
     async def get_user_state(self, *, app_name: str, user_id: str) -> dict[str, Any]:
         """The ``user:`` state of ``user_id`` in ``app_name``, keys without the prefix."""
-        return await self._scope_state(user_state_id(app_name, user_id))
+        return await self._scope_state(app_name, user_id)
 
     # ------------------------------------------------------------------ sessions
 
@@ -265,17 +320,27 @@ class SessionDBSessionService(BaseSessionService):
         state: dict[str, Any] | None = None,
         session_id: str | None = None,
     ) -> Session:
-        """Create and return the session; raises AlreadyExistsError for a taken id."""
+        """Create and return the session; raises AlreadyExistsError for a taken id,
+        InvalidInput (a ValueError) for an id reserved for app and user state."""
         app, user, own = _split_state(state)
         sid = session_id.strip() if session_id and session_id.strip() else new_id()
+        if _is_reserved(sid):
+            raise InvalidInput.about(
+                "session_id",
+                f"ids starting with {APP_STATE_PREFIX!r} or {USER_STATE_PREFIX!r} are"
+                " reserved for app: and user: state",
+            )
+        for owner, delta in ((None, app), (user_id, user)):
+            if delta:  # before the session is made, so a squatted scope leaves nothing
+                await self._check_scope(app_name, owner)
         try:
             stored = await self.db.create_session(
                 sid, agent=app_name, user_id=user_id, source=SOURCE, metadata=_encode_state(own)
             )
         except AlreadyExists as exc:
             raise AlreadyExistsError(f"Session with id {sid} already exists.") from exc
-        await self._write_scope(app_state_id(app_name), app, app_name, None)
-        await self._write_scope(user_state_id(app_name, user_id), user, app_name, user_id)
+        await self._write_scope(app_name, None, app)
+        await self._write_scope(app_name, user_id, user)
         app_state, user_state = await self._app_user_state(app_name, user_id)
         return self._adk_session(stored, _merge(app_state, user_state, own))
 
@@ -331,11 +396,10 @@ class SessionDBSessionService(BaseSessionService):
         else:  # every user's state: one listing of the app's state sessions
             app_state = {}
             for scope in await self._all(agent=app_name, source=STATE_SOURCE):
-                if scope.id == app_state_id(app_name):
-                    app_state = _decode_state(scope.metadata)
-                elif scope.user_id is not None and scope.id == user_state_id(
-                    app_name, scope.user_id
-                ):
+                if scope.user_id is None:
+                    if scope.id == app_state_id(app_name):
+                        app_state = _decode_state(scope.metadata)
+                elif scope.id == user_state_id(app_name, scope.user_id):
                     users[scope.user_id] = _decode_state(scope.metadata)
         stored.sort(key=lambda s: (s.updated_at, s.user_id or "", s.id))
         sessions = [
@@ -379,19 +443,22 @@ class SessionDBSessionService(BaseSessionService):
         self._apply_temp_state(session, event)
         event = self._trim_temp_delta_state(event)
         app, user, own = _split_state(event.actions.state_delta if event.actions else None)
-        # (scope session, its user, patch) of the app: and user: parts of the delta.
+        # (owner, patch) of the app: (owner None) and user: parts of the delta.
         scopes = [
-            (scope_id, owner, _encode_state(delta))
-            for scope_id, owner, delta in (
-                (app_state_id(session.app_name), None, app),
-                (user_state_id(session.app_name, session.user_id), session.user_id, user),
-            )
+            (owner, _encode_state(delta))
+            for owner, delta in ((None, app), (session.user_id, user))
             if delta
         ]
         expected = await self._expected_seq(session)
+        for owner, _ in scopes:
+            # Made if missing, and never a session that only squats the id: checked once
+            # per service, so an event costs no extra query after the first.
+            await self._check_scope(session.app_name, owner)
         item = item_from_event(event)
         own_patch = _encode_state(own) or None
-        scope_patches = {scope_id: patch for scope_id, _, patch in scopes} or None
+        scope_patches = {
+            _scope_id(session.app_name, owner): patch for owner, patch in scopes
+        } or None
 
         async def store() -> list[Message]:
             return await self.db.append(
@@ -406,12 +473,13 @@ class SessionDBSessionService(BaseSessionService):
             try:
                 stored = await store()
             except NotFound:
-                # Nothing was written. A scope session is made at its first write: make
-                # the missing ones (empty) and store the event again, still all at once.
+                # Nothing was written. A scope session deleted since it was checked:
+                # make it again (empty) and store the event again, still all at once.
                 if not scopes or not await self._exists(session.id):
                     raise
-                for scope_id, owner, _ in scopes:
-                    await self._ensure_scope(scope_id, session.app_name, owner)
+                for owner, _ in scopes:
+                    self._checked.discard(_scope_id(session.app_name, owner))
+                    await self._check_scope(session.app_name, owner)
                 stored = await store()
         except Conflict as exc:
             raise StaleSessionError(

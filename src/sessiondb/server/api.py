@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import tempfile
 from collections.abc import AsyncIterator
 from datetime import datetime
@@ -19,9 +20,11 @@ from fastapi import APIRouter, File, Form, Query, Request, Response, UploadFile
 from fastapi.encoders import jsonable_encoder
 from fastapi.responses import StreamingResponse
 
-from ..errors import InvalidInput, SessionDBError
-from ..model import Page, Stats, Totals
+from ..errors import InvalidInput, NotFound, SessionDBError
+from ..model import Message, Page, Stats, Totals
+from . import paths  # noqa: F401  (registers the {name:segment} path convertor)
 from . import schemas as s
+from .app import error_body
 from .deps import Caller
 from .importing import import_upload
 
@@ -111,13 +114,13 @@ async def list_sessions(
     return _page(page, s.session_out)
 
 
-@router.get("/sessions/{session_id}", response_model=s.SessionOut, tags=["sessions"])
+@router.get("/sessions/{session_id:segment}", response_model=s.SessionOut, tags=["sessions"])
 async def get_session(session_id: str, db: Caller) -> Response:
     """One session with its counters and usage."""
     return s.FastJSON(s.session_out(await db.session(session_id)))
 
 
-@router.patch("/sessions/{session_id}", response_model=s.SessionOut, tags=["sessions"])
+@router.patch("/sessions/{session_id:segment}", response_model=s.SessionOut, tags=["sessions"])
 async def update_session(session_id: str, body: s.SessionPatch, db: Caller) -> dict[str, Any]:
     """Change the fields present in the body (null clears; `metadata` merges)."""
     await db.check(session_id)
@@ -131,7 +134,7 @@ async def update_session(session_id: str, body: s.SessionPatch, db: Caller) -> d
     return s.session_out(await db.db.update_session(session_id, **changes))
 
 
-@router.delete("/sessions/{session_id}", response_model=s.DeletedOut, tags=["sessions"])
+@router.delete("/sessions/{session_id:segment}", response_model=s.DeletedOut, tags=["sessions"])
 async def delete_session(session_id: str, db: Caller, recursive: bool = False) -> dict[str, int]:
     """Delete a session (and its subtree with `recursive`); returns how many."""
     await db.check(session_id)
@@ -148,7 +151,7 @@ async def delete_session(session_id: str, db: Caller, recursive: bool = False) -
 
 
 @router.post(
-    "/sessions/{session_id}/messages",
+    "/sessions/{session_id:segment}/messages",
     status_code=201,
     response_model=s.MessageList,
     tags=["messages"],
@@ -173,7 +176,7 @@ async def append(session_id: str, body: s.AppendIn, db: Caller) -> Response:
 
 
 @router.patch(
-    "/sessions/{session_id}/messages/{message_id}",
+    "/sessions/{session_id:segment}/messages/{message_id:segment}",
     response_model=s.MessageOut,
     tags=["messages"],
 )
@@ -192,7 +195,9 @@ async def update_message(
     return s.FastJSON(s.message_out(message))
 
 
-@router.get("/sessions/{session_id}/messages", response_model=s.MessageList, tags=["messages"])
+@router.get(
+    "/sessions/{session_id:segment}/messages", response_model=s.MessageList, tags=["messages"]
+)
 async def messages(
     session_id: str,
     db: Caller,
@@ -214,8 +219,103 @@ def _sse(event: str, data: str, event_id: int | None = None) -> str:
     return f"{head}event: {event}\ndata: {data}\n\n"
 
 
+_BATCH = 500
+_REMEMBERED = 1000  # ids of the newest messages sent, to find what a rewrite left intact
+log = logging.getLogger(__name__)
+
+
+def _last_event_id(request: Request) -> int | None:
+    """The ``Last-Event-ID`` header as a seq (None when absent). Raises InvalidInput for
+    anything but an integer in 0..2**62, the range of the ``after_seq`` parameter."""
+    header = request.headers.get("last-event-id", "").strip()
+    if not header:
+        return None
+    if not (header.isascii() and header.isdigit()) or int(header) > s.MAX_INT:
+        raise InvalidInput.about("Last-Event-ID", f"must be an integer from 0 to {s.MAX_INT}")
+    return int(header)
+
+
+class _Follower:
+    """What one event stream has sent: the seq it is at and the ids of the newest
+    messages it sent, so a history rewritten under it (``Store.pop`` then an append
+    reusing the seq, ``Store.clear``, the session deleted and created again) is noticed
+    and the stream resumes from the last seq both still agree on."""
+
+    def __init__(self, db: Caller, session_id: str, seen: int) -> None:
+        self.db, self.session_id, self.seen = db, session_id, seen
+        self.sent: dict[int, str] = {}  # seq -> id, oldest first, at most _REMEMBERED
+        self.stale = False  # the history was rewritten: the next poll sends a reset
+
+    async def open(self, last_seq: int) -> None:
+        """Remember the message the client says it has (the one at ``seen``)."""
+        if self.seen == 0:
+            return
+        if self.seen > last_seq:
+            self.stale = True  # the client has more than the session holds now
+            return
+        found = await self.db.db.messages(self.session_id, after_seq=self.seen - 1, limit=1)
+        if found and found[0].seq == self.seen:
+            self.sent[self.seen] = found[0].id
+
+    def remember(self, message: Message) -> None:
+        self.sent[message.seq] = message.id
+        self.seen = message.seq
+        if len(self.sent) > _REMEMBERED:
+            del self.sent[next(iter(self.sent))]
+
+    async def poll(self) -> list[Message]:
+        """The messages after ``seen``; sets ``stale`` instead when the history was
+        rewritten. One query when the message at ``seen`` is known and still there (the
+        common case): it is read along with the new ones and its id compared."""
+        known = self.sent.get(self.seen)
+        if known is None:
+            batch = await self.db.db.messages(self.session_id, after_seq=self.seen, limit=_BATCH)
+            if not batch and self.seen > 0:
+                await self._check_last_seq()
+            return batch
+        batch = await self.db.db.messages(
+            self.session_id, after_seq=self.seen - 1, limit=_BATCH + 1
+        )
+        if batch and batch[0].seq == self.seen:
+            if batch[0].id != known:
+                self.stale = True  # another message took the seq
+                return []
+            return batch[1:]
+        # The message at seen is gone. Newer ones after it mean it was deleted
+        # (``truncate``) and the history goes on; none, that it may have been popped.
+        self.sent.pop(self.seen, None)
+        if not batch:
+            await self._check_last_seq()
+        return batch
+
+    async def _check_last_seq(self) -> None:
+        session = await self.db.db.get_session(self.session_id)
+        if session.last_seq < self.seen:
+            self.stale = True
+
+    async def reset(self) -> tuple[int, int]:
+        """Go back to the newest seq whose message is still the one sent (0 if none is
+        known); returns (that seq, the session's last_seq)."""
+        kept = 0
+        if self.sent:
+            low = next(iter(self.sent))
+            stored = await self.db.db.messages(
+                self.session_id, after_seq=low - 1, before_seq=self.seen + 1
+            )
+            ids = {m.seq: m.id for m in stored}
+            for seq, message_id in self.sent.items():
+                if ids.get(seq) != message_id:
+                    break
+                kept = seq
+        session = await self.db.db.get_session(self.session_id)
+        kept = min(kept, session.last_seq)
+        self.sent = {seq: i for seq, i in self.sent.items() if seq <= kept}
+        self.seen, self.stale = kept, False
+        return kept, session.last_seq
+
+
 @router.get(
-    "/sessions/{session_id}/events",
+    "/sessions/{session_id:segment}/events",
     tags=["messages"],
     response_class=StreamingResponse,
     responses={200: {"content": {"text/event-stream": {}}, "description": "SSE stream"}},
@@ -230,37 +330,64 @@ async def events(
     ] = 300.0,
 ) -> StreamingResponse:
     """Server-Sent Events: each new message of the session as `event: message` (id =
-    seq), starting after `after_seq` (or the `Last-Event-ID` header, else now).
-    Ends after `timeout` seconds or when the client goes away; reconnect to go on."""
+    seq), starting after `after_seq` (or the `Last-Event-ID` header, an integer like
+    `after_seq`, else now).
+
+    When the history is rewritten under the stream (`pop` then an append that reuses
+    the seq, `clear`, the session deleted and created again), the stream sends
+    `event: reset` with data `{"after_seq": k, "last_seq": n}` (id = k): drop what you
+    hold after seq `k`; the messages after `k` follow as `event: message`. `k` is the
+    newest seq the stream sent whose message is still stored (0 when none is).
+
+    The stream ends with `event: timeout` (data `{"last_seq"}`) after `timeout` seconds,
+    `event: deleted` (data `{"last_seq"}`) when the session is deleted, or
+    `event: error` (data `{"error", "detail"}`) when the store fails; or when the client
+    goes away. Reconnect (with `Last-Event-ID`) to go on."""
+    header = _last_event_id(request)
     session = await db.session(session_id)
-    start = after_seq
-    if start is None:
-        header = request.headers.get("last-event-id", "")
-        start = int(header) if header.isdigit() else session.last_seq
+    start = after_seq if after_seq is not None else header
+    follower = _Follower(db, session_id, session.last_seq if start is None else start)
+    await follower.open(session.last_seq)
     interval: float = request.app.state.sse_interval
     loop = asyncio.get_running_loop()
     deadline = loop.time() + max_seconds
 
     async def stream() -> AsyncIterator[str]:
-        seen = start
         last_sent = loop.time()
         yield ": sessiondb events\nretry: 1000\n\n"
-        while loop.time() < deadline:
-            if await request.is_disconnected():
-                return
-            batch = await db.db.messages(session_id, after_seq=seen, limit=500)
-            for message in batch:
-                data = json.dumps(jsonable_encoder(s.message_out(message)), ensure_ascii=False)
-                yield _sse("message", data, message.seq)
-                seen = message.seq
-            if batch:
-                last_sent = loop.time()
-            elif loop.time() - last_sent > 15:
-                yield ": keep-alive\n\n"  # proxies close idle connections
-                last_sent = loop.time()
-            if len(batch) < 500:
-                await asyncio.sleep(min(interval, max(0.0, deadline - loop.time())))
-        yield _sse("timeout", json.dumps({"last_seq": seen}))
+        try:
+            while loop.time() < deadline:
+                if await request.is_disconnected():
+                    return
+                batch = await follower.poll()
+                if follower.stale:
+                    kept, last_seq = await follower.reset()
+                    yield _sse("reset", json.dumps({"after_seq": kept, "last_seq": last_seq}), kept)
+                    last_sent = loop.time()
+                    continue
+                for message in batch:
+                    data = json.dumps(jsonable_encoder(s.message_out(message)), ensure_ascii=False)
+                    yield _sse("message", data, message.seq)
+                    follower.remember(message)
+                if batch:
+                    last_sent = loop.time()
+                elif loop.time() - last_sent > 15:
+                    yield ": keep-alive\n\n"  # proxies close idle connections
+                    last_sent = loop.time()
+                if len(batch) < _BATCH:
+                    await asyncio.sleep(min(interval, max(0.0, deadline - loop.time())))
+        except NotFound:
+            # Deleted (or no longer visible) while followed: say so, and end the response
+            # properly rather than breaking it off.
+            yield _sse("deleted", json.dumps({"last_seq": follower.seen}))
+            return
+        except Exception as exc:
+            # Headers are sent: an error can only be an event now, never a status.
+            if not isinstance(exc, SessionDBError):
+                log.exception("event stream of session %r failed", session_id)
+            yield _sse("error", json.dumps(jsonable_encoder(error_body(exc))))
+            return
+        yield _sse("timeout", json.dumps({"last_seq": follower.seen}))
 
     return StreamingResponse(
         stream(),
@@ -272,7 +399,7 @@ async def events(
 # ---------------------------------------------------------------------------- history
 
 
-@router.get("/sessions/{session_id}/history", response_model=s.HistoryOut, tags=["history"])
+@router.get("/sessions/{session_id:segment}/history", response_model=s.HistoryOut, tags=["history"])
 async def history(
     session_id: str,
     db: Caller,
@@ -285,7 +412,9 @@ async def history(
     return {"items": items}
 
 
-@router.post("/sessions/{session_id}/compact", response_model=s.MessageOut, tags=["history"])
+@router.post(
+    "/sessions/{session_id:segment}/compact", response_model=s.MessageOut, tags=["history"]
+)
 async def compact(session_id: str, body: s.CompactIn, db: Caller) -> dict[str, Any]:
     """Hide everything before the last `keep_last` messages behind `summary`."""
     await db.check(session_id)
@@ -296,7 +425,10 @@ async def compact(session_id: str, body: s.CompactIn, db: Caller) -> dict[str, A
 
 
 @router.post(
-    "/sessions/{session_id}/fork", status_code=201, response_model=s.SessionOut, tags=["history"]
+    "/sessions/{session_id:segment}/fork",
+    status_code=201,
+    response_model=s.SessionOut,
+    tags=["history"],
 )
 async def fork(session_id: str, body: s.ForkIn, db: Caller) -> dict[str, Any]:
     """Copy the session up to `at_seq` into a new child session (201). For a tenant
@@ -310,14 +442,16 @@ async def fork(session_id: str, body: s.ForkIn, db: Caller) -> dict[str, Any]:
     return s.session_out(child)
 
 
-@router.get("/sessions/{session_id}/tree", response_model=s.TreeNodeOut, tags=["lineage"])
+@router.get("/sessions/{session_id:segment}/tree", response_model=s.TreeNodeOut, tags=["lineage"])
 async def tree(session_id: str, db: Caller) -> dict[str, Any]:
     """The session and its whole subtree (sessions of other tenants left out)."""
     await db.check(session_id)
     return s.tree_out(db.prune(await db.db.tree(session_id)))
 
 
-@router.get("/sessions/{session_id}/ancestors", response_model=list[s.SessionOut], tags=["lineage"])
+@router.get(
+    "/sessions/{session_id:segment}/ancestors", response_model=list[s.SessionOut], tags=["lineage"]
+)
 async def ancestors(session_id: str, db: Caller) -> list[dict[str, Any]]:
     """Parent, grandparent, ... root (only those the caller may see)."""
     await db.check(session_id)
@@ -461,7 +595,7 @@ async def import_file(
 
 
 @router.get(
-    "/sessions/{session_id}/export",
+    "/sessions/{session_id:segment}/export",
     tags=["import/export"],
     response_class=Response,
     responses={
@@ -481,7 +615,9 @@ async def export(session_id: str, db: Caller, format: s.ExportFormat = "jsonl") 
     await db.check(session_id)
     text = await db.db.export(session_id, format)
     media_type, ext = _EXPORT_TYPES[format]
-    safe = "".join(c if c.isalnum() or c in "-_" else "_" for c in session_id)[:100]
+    # ASCII only: header values are latin-1, and a name must not carry a path.
+    safe = "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in session_id)
+    safe = safe[:100]
     return Response(
         text,
         media_type=media_type,

@@ -12,6 +12,7 @@ import http
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.encoders import jsonable_encoder
@@ -37,8 +38,9 @@ from ..errors import (
 )
 from ..store import Store
 from .auth import Forbidden, PayloadTooLarge, Principal, Tokens, Unauthorized, parse_tokens
+from .paths import RawPathSegments
 
-__all__ = ["DEFAULT_MAX_BODY_BYTES", "STATUS_CODES", "create_app", "error_response"]
+__all__ = ["DEFAULT_MAX_BODY_BYTES", "STATUS_CODES", "create_app", "error_body", "error_response"]
 
 DEFAULT_MAX_BODY_BYTES = 16 * 1024 * 1024
 HERE = Path(__file__).parent
@@ -98,6 +100,12 @@ def _detail_of(exc: Exception) -> Any:
     return str(exc)
 
 
+def error_body(exc: Exception) -> dict[str, Any]:
+    """``{"error": <class name>, "detail": ...}`` for ``exc``, as the API answers it
+    (an event stream that has started sends it as an ``error`` event)."""
+    return {"error": _name_of(exc, _status_of(exc)), "detail": _detail_of(exc)}
+
+
 async def error_response(request: Request, exc: Exception) -> Response:
     """The response for any error: JSON for the API, an HTML page for the web UI."""
     status = _status_of(exc)
@@ -107,7 +115,8 @@ async def error_response(request: Request, exc: Exception) -> Response:
         headers = {**(headers or {}), **exc.headers}  # type: ignore[attr-defined]
     if _wants_html(request):
         if status == 401 and request.method == "GET":
-            return RedirectResponse(f"/login?next={request.url.path}", status_code=303)
+            target = quote(request.url.path, safe="/")  # keeps a %2F inside an id encoded
+            return RedirectResponse(f"/login?next={target}", status_code=303)
         templates: Jinja2Templates = request.app.state.templates
         return templates.TemplateResponse(
             request,
@@ -264,6 +273,7 @@ def create_app(
     app.add_middleware(BodyLimit, limit=max_body_bytes)
 
     app.add_middleware(SecurityHeaders)
+    app.add_middleware(RawPathSegments)  # session ids with '/' route as one segment
     app.include_router(api.router)
     app.include_router(web.router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")

@@ -22,6 +22,7 @@ from ..model import Message, Session, Stats, Totals
 from . import charts
 from .auth import COOKIE_NAME
 from .deps import Caller
+from .paths import quote_segment
 
 __all__ = ["router", "setup_templates"]
 
@@ -37,6 +38,7 @@ def setup_templates(templates: Jinja2Templates) -> None:
     """Register the filters the templates use."""
     env = templates.env
     env.filters["ago"] = _ago
+    env.filters["segment"] = quote_segment  # ids in links: "/" encoded too
     env.filters["when"] = lambda d: d.strftime("%Y-%m-%d %H:%M") if d else ""
     env.filters["num"] = lambda n: f"{n or 0:,}"
     env.filters["usd"] = lambda v: "" if v is None else f"${v:,.4f}" if v < 1 else f"${v:,.2f}"
@@ -152,7 +154,7 @@ async def session_rows(
 Seq = Annotated[int | None, Query(ge=0, le=2**62)]
 
 
-@router.get("/sessions/{session_id}", response_class=_HTML)
+@router.get("/sessions/{session_id:segment}", response_class=_HTML)
 async def transcript_page(
     request: Request,
     session_id: str,
@@ -253,7 +255,7 @@ def _turn_usage(message: Message) -> str:
     return " · ".join(parts)
 
 
-@router.get("/sessions/{session_id}/tree", response_class=_HTML)
+@router.get("/sessions/{session_id:segment}/tree", response_class=_HTML)
 async def tree_page(request: Request, session_id: str, db: Caller) -> HTMLResponse:
     session = await db.session(session_id)
     ancestors = [a for a in await db.db.ancestors(session_id) if db.visible(a)]
