@@ -58,6 +58,7 @@ __all__ = [
     "encode_cursor",
     "message_rows",
     "new_messages",
+    "restored_fields",
     "summarize_batch",
 ]
 
@@ -388,6 +389,30 @@ def check_limit(name: str, value: int | None, *, allow_none: bool = True) -> int
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INT:
         raise InvalidInput.about(f"{name}", f"expected an integer from 0 to 2**62, got {value!r}")
     return value
+
+
+def restored_fields(
+    current: Session, updated_at: object, compaction_count: object, compacted_at: object
+) -> dict[str, int | None]:
+    """The ``restore_*`` parameters of UPDATE_SESSION for ``update_session``'s
+    ``updated_at``/``compaction_count``/``compacted_at`` (UNSET keeps what ``current``
+    holds; ``restore_updated_at`` None lets the statement apply its own rule). Raises
+    InvalidInput for a bad value."""
+    out: dict[str, int | None] = {"restore_updated_at": None}
+    if updated_at is not UNSET:
+        when = to_utc("updated_at", updated_at)
+        if when is None:
+            raise InvalidInput.about("updated_at", "a time is required, not None")
+        out["restore_updated_at"] = to_micros(when)
+    count = current.compaction_count
+    if compaction_count is not UNSET:
+        count = check_limit("compaction_count", compaction_count, allow_none=False) or 0  # type: ignore[arg-type]
+    out["compaction_count"] = count
+    stamp = current.compacted_at
+    if compacted_at is not UNSET:
+        stamp = to_utc("compacted_at", compacted_at)
+    out["compacted_at"] = None if stamp is None else to_micros(stamp)
+    return out
 
 
 # Arguments every contract method checks before any SQL runs, by parameter name. SQLite

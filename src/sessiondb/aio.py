@@ -119,6 +119,9 @@ class AsyncStore:
         relation: str | None = UNSET,
         status: str = UNSET,
         metadata: Mapping[str, Any] | None = UNSET,
+        updated_at: datetime = UNSET,
+        compaction_count: int = UNSET,
+        compacted_at: datetime | None = UNSET,
     ) -> Session:
         """Awaitable ``Store.update_session``."""
         return await self._run(
@@ -134,6 +137,9 @@ class AsyncStore:
             relation=relation,
             status=status,
             metadata=metadata,
+            updated_at=updated_at,
+            compaction_count=compaction_count,
+            compacted_at=compacted_at,
         )
 
     async def delete_session(self, session_id: str, *, recursive: bool = False) -> int:

@@ -4,12 +4,10 @@
   the ``Session``, counters included) then one line per message with everything needed
   to re-import it exactly (id, seq, created_at, model, usage, visibility, metadata,
   item). ``import_path`` reads it back (format ``sessiondb``): same ids, items, usage,
-  visibility, timestamps and session fields. Not yet restored, for want of a Store
-  method that sets them: ``updated_at`` when a status change, compaction or truncation
-  came after the last message (the import's is the last message's time),
-  ``compaction_count``/``compacted_at``, and after ``truncate`` the seqs (given afresh
-  from 1) and the usage of deleted messages kept in the totals. The header carries
-  them, so an import can restore them once the store can.
+  visibility, timestamps and session fields, ``updated_at``, ``compaction_count`` and
+  ``compacted_at`` included. Not restored: after ``truncate``/``pop``, the seqs (given
+  afresh, contiguous from 1) and the usage of deleted messages that the session's
+  totals keep (the totals are rebuilt from the messages exported).
 * ``markdown``: a readable transcript; tool calls and results are folded in
   ``<details>`` blocks.
 * ``openai``: a JSON array of chat-completions messages for replay or fine-tuning: the

@@ -130,10 +130,17 @@ class Store(Protocol):
         relation: str | None = UNSET,
         status: str = UNSET,
         metadata: Mapping[str, Any] | None = UNSET,
+        updated_at: datetime = UNSET,
+        compaction_count: int = UNSET,
+        compacted_at: datetime | None = UNSET,
     ) -> Session:
         """Change the given fields and return the updated session.
 
-        ``metadata`` merges into the stored object; a key set to None is deleted.
+        ``metadata`` merges into the stored object; a key set to None is deleted. A
+        status change counts as activity (``updated_at`` moves to now); other edits do
+        not. ``updated_at``, ``compaction_count`` and ``compacted_at`` set what sessiondb
+        otherwise maintains itself: they restore what an export recorded (the sessiondb
+        JSONL importer uses them) and are not needed otherwise.
         Raises NotFound, InvalidInput.
         """
         ...

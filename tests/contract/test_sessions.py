@@ -278,3 +278,26 @@ def test_updated_at_follows_activity_not_edits(store: Store) -> None:
     assert edited.updated_at == old
     finished = store.update_session(s.id, status="completed")
     assert finished.updated_at > old
+
+
+def test_update_session_restores_what_sessiondb_maintains(store: Store) -> None:
+    store.create_session("r")
+    store.append("r", {"role": "user", "content": "hi"})
+    when = datetime(2024, 5, 6, 7, 8, 9, 123456, tzinfo=UTC)
+    compacted = datetime(2024, 5, 6, 7, 0, tzinfo=UTC)
+    s = store.update_session("r", updated_at=when, compaction_count=3, compacted_at=compacted)
+    assert (s.updated_at, s.compaction_count, s.compacted_at) == (when, 3, compacted)
+    assert store.get_session("r") == s
+    # A later status change is activity again: updated_at moves on from the restored time.
+    assert store.update_session("r", status="completed").updated_at > when
+    assert store.update_session("r", compacted_at=None).compacted_at is None
+    for bad in (
+        {"updated_at": None},
+        {"updated_at": "yesterday"},
+        {"compaction_count": -1},
+        {"compaction_count": True},
+        {"compacted_at": 5},
+    ):
+        with pytest.raises(InvalidInput):
+            store.update_session("r", **bad)
+    assert store.get_session("r").compaction_count == 3

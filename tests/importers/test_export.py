@@ -120,20 +120,21 @@ def test_jsonl_export_header_carries_every_session_field(store: Store) -> None:
     assert header["last_message_at"] == session.last_message_at.isoformat()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="no Store method restores compaction_count, compacted_at or updated_at "
-    "(the export carries them; the sessiondb importer cannot set them)",
-)
 def test_round_trip_of_a_compacted_session_keeps_every_session_field(
     store: Store, tmp_path: Path
 ) -> None:
     store.create_session("s1", title="T")
     store.append("s1", [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}])
     store.compact("s1", "summary", keep_last=1)
+    store.update_session("s1", status="completed")  # after the last message
     (tmp_path / "r.jsonl").write_text(store.export("s1"))
     with connect(tmp_path / "copy.db") as copy:
         copy.import_path(tmp_path / "r.jsonl")
+        assert copy.get_session("s1") == store.get_session("s1")
+        assert copy.messages("s1") == store.messages("s1")
+        # Importing the same export again changes nothing.
+        again = copy.import_path(tmp_path / "r.jsonl")
+        assert (again.sessions_updated, again.messages_added) == (0, 0)
         assert copy.get_session("s1") == store.get_session("s1")
 
 

@@ -65,6 +65,9 @@ class Begin:
     fields: dict[str, Any] = field(default_factory=dict)
     parent: str | None = None
     relation: str | None = None
+    #: fields sessiondb maintains itself, set once the file's messages are in
+    #: (``update_session``'s updated_at, compaction_count, compacted_at): an export's
+    restore: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(slots=True)

@@ -418,9 +418,17 @@ class Writer:
             changes["metadata"] = patch
         if changes:
             try:
-                self.store.update_session(state.begin.id, **changes)
+                current = self.store.update_session(state.begin.id, **changes)
             except InvalidInput:
                 changes = {}  # reported at creation; the session keeps what it has
+        # Last: a status change above would have moved updated_at.
+        restore = {k: v for k, v in state.begin.restore.items() if v != getattr(current, k, None)}
+        if restore:
+            try:
+                self.store.update_session(state.begin.id, **restore)
+                changes.update(restore)
+            except InvalidInput:
+                pass  # a header with a bad time: the session keeps what it has
         if state.existed and (changes or state.added or state.updated):
             self.report.sessions_updated += 1
 

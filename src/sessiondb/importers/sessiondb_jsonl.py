@@ -5,10 +5,10 @@ its id, timestamps, usage, visibility, metadata and item. The session keeps its 
 fields and metadata; messages keep ids, items, usage, visibility and timestamps (their
 seq numbers are given afresh, contiguous from 1, by the importing store).
 
-The header's ``updated_at``, ``compaction_count`` and ``compacted_at`` are not restored:
-no Store method sets them (``updated_at`` follows the last message; ``compact`` is the
-only writer of the other two). A session compacted, or whose status changed after its
-last message, therefore imports with those three differing; see ``exporters.py``.
+The header's ``updated_at``, ``compaction_count`` and ``compacted_at`` are restored once
+the messages are in (``update_session`` sets them), so a compacted session, or one whose
+status changed after its last message, imports as it was exported. What still differs
+is listed in ``exporters.py``.
 """
 
 from __future__ import annotations
@@ -53,12 +53,20 @@ def read(ctx: Context) -> Iterator[Record]:
             fields: dict[str, Any] = {name: as_str(session.get(name)) for name in _SESSION_FIELDS}
             fields["created_at"] = as_time(session.get("created_at"))
             fields["metadata"] = as_dict(session.get("metadata"))
+            restore: dict[str, Any] = {}
+            for name in ("updated_at", "compacted_at"):
+                if session.get(name) is not None:
+                    restore[name] = as_time(session.get(name))
+            count = session.get("compaction_count")
+            if isinstance(count, int) and not isinstance(count, bool) and count > 0:
+                restore["compaction_count"] = count
             yield Begin(
                 key,
                 as_str(session.get("source")),
                 fields,
                 parent=as_str(session.get("parent_id")),
                 relation=as_str(session.get("relation")),
+                restore={k: v for k, v in restore.items() if v is not None},
             )
             continue
         item = line.get("item")

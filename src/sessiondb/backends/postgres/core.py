@@ -35,6 +35,7 @@ from ..._base import (
     decode_cursor,
     encode_cursor,
     merge_metadata,
+    restored_fields,
 )
 from ...errors import (
     AlreadyExists,
@@ -520,6 +521,9 @@ class PostgresCore(SQLCore):
         relation: str | None = UNSET,
         status: str = UNSET,
         metadata: Mapping[str, Any] | None = UNSET,
+        updated_at: datetime = UNSET,
+        compaction_count: int = UNSET,
+        compacted_at: datetime | None = UNSET,
     ) -> Session:
         given = {
             "title": title,
@@ -577,6 +581,7 @@ class PostgresCore(SQLCore):
                 params["metadata"] = "{}"
             else:
                 params["metadata"] = merge_metadata(current.metadata, metadata)
+            params.update(restored_fields(current, updated_at, compaction_count, compacted_at))
             params["id"] = session_id
             params["now"] = now_micros()
             conn.execute(q.UPDATE_SESSION, params)

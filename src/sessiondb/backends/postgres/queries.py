@@ -82,10 +82,14 @@ UPDATE sessions SET
     user_id = %(user_id)s, working_dir = %(working_dir)s, parent_id = %(parent_id)s,
     relation = %(relation)s,
     status = %(status)s, metadata = %(metadata)s,
+    compaction_count = %(compaction_count)s, compacted_at = %(compacted_at)s,
     -- Only a status change is activity; edits of title or metadata (an importer filling
-    -- them in) must not move the session to the top of the list.
-    updated_at = CASE WHEN status <> %(status)s THEN GREATEST(updated_at, %(now)s)
-                      ELSE updated_at END
+    -- them in) must not move the session to the top of the list. An importer restoring
+    -- an export gives the time itself.
+    updated_at = CASE
+        WHEN %(restore_updated_at)s::bigint IS NOT NULL THEN %(restore_updated_at)s
+        WHEN status <> %(status)s THEN GREATEST(updated_at, %(now)s)
+        ELSE updated_at END
 WHERE id = %(id)s"""
 
 SELECT_DESCENDANT_IDS = """

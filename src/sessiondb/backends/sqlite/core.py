@@ -29,6 +29,7 @@ from ..._base import (
     encode_cursor,
     merge_metadata,
     read_window,
+    restored_fields,
 )
 from ...errors import (
     AlreadyExists,
@@ -429,6 +430,9 @@ class SQLiteCore(SQLCore):
         relation: str | None = UNSET,
         status: str = UNSET,
         metadata: Mapping[str, Any] | None = UNSET,
+        updated_at: datetime = UNSET,
+        compaction_count: int = UNSET,
+        compacted_at: datetime | None = UNSET,
     ) -> Session:
         given = {
             "title": title,
@@ -481,6 +485,7 @@ class SQLiteCore(SQLCore):
                 params["metadata"] = "{}"
             else:
                 params["metadata"] = merge_metadata(current.metadata, metadata)
+            params.update(restored_fields(current, updated_at, compaction_count, compacted_at))
             params["id"] = session_id
             params["now"] = now_micros()
             conn.execute(q.UPDATE_SESSION, params)

@@ -61,9 +61,14 @@ UPDATE sessions SET
     title = :title, agent = :agent, model = :model, source = :source, user_id = :user_id,
     working_dir = :working_dir, parent_id = :parent_id, relation = :relation,
     status = :status, metadata = :metadata,
+    compaction_count = :compaction_count, compacted_at = :compacted_at,
     -- Only a status change is activity; edits of title or metadata (an importer filling
-    -- them in) must not move the session to the top of the list.
-    updated_at = CASE WHEN status != :status THEN max(updated_at, :now) ELSE updated_at END
+    -- them in) must not move the session to the top of the list. An importer restoring
+    -- an export gives the time itself.
+    updated_at = CASE
+        WHEN :restore_updated_at IS NOT NULL THEN :restore_updated_at
+        WHEN status != :status THEN max(updated_at, :now)
+        ELSE updated_at END
 WHERE id = :id"""
 
 SELECT_DESCENDANT_IDS = """
