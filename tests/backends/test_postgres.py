@@ -27,6 +27,7 @@ from sessiondb import (
     SessionDBError,
     Usage,
 )
+from sessiondb.textsearch import parse_query, to_tsquery
 
 from ..conftest import drop_schema
 
@@ -315,7 +316,7 @@ def test_appended_text_and_tool_arguments_are_full_text_indexed(
             url,
             f'SELECT seq FROM "{schema}".messages '
             "WHERE search_vector @@ to_tsquery('simple', %s) ORDER BY seq",
-            (word,),
+            (to_tsquery(parse_query(word)),),
         )
 
     assert matching("kubernetes") == [(1,)]
