@@ -10,6 +10,7 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -631,3 +632,80 @@ def test_an_unreachable_server_fails_at_once_with_the_reason_and_no_pool_warning
     assert raised.value.reason is not None
     assert raised.value.reason.startswith("cannot connect to PostgreSQL: ")
     assert not [r for r in caplog.records if r.name.startswith("psycopg")]
+
+
+# ---------------------------------------------------------------------- collation
+
+
+@pytest.fixture
+def icu_database_url() -> Iterator[str]:
+    """The URL of a throwaway database whose default collation is ICU en-US, not bytes."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    from ..conftest import postgres_url_or_skip
+
+    url = postgres_url_or_skip()
+    name = f"sessiondb_test_icu_{secrets.token_hex(4)}"
+    _admin(
+        url,
+        f"CREATE DATABASE {name} TEMPLATE template0 "
+        "LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'",
+    )
+    try:
+        yield urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+    finally:
+        _admin(url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def at_micros(moment: datetime) -> int:
+    return int(moment.timestamp()) * 1_000_000
+
+
+@pytest.mark.postgres
+def test_ties_sort_ids_by_bytes_as_on_sqlite_whatever_the_database_collation(
+    icu_database_url: str, tmp_path: Path
+) -> None:
+    ids = ["a", "B", "_x", "Z1"]
+    at = datetime(2026, 3, 2, tzinfo=UTC)
+    orders = {}
+    for name, target in (("sqlite", str(tmp_path / "s.db")), ("postgres", icu_database_url)):
+        with sessiondb.connect(target) as db:
+            for sid in ids:
+                db.create_session(sid, created_at=at)
+                call = {"id": "c", "type": "function", "function": {"name": "f", "arguments": ""}}
+                db.append(
+                    sid,
+                    sessiondb.NewMessage(
+                        {"role": "assistant", "content": "", "tool_calls": [call]}, created_at=at
+                    ),
+                )
+            listed = [s.id for s in db.list_sessions()]
+            paged = []
+            cursor = None
+            while True:
+                page = db.list_sessions(limit=1, cursor=cursor)
+                paged.extend(s.id for s in page)
+                if page.next_cursor is None:
+                    break
+                cursor = page.next_cursor
+            calls = [c.session_id for c in db.tool_calls(name="f")]
+            orders[name] = (listed, paged, calls)
+    assert orders["sqlite"] == (["a", "_x", "Z1", "B"], ["a", "_x", "Z1", "B"], sorted(ids))
+    assert orders["postgres"] == orders["sqlite"]
+    # The listing reads the index in that order (with sorting disabled, a plan that had
+    # to sort would still show a Sort node).
+    from sessiondb.backends.postgres import queries
+
+    params = dict.fromkeys(["status", "agent", "source", "user_id", "parent_id", "since"])
+    params |= {"until": None, "roots_only": False, "limit": 20}
+    with psycopg.connect(icu_database_url) as conn:
+        conn.execute("SET enable_sort = off")
+        conn.execute("SET enable_seqscan = off")
+        for cursor_updated, cursor_id in ((None, None), (at_micros(at), "_x")):
+            plan = conn.execute(
+                "EXPLAIN " + queries.LIST_SESSIONS,
+                params | {"cursor_updated": cursor_updated, "cursor_id": cursor_id},
+            ).fetchall()
+            text = "\n".join(row[0] for row in plan)
+            assert "Index Scan using sessions_updated" in text, text
+            assert "Sort" not in text, text
