@@ -3,6 +3,7 @@ driver-error translation, the full-text column. Real server, no mocks."""
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import secrets
 import subprocess
@@ -709,3 +710,44 @@ def test_ties_sort_ids_by_bytes_as_on_sqlite_whatever_the_database_collation(
             text = "\n".join(row[0] for row in plan)
             assert "Index Scan using sessions_updated" in text, text
             assert "Sort" not in text, text
+
+
+# ---------------------------------------------------------------------- durability
+
+
+def _synchronous_commit(db: Any) -> set[str]:
+    """synchronous_commit on every connection the pool holds (all of them, checked out at once)."""
+    with contextlib.ExitStack() as stack:
+        conns = [stack.enter_context(db._connection("test")) for _ in range(db.pool_max_size)]
+        return {conn.execute("SHOW synchronous_commit").fetchone()[0] for conn in conns}
+
+
+@pytest.mark.postgres
+def test_durability_full_makes_every_commit_wait_for_the_wal_flush(
+    pg_schema: tuple[str, str],
+) -> None:
+    url, schema = pg_schema
+    # A URL (or server) that turns synchronous commits off: "normal" keeps that, "full" wins.
+    relaxed = _with_params(url, options="-c%20synchronous_commit%3Doff")
+    expected = {"normal": {"off"}, "full": {"on"}}
+    for durability, settings in expected.items():
+        with sessiondb.connect(
+            relaxed, schema=schema, durability=durability, pool_max_size=3
+        ) as db:
+            assert _synchronous_commit(db) == settings
+            assert db.info()["durability"] == durability
+            db.append(db.create_session().id, {"role": "user", "content": "kept"})
+            # The schema option is still applied alongside.
+            assert db.info()["schema"] == schema
+    with sessiondb.connect(url, schema=schema) as db:
+        assert db.info()["durability"] == "normal"
+        assert _synchronous_commit(db) == {_admin(url, "SHOW synchronous_commit")[0][0]}
+
+
+@pytest.mark.postgres
+def test_unknown_durability_is_refused_naming_it(pg_schema: tuple[str, str]) -> None:
+    url, schema = pg_schema
+    for bad in ("paranoid", "FULL", None, 1):
+        with pytest.raises(InvalidInput, match="durability") as caught:
+            sessiondb.connect(url, schema=schema, durability=bad)
+        assert not isinstance(caught.value, TypeError)
