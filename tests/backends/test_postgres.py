@@ -282,7 +282,8 @@ def test_the_password_never_shows_in_repr_or_info(pg_schema: tuple[str, str]) ->
     with db:
         assert "s3cr3t-pw" not in repr(db)
         assert "s3cr3t-pw" not in str(db.info())
-        assert db.url == secret_url  # the URL itself is what the caller gave
+        # The URL is what the caller gave (reopening needs the password), with the schema.
+        assert db.url == _with_params(secret_url, schema=schema)
 
 
 # ---------------------------------------------------------------------- storage
@@ -751,3 +752,63 @@ def test_unknown_durability_is_refused_naming_it(pg_schema: tuple[str, str]) -> 
         with pytest.raises(InvalidInput, match="durability") as caught:
             sessiondb.connect(url, schema=schema, durability=bad)
         assert not isinstance(caught.value, TypeError)
+
+
+# ---------------------------------------------------------------------- store.url
+
+
+def _reaches(url: str, schema: str) -> None:
+    """connect(url) opens ``schema``: the session made there is found, in that schema."""
+    with sessiondb.connect(url) as db:
+        assert db.info()["schema"] == schema
+        assert db.get_session("here").id == "here"
+
+
+@pytest.mark.postgres
+def test_store_url_keeps_the_schema_so_reopening_it_reaches_the_same_tables(
+    pg_schema: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, schema = pg_schema
+    with sessiondb.connect(url, schema=schema) as db:
+        db.create_session("here")
+        by_option = db.url
+    with sessiondb.connect(_with_params(url, schema=schema)) as db:
+        in_url = db.url
+    monkeypatch.setenv("SESSIONDB_URL", _with_params(url, schema=schema))
+    with sessiondb.connect() as db:
+        from_env = db.url
+    for reopened in (by_option, in_url, from_env):
+        assert reopened == _with_params(url, schema=schema)
+        _reaches(reopened, schema)
+    with sessiondb.connect(url) as db:  # no schema: the URL as given
+        assert db.url == url
+
+
+@pytest.mark.postgres
+def test_other_url_parameters_are_kept_as_written_beside_the_schema(
+    pg_schema: tuple[str, str],
+) -> None:
+    from urllib.parse import urlsplit
+
+    url, schema = pg_schema
+    with sessiondb.connect(url, schema=schema) as db:
+        db.create_session("here")
+    # %20 must stay %20 (libpq does not read + as a space) and a URL without a host
+    # must keep its three slashes (postgresql:/db is no URL to libpq).
+    parts = urlsplit(url)
+    hostless = (
+        f"postgresql://{parts.path}?host={parts.hostname}&port={parts.port or 5432}"
+        f"&user={parts.username or 'postgres'}"
+    )
+    for given in (
+        f"{_with_params(url, schema=schema)}&options=-c%20statement_timeout%3D4321",
+        _with_params(hostless, schema=schema),
+    ):
+        with sessiondb.connect(given) as db:
+            assert db.get_session("here").id == "here"
+            assert "schema=" + schema in db.url
+            assert "+" not in db.url
+            if "options" in given:
+                with db._connection("test") as conn:  # type: ignore[attr-defined]
+                    assert conn.execute("SHOW statement_timeout").fetchone()[0] == "4321ms"
+            _reaches(db.url, schema)

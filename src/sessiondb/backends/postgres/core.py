@@ -64,6 +64,7 @@ from ...model import (
 )
 from ...store import UNSET
 from .. import redact as _redact
+from .. import with_schema as _with_schema
 from .._sql import SQLCore
 from . import queries as q
 
@@ -216,7 +217,11 @@ class PostgresCore(SQLCore):
 
     @property
     def url(self) -> str:
-        return self._given_url
+        # With the schema as ?schema=NAME, so connect(store.url) opens the same tables
+        # (the password stays, as given: reopening needs it; repr and info redact it).
+        if self.schema is None:
+            return self._given_url
+        return _with_schema(self._given_url, self.schema)
 
     def __enter__(self) -> PostgresCore:
         return self
