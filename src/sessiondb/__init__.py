@@ -90,6 +90,9 @@ def connect(url: str | os.PathLike[str] | None = None, **options: Any) -> Store:
     SQLite options: ``durability="normal"|"full"`` (synchronous NORMAL survives a killed
     process; FULL also survives power loss, at one fsync per commit), ``busy_timeout``
     (seconds), ``max_message_bytes``, ``migrate``.
+    PostgreSQL options: ``durability`` ("normal" keeps the server's own synchronous_commit;
+    "full" sets it on, so each commit waits for the WAL flush), ``schema``, the pool's
+    (see ``PostgresStore``), ``max_message_bytes``, ``migrate``.
     Raises InvalidInput, MissingDependency, SchemaTooNew, BackendError.
     """
     return open_store(url, **options)

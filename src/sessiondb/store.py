@@ -72,7 +72,10 @@ class Store(Protocol):
 
     @property
     def url(self) -> str:
-        """The URL this store was opened with (``sqlite:///...`` or ``postgresql://...``)."""
+        """The URL this store was opened with (``sqlite:///...`` or ``postgresql://...``):
+        ``connect(store.url)`` opens the same data. A PostgreSQL schema chosen by option or
+        by URL is in it as ``?schema=NAME``; a password is kept as given (``repr`` and
+        ``info`` hide it)."""
         ...
 
     def close(self) -> None:

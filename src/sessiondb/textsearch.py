@@ -18,6 +18,11 @@ prefix of its hex). A plain ASCII document is indexed as it is (the text is stor
 both backends cut it into runs of ``[a-z0-9]`` after lower-casing, as ``tokenize`` does.
 Any other document is indexed as its token stream (``index_document``).
 
+PostgreSQL's parser has number rules even for plain runs of ``[a-z0-9]``: it reads
+``7e71fa2`` as the float ``7e71`` and the word ``fa2``. So on PostgreSQL every lexeme is
+an indexed token with ``TS_LEXEME_PREFIX`` in front (``x7e71fa2``): a word starting with a
+letter is never split. The generated column (migration 0007) and ``to_tsquery`` add it.
+
 What is indexed is bounded by PostgreSQL's limits, and both backends index exactly the
 same, so they find the same messages:
 
@@ -27,7 +32,8 @@ same, so they find the same messages:
   record word positions beyond 16,383);
 * and up to the token at which its distinct indexed tokens would exceed
   ``MAX_INDEXED_BYTES`` bytes (a ``tsvector`` holds under 1 MiB of words and positions;
-  the rest of the mebibyte is margin for the positions, 16,383 at most).
+  the rest of the mebibyte is margin for the positions, 16,383 at most, and for
+  PostgreSQL's one-letter lexeme prefix).
 
 Past the cut a message is not found by its words. Only documents of many distinct long
 words get near the byte bound: a tool result of 9,000 SHA-512 hex digests (1.16 MB) is
@@ -69,6 +75,7 @@ __all__ = [
     "MAX_INDEXED_BYTES",
     "MAX_INDEXED_TOKENS",
     "MAX_TOKEN_LENGTH",
+    "TS_LEXEME_PREFIX",
     "Query",
     "Term",
     "index_document",
@@ -84,8 +91,12 @@ __all__ = [
 MAX_INDEXED_TOKENS = 16_383  # PostgreSQL's largest word position
 # Bytes of a document's distinct indexed tokens. A tsvector holds at most 1,048,575 bytes:
 # each distinct word plus up to 5 bytes of alignment, position count and positions
-# (2 bytes each, one per token); 16,383 tokens add at most 81,915, so this leaves room.
+# (2 bytes each, one per token), plus 1 for TS_LEXEME_PREFIX; 16,383 tokens add at most
+# 98,298 (900,000 + 98,298 = 998,298), so this leaves room.
 MAX_INDEXED_BYTES = 900_000
+# Put before every lexeme on PostgreSQL: a lexeme that starts with a letter is one word to
+# its parser, never a number and the rest (7e71fa2 would be 7e71 and fa2).
+TS_LEXEME_PREFIX = "x"
 MAX_TOKEN_LENGTH = 1_000  # characters of an indexed token; PostgreSQL takes 2,047 bytes
 MAX_QUERY_TERMS = 200
 MAX_QUERY_TOKENS = 1_000
@@ -366,7 +377,8 @@ def to_fts5(query: Query) -> str:
 
 def _ts_term(term: Term) -> str:
     words = [
-        "'" + index_token(t).replace("\\", "\\\\").replace("'", "''") + "'" for t in term.tokens
+        "'" + TS_LEXEME_PREFIX + index_token(t).replace("\\", "\\\\").replace("'", "''") + "'"
+        for t in term.tokens
     ]
     if term.prefix:
         words[-1] += ":*"
@@ -374,7 +386,8 @@ def _ts_term(term: Term) -> str:
 
 
 def to_tsquery(query: Query) -> str:
-    """The text for PostgreSQL's ``to_tsquery('simple', ...)`` for ``query``."""
+    """The text for PostgreSQL's ``to_tsquery('simple', ...)`` for ``query``: every token
+    indexed (``index_token``), with ``TS_LEXEME_PREFIX`` in front, as in the tsvector."""
     parts = ["(" + " | ".join(_ts_term(t) for t in group) + ")" for group in query.groups]
     parts.extend("!" + _ts_term(t) for t in query.excluded)
     return " & ".join(parts)

@@ -3,6 +3,7 @@ driver-error translation, the full-text column. Real server, no mocks."""
 
 from __future__ import annotations
 
+import contextlib
 import multiprocessing as mp
 import secrets
 import subprocess
@@ -10,6 +11,7 @@ import sys
 import textwrap
 import threading
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -27,6 +29,7 @@ from sessiondb import (
     SessionDBError,
     Usage,
 )
+from sessiondb.textsearch import parse_query, to_tsquery
 
 from ..conftest import drop_schema
 
@@ -279,7 +282,8 @@ def test_the_password_never_shows_in_repr_or_info(pg_schema: tuple[str, str]) ->
     with db:
         assert "s3cr3t-pw" not in repr(db)
         assert "s3cr3t-pw" not in str(db.info())
-        assert db.url == secret_url  # the URL itself is what the caller gave
+        # The URL is what the caller gave (reopening needs the password), with the schema.
+        assert db.url == _with_params(secret_url, schema=schema)
 
 
 # ---------------------------------------------------------------------- storage
@@ -315,7 +319,7 @@ def test_appended_text_and_tool_arguments_are_full_text_indexed(
             url,
             f'SELECT seq FROM "{schema}".messages '
             "WHERE search_vector @@ to_tsquery('simple', %s) ORDER BY seq",
-            (word,),
+            (to_tsquery(parse_query(word)),),
         )
 
     assert matching("kubernetes") == [(1,)]
@@ -630,3 +634,181 @@ def test_an_unreachable_server_fails_at_once_with_the_reason_and_no_pool_warning
     assert raised.value.reason is not None
     assert raised.value.reason.startswith("cannot connect to PostgreSQL: ")
     assert not [r for r in caplog.records if r.name.startswith("psycopg")]
+
+
+# ---------------------------------------------------------------------- collation
+
+
+@pytest.fixture
+def icu_database_url() -> Iterator[str]:
+    """The URL of a throwaway database whose default collation is ICU en-US, not bytes."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    from ..conftest import postgres_url_or_skip
+
+    url = postgres_url_or_skip()
+    name = f"sessiondb_test_icu_{secrets.token_hex(4)}"
+    _admin(
+        url,
+        f"CREATE DATABASE {name} TEMPLATE template0 "
+        "LOCALE_PROVIDER icu ICU_LOCALE 'en-US' LOCALE 'C.UTF-8'",
+    )
+    try:
+        yield urlunsplit(urlsplit(url)._replace(path=f"/{name}"))
+    finally:
+        _admin(url, f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def at_micros(moment: datetime) -> int:
+    return int(moment.timestamp()) * 1_000_000
+
+
+@pytest.mark.postgres
+def test_ties_sort_ids_by_bytes_as_on_sqlite_whatever_the_database_collation(
+    icu_database_url: str, tmp_path: Path
+) -> None:
+    ids = ["a", "B", "_x", "Z1"]
+    at = datetime(2026, 3, 2, tzinfo=UTC)
+    orders = {}
+    for name, target in (("sqlite", str(tmp_path / "s.db")), ("postgres", icu_database_url)):
+        with sessiondb.connect(target) as db:
+            for sid in ids:
+                db.create_session(sid, created_at=at)
+                call = {"id": "c", "type": "function", "function": {"name": "f", "arguments": ""}}
+                db.append(
+                    sid,
+                    sessiondb.NewMessage(
+                        {"role": "assistant", "content": "", "tool_calls": [call]}, created_at=at
+                    ),
+                )
+            listed = [s.id for s in db.list_sessions()]
+            paged = []
+            cursor = None
+            while True:
+                page = db.list_sessions(limit=1, cursor=cursor)
+                paged.extend(s.id for s in page)
+                if page.next_cursor is None:
+                    break
+                cursor = page.next_cursor
+            calls = [c.session_id for c in db.tool_calls(name="f")]
+            orders[name] = (listed, paged, calls)
+    assert orders["sqlite"] == (["a", "_x", "Z1", "B"], ["a", "_x", "Z1", "B"], sorted(ids))
+    assert orders["postgres"] == orders["sqlite"]
+    # The listing reads the index in that order (with sorting disabled, a plan that had
+    # to sort would still show a Sort node).
+    from sessiondb.backends.postgres import queries
+
+    params = dict.fromkeys(["status", "agent", "source", "user_id", "parent_id", "since"])
+    params |= {"until": None, "roots_only": False, "limit": 20}
+    with psycopg.connect(icu_database_url) as conn:
+        conn.execute("SET enable_sort = off")
+        conn.execute("SET enable_seqscan = off")
+        for cursor_updated, cursor_id in ((None, None), (at_micros(at), "_x")):
+            plan = conn.execute(
+                "EXPLAIN " + queries.LIST_SESSIONS,
+                params | {"cursor_updated": cursor_updated, "cursor_id": cursor_id},
+            ).fetchall()
+            text = "\n".join(row[0] for row in plan)
+            assert "Index Scan using sessions_updated" in text, text
+            assert "Sort" not in text, text
+
+
+# ---------------------------------------------------------------------- durability
+
+
+def _synchronous_commit(db: Any) -> set[str]:
+    """synchronous_commit on every connection the pool holds (all of them, checked out at once)."""
+    with contextlib.ExitStack() as stack:
+        conns = [stack.enter_context(db._connection("test")) for _ in range(db.pool_max_size)]
+        return {conn.execute("SHOW synchronous_commit").fetchone()[0] for conn in conns}
+
+
+@pytest.mark.postgres
+def test_durability_full_makes_every_commit_wait_for_the_wal_flush(
+    pg_schema: tuple[str, str],
+) -> None:
+    url, schema = pg_schema
+    # A URL (or server) that turns synchronous commits off: "normal" keeps that, "full" wins.
+    relaxed = _with_params(url, options="-c%20synchronous_commit%3Doff")
+    expected = {"normal": {"off"}, "full": {"on"}}
+    for durability, settings in expected.items():
+        with sessiondb.connect(
+            relaxed, schema=schema, durability=durability, pool_max_size=3
+        ) as db:
+            assert _synchronous_commit(db) == settings
+            assert db.info()["durability"] == durability
+            db.append(db.create_session().id, {"role": "user", "content": "kept"})
+            # The schema option is still applied alongside.
+            assert db.info()["schema"] == schema
+    with sessiondb.connect(url, schema=schema) as db:
+        assert db.info()["durability"] == "normal"
+        assert _synchronous_commit(db) == {_admin(url, "SHOW synchronous_commit")[0][0]}
+
+
+@pytest.mark.postgres
+def test_unknown_durability_is_refused_naming_it(pg_schema: tuple[str, str]) -> None:
+    url, schema = pg_schema
+    for bad in ("paranoid", "FULL", None, 1):
+        with pytest.raises(InvalidInput, match="durability") as caught:
+            sessiondb.connect(url, schema=schema, durability=bad)
+        assert not isinstance(caught.value, TypeError)
+
+
+# ---------------------------------------------------------------------- store.url
+
+
+def _reaches(url: str, schema: str) -> None:
+    """connect(url) opens ``schema``: the session made there is found, in that schema."""
+    with sessiondb.connect(url) as db:
+        assert db.info()["schema"] == schema
+        assert db.get_session("here").id == "here"
+
+
+@pytest.mark.postgres
+def test_store_url_keeps_the_schema_so_reopening_it_reaches_the_same_tables(
+    pg_schema: tuple[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, schema = pg_schema
+    with sessiondb.connect(url, schema=schema) as db:
+        db.create_session("here")
+        by_option = db.url
+    with sessiondb.connect(_with_params(url, schema=schema)) as db:
+        in_url = db.url
+    monkeypatch.setenv("SESSIONDB_URL", _with_params(url, schema=schema))
+    with sessiondb.connect() as db:
+        from_env = db.url
+    for reopened in (by_option, in_url, from_env):
+        assert reopened == _with_params(url, schema=schema)
+        _reaches(reopened, schema)
+    with sessiondb.connect(url) as db:  # no schema: the URL as given
+        assert db.url == url
+
+
+@pytest.mark.postgres
+def test_other_url_parameters_are_kept_as_written_beside_the_schema(
+    pg_schema: tuple[str, str],
+) -> None:
+    from urllib.parse import urlsplit
+
+    url, schema = pg_schema
+    with sessiondb.connect(url, schema=schema) as db:
+        db.create_session("here")
+    # %20 must stay %20 (libpq does not read + as a space) and a URL without a host
+    # must keep its three slashes (postgresql:/db is no URL to libpq).
+    parts = urlsplit(url)
+    hostless = (
+        f"postgresql://{parts.path}?host={parts.hostname}&port={parts.port or 5432}"
+        f"&user={parts.username or 'postgres'}"
+    )
+    for given in (
+        f"{_with_params(url, schema=schema)}&options=-c%20statement_timeout%3D4321",
+        _with_params(hostless, schema=schema),
+    ):
+        with sessiondb.connect(given) as db:
+            assert db.get_session("here").id == "here"
+            assert "schema=" + schema in db.url
+            assert "+" not in db.url
+            if "options" in given:
+                with db._connection("test") as conn:  # type: ignore[attr-defined]
+                    assert conn.execute("SHOW statement_timeout").fetchone()[0] == "4321ms"
+            _reaches(db.url, schema)

@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import hashlib
 import random
+import re
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 import sessiondb
 from sessiondb import InvalidInput, NewMessage, Store
@@ -145,3 +148,68 @@ def test_both_backends_cut_huge_documents_alike(tmp_path: Path, pg_schema: tuple
         # Both the indexed start and the cut-off end are among the queries.
         assert any(a[1] == [] for a in answers)
         assert any(a[1] != [] for a in answers)
+
+
+# Words of digits and the letters PostgreSQL's parser gives meaning to among them (e as in
+# 1e5, x as in 0x1f) plus a few others, and words that start like a float (hex hashes
+# like 7e71fa2).
+ALNUM_WORD = st.one_of(
+    st.from_regex(r"[0-9aefx]{1,8}", fullmatch=True),
+    st.from_regex(r"[0-9]{1,3}e[0-9]{1,3}[0-9a-fx]{0,4}", fullmatch=True),
+)
+
+
+@st.composite
+def alnum_query(draw: st.DrawFn, words: list[str]) -> str:
+    """A word of the corpus (or a part or prefix of one), a random word, or a phrase."""
+    word = draw(st.one_of(st.sampled_from(words), ALNUM_WORD))
+    kind = draw(st.sampled_from(["word", "part", "prefix", "phrase"]))
+    number = re.match(r"([0-9]+e[0-9]+)(.+)", word)
+    if number and draw(st.booleans()):
+        # Where PostgreSQL's parser would cut the word: after what reads as a float.
+        return number.group(draw(st.sampled_from([1, 2])))
+    if kind == "part":
+        start = draw(st.integers(0, len(word) - 1))
+        return word[start : draw(st.integers(start + 1, len(word)))]
+    if kind == "prefix":
+        return word[: draw(st.integers(1, len(word)))] + "*"
+    if kind == "phrase":
+        return f'"{word} {draw(st.one_of(st.sampled_from(words), ALNUM_WORD))}"'
+    return word
+
+
+def test_both_backends_find_the_same_words_of_digits_and_letters(
+    tmp_path: Path, pg_schema: tuple[str, str]
+) -> None:
+    url, schema = pg_schema
+    with sessiondb.connect(tmp_path / "p.db") as lite, sessiondb.connect(url, schema=schema) as pg:
+        examples = iter(range(10**6))
+
+        @settings(
+            max_examples=150,
+            deadline=None,
+            database=None,
+            suppress_health_check=[HealthCheck.too_slow],
+        )
+        @given(
+            st.lists(st.lists(ALNUM_WORD, min_size=1, max_size=6), min_size=1, max_size=4),
+            st.booleans(),
+            st.data(),
+        )
+        def check(documents: list[list[str]], non_ascii: bool, data: st.DataObject) -> None:
+            # A non-ASCII word sends the document through search_text's token stream.
+            texts = [" ".join(words) + (" é" if non_ascii else "") for words in documents]
+            session_id = f"w{next(examples)}"  # each example searches its own documents
+            for store in (lite, pg):
+                store.create_session(id=session_id)
+                store.append(session_id, [{"role": "user", "content": t} for t in texts])
+            words = [w for doc in documents for w in doc]
+            for _ in range(5):
+                query = data.draw(alnum_query(words))
+                found = [
+                    sorted(h.seq for h in store.search(query, session_id=session_id, limit=10))
+                    for store in (lite, pg)
+                ]
+                assert found[0] == found[1], query
+
+        check()

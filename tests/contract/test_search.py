@@ -154,6 +154,35 @@ def test_identifiers_and_paths_are_found_by_parts_and_whole(corpus: Store) -> No
     assert seqs(corpus, "src/main.py") == set()
 
 
+@pytest.mark.parametrize("ascii_only", [True, False])
+def test_words_that_look_like_numbers_are_whole_tokens(store: Store, ascii_only: bool) -> None:
+    # PostgreSQL's parser read 7e71fa2 as the float 7e71 and the word fa2; a non-ASCII
+    # word in the message sends it through search_text's token stream instead.
+    tail = "" if ascii_only else " café"
+    s = store.create_session(title="t")
+    texts = [
+        "deployed commit 7e71fa2 to prod",
+        "value 5e3e5 here",
+        "hash 2ede3f ok",
+        "plain 7e71 and fa2 apart",
+        "float 1e5 and 1E10",
+    ]
+    store.append(s.id, [{"role": "user", "content": t + tail} for t in texts])
+    assert seqs(store, "fa2") == {("t", 4)}
+    assert seqs(store, "7e71") == {("t", 4)}
+    assert seqs(store, "e5") == set()
+    assert seqs(store, '"7e71 fa2"') == set()
+    assert seqs(store, "7e71fa2") == {("t", 1)}
+    assert seqs(store, "7e71f*") == {("t", 1)}
+    assert seqs(store, "7e7*") == {("t", 1), ("t", 4)}
+    assert seqs(store, "5e3e5") == {("t", 2)}
+    assert seqs(store, "5e3") == set()
+    assert seqs(store, "2ede3f") == {("t", 3)}
+    assert seqs(store, "1e10") == {("t", 5)}
+    assert seqs(store, '"1e5 and 1e10"') == {("t", 5)}
+    assert seqs(store, "e10") == set()
+
+
 def test_cjk_substrings_are_found(corpus: Store) -> None:
     assert seqs(corpus, "迁移") == {("a", 5)}
     assert seqs(corpus, "数据库迁移已经完成") == {("a", 5)}

@@ -13,12 +13,12 @@ from __future__ import annotations
 import os
 from pathlib import Path
 from typing import Any, cast
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, urlsplit, urlunsplit
 
 from ..errors import InvalidInput, MissingDependency
 from ..store import Store
 
-__all__ = ["default_path", "open_store", "redact", "resolve_url"]
+__all__ = ["default_path", "open_store", "redact", "resolve_url", "with_schema"]
 
 
 def default_path() -> Path:
@@ -50,18 +50,37 @@ def _bad_url(url: str, reason: str) -> InvalidInput:
 
 
 def _split_schema(url: str) -> tuple[str, str | None]:
-    """``postgresql://h/db?schema=s&x=1`` -> (``postgresql://h/db?x=1``, ``"s"``)."""
-    parts = urlsplit(url)
-    if not parts.query:
+    """``postgresql://h/db?schema=s&x=1`` -> (``postgresql://h/db?x=1``, ``"s"``).
+
+    The other parameters are kept as written: re-encoding them would turn ``%20`` into
+    ``+``, which libpq does not read as a space, and rebuilding the URL would turn
+    ``postgresql:///db`` (no host) into ``postgresql:/db``, which libpq refuses.
+    """
+    base, hash_mark, fragment = url.partition("#")
+    head, question_mark, query = base.partition("?")
+    if not question_mark:
         return url, None
-    pairs = parse_qsl(parts.query, keep_blank_values=True)
-    schemas = [value for key, value in pairs if key == "schema"]
+    kept, schemas = [], []
+    for piece in query.split("&"):
+        pairs = parse_qsl(piece, keep_blank_values=True)
+        if pairs and pairs[0][0] == "schema":
+            schemas.append(pairs[0][1])
+        else:
+            kept.append(piece)
     if not schemas:
         return url, None
     if len(schemas) > 1 or not schemas[0]:
         raise _bad_url(url, "give the schema query parameter once, with a value")
-    rest = urlencode([(key, value) for key, value in pairs if key != "schema"])
-    return urlunsplit(parts._replace(query=rest)), schemas[0]
+    rest = "&".join(piece for piece in kept if piece)
+    return head + ("?" + rest if rest else "") + hash_mark + fragment, schemas[0]
+
+
+def with_schema(url: str, schema: str) -> str:
+    """``url`` with a ``schema=NAME`` query parameter (what ``_split_schema`` takes out)."""
+    base, hash_mark, fragment = url.partition("#")
+    joiner = "" if base.endswith(("?", "&")) else "&" if "?" in base else "?"
+    # Schema names are [a-z0-9_] (checked by PostgresCore): nothing to escape.
+    return f"{base}{joiner}schema={schema}{hash_mark}{fragment}"
 
 
 def open_store(url: str | os.PathLike[str] | None = None, **options: Any) -> Store:

@@ -23,7 +23,9 @@ class PostgresStore(
     """A sessiondb Store on a PostgreSQL database. See ``sessiondb.store.Store``.
 
     Options: ``schema`` (tables live there, created if missing; default: the server's
-    search_path), ``pool_min_size``/``pool_max_size``/``pool_timeout`` (the connection
+    search_path), ``durability`` ("normal", the default, keeps the server's own
+    synchronous_commit; "full" sets synchronous_commit = on, so each commit waits for its
+    WAL flush), ``pool_min_size``/``pool_max_size``/``pool_timeout`` (the connection
     pool), ``prepare_threshold`` (psycopg's; None behind pgbouncer in transaction mode
     before 1.21), ``max_message_bytes``, ``migrate`` (False opens without migrating).
     """

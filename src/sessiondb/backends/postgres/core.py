@@ -22,7 +22,7 @@ from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 from importlib import resources
-from typing import Any
+from typing import Any, Literal
 
 import psycopg
 from psycopg import errors as pg_errors
@@ -65,8 +65,13 @@ from ...model import (
 )
 from ...store import UNSET
 from .. import redact as _redact
+from .. import with_schema as _with_schema
 from .._sql import SQLCore
 from . import queries as q
+
+# "full": every commit waits for its WAL flush (synchronous_commit = on); "normal": the
+# server's own synchronous_commit, whatever it is (the same names as SQLite's modes).
+Durability = Literal["normal", "full"]
 
 # Unquoted PostgreSQL identifiers: what search_path and CREATE SCHEMA accept as written.
 _SCHEMA_NAME = re.compile(r"[a-z_][a-z0-9_]{0,62}")
@@ -161,6 +166,7 @@ class PostgresCore(SQLCore):
         url: str,
         *,
         schema: str | None = None,
+        durability: Durability = "normal",
         pool_min_size: int = 1,
         pool_max_size: int = 10,
         pool_timeout: float = 30.0,
@@ -172,6 +178,8 @@ class PostgresCore(SQLCore):
             raise InvalidInput.about(
                 "schema", f"{schema!r} is not a lowercase identifier (letters, digits, _)"
             )
+        if durability not in ("normal", "full"):
+            raise InvalidInput.about("durability", f"{durability!r} is not one of normal, full")
         if isinstance(pool_min_size, bool) or not isinstance(pool_min_size, int):
             raise InvalidInput.about("pool_min_size", f"expected an integer, got {pool_min_size!r}")
         if not isinstance(pool_max_size, int) or not 1 <= pool_min_size <= pool_max_size:
@@ -184,6 +192,7 @@ class PostgresCore(SQLCore):
         self._url = url.replace("postgresql+psycopg://", "postgresql://", 1)
         self._given_url = url
         self.schema = schema
+        self.durability: Durability = durability
         self.pool_min_size = pool_min_size
         self.pool_max_size = pool_max_size
         self.pool_timeout = pool_timeout
@@ -209,7 +218,11 @@ class PostgresCore(SQLCore):
 
     @property
     def url(self) -> str:
-        return self._given_url
+        # With the schema as ?schema=NAME, so connect(store.url) opens the same tables
+        # (the password stays, as given: reopening needs it; repr and info redact it).
+        if self.schema is None:
+            return self._given_url
+        return _with_schema(self._given_url, self.schema)
 
     def __enter__(self) -> PostgresCore:
         return self
@@ -237,12 +250,20 @@ class PostgresCore(SQLCore):
             conninfo = conninfo_to_dict(self._url)
         except psycopg.Error as exc:
             raise InvalidInput.about("url", f"{_redact(self._url)!r} is not valid ({exc})") from exc
+        settings = []
         if self.schema is not None:
             # Only our schema: tables resolve there and nowhere else, so two apps sharing
-            # a database with different schemas never see each other's rows. Appended to
-            # any options the URL gives (e.g. ?options=-c%20synchronous_commit%3Doff).
-            given = conninfo.get("options") or ""
-            kwargs["options"] = f"{given} -c search_path={self.schema}".strip()
+            # a database with different schemas never see each other's rows.
+            settings.append(f"-c search_path={self.schema}")
+        if self.durability == "full":
+            # Set at connection start, so every pooled connection has it (a SET would be
+            # lost with a replaced connection); it overrides the server's and the URL's.
+            settings.append("-c synchronous_commit=on")
+        if settings:
+            # Appended to any options the URL gives (e.g. ?options=-c%20statement_timeout%3D5s):
+            # a later -c wins.
+            given = str(conninfo.get("options") or "")
+            kwargs["options"] = " ".join([given, *settings]).strip()
         self._connect_once(kwargs, given_timeout="connect_timeout" in conninfo)
         try:
             pool: ConnectionPool[Any] = ConnectionPool(
@@ -711,6 +732,7 @@ class PostgresCore(SQLCore):
             "tool_calls": tool_calls,
             "size_bytes": size,
             "server_version": version,
+            "durability": self.durability,
             "pool_size": pool.get("pool_size", 0),
             "pool_max_size": self.pool_max_size,
         }

@@ -108,6 +108,8 @@ DETACH_CHILDREN = "UPDATE sessions SET parent_id = NULL WHERE parent_id = %(id)s
 
 DELETE_SESSION = "DELETE FROM sessions WHERE id = %(id)s"
 
+# Ties of updated_at go by id in byte order (COLLATE "C"), as on SQLite, whatever the
+# database's collation; the sessions_updated index is in that order too (migration 0008).
 LIST_SESSIONS = f"""
 SELECT {SESSION_COLUMNS} FROM sessions
 WHERE (%(status)s::text IS NULL OR status = %(status)s)
@@ -119,8 +121,8 @@ WHERE (%(status)s::text IS NULL OR status = %(status)s)
   AND (%(since)s::bigint IS NULL OR updated_at >= %(since)s)
   AND (%(until)s::bigint IS NULL OR updated_at < %(until)s)
   AND (%(cursor_updated)s::bigint IS NULL
-       OR (updated_at, id) < (%(cursor_updated)s, %(cursor_id)s::text))
-ORDER BY updated_at DESC, id DESC
+       OR (updated_at, id COLLATE "C") < (%(cursor_updated)s, %(cursor_id)s::text))
+ORDER BY updated_at DESC, id COLLATE "C" DESC
 LIMIT %(limit)s"""
 
 RECOVER_INTERRUPTED = """
@@ -353,12 +355,13 @@ SELECT {_CALL_COLUMNS} FROM tool_calls
 WHERE session_id = %(session_id)s AND request_seq BETWEEN %(first_seq)s AND %(last_seq)s
 ORDER BY request_seq, position"""
 
+# Session ids in byte order (COLLATE "C"), as on SQLite, whatever the database's collation.
 SELECT_TOOL_CALLS = f"""
 SELECT {TOOL_CALL_COLUMNS} FROM tool_calls
 WHERE (%(session_id)s::text IS NULL OR session_id = %(session_id)s)
   AND (%(name)s::text IS NULL OR name = %(name)s)
   AND (%(status)s::text IS NULL OR status = %(status)s)
-ORDER BY requested_at, session_id, request_seq, position
+ORDER BY requested_at, session_id COLLATE "C", request_seq, position
 LIMIT %(limit)s"""
 
 # -- maintenance --------------------------------------------------------------------
