@@ -256,3 +256,24 @@ def test_recover_jsonl_lists_each_interrupted_session(cli):
     assert [json.loads(line) for line in lines] == [{"session_id": "stuck"}]
     assert cli.store().get_session("stuck").status == "interrupted"
     assert cli.ok("recover", "--jsonl").stdout == ""
+
+
+def test_doctor_of_an_unmigrated_postgres_database_never_prints_its_password():
+    import secrets
+
+    from tests.conftest import drop_schema, postgres_url_or_skip
+
+    url = postgres_url_or_skip()  # trust auth: any password is accepted, and must not show
+    with_password = url.replace("postgres@", "postgres:hunter2@", 1)
+    assert "hunter2" in with_password
+    schema = f"sessiondb_test_{secrets.token_hex(6)}"
+    try:
+        result = CliRunner().invoke(
+            main, ["--db", with_password, "--schema", schema, "doctor", "--json"]
+        )
+        assert result.exit_code == 0, result.output
+        doc = json.loads(result.stdout)
+        assert doc["pending_migrations"] and "postgres:***@" in doc["url"]
+        assert "hunter2" not in result.output
+    finally:
+        drop_schema(url, schema)

@@ -42,7 +42,7 @@ def doctor_command(app: App, as_json: bool) -> None:
     pending = store.pending_migrations()
     # A database that is not fully migrated cannot be checked against today's schema.
     problems = store.check() if not pending else []
-    info: dict[str, Any] = store.info() if not pending else {"url": store.url}
+    info: dict[str, Any] = store.info() if not pending else {"url": redact(store.url)}
     info["schema_version"] = store.schema_version()
     if as_json:
         r.emit_json(

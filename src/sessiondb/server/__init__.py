@@ -12,6 +12,7 @@ import os
 import sys
 from typing import TYPE_CHECKING, Any
 
+from ..backends import redact
 from ..errors import InvalidInput, MissingDependency
 from .auth import Principal, Tokens, parse_tokens
 
@@ -98,7 +99,8 @@ def run(
         limits = {} if max_body_bytes is None else {"max_body_bytes": max_body_bytes}
         app = create_app(store, tokens=table, **limits)
         shown = f"[{host}]" if ":" in host else host
-        print(f"sessiondb: serving {store.url} at http://{shown}:{port}/", file=sys.stderr)
+        where = redact(store.url)  # a terminal or a log: never the password
+        print(f"sessiondb: serving {where} at http://{shown}:{port}/", file=sys.stderr)
         if table:
             print(
                 f"sessiondb: {len(table)} token(s); requests need a bearer token", file=sys.stderr
