@@ -391,14 +391,46 @@ def check_limit(name: str, value: int | None, *, allow_none: bool = True) -> int
     return value
 
 
+_RESTORED_USAGE = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "cost_usd",
+)
+
+
 def restored_fields(
-    current: Session, updated_at: object, compaction_count: object, compacted_at: object
-) -> dict[str, int | None]:
+    current: Session,
+    updated_at: object,
+    compaction_count: object,
+    compacted_at: object,
+    last_seq: object = UNSET,
+    usage: object = UNSET,
+    last_message_at: object = UNSET,
+) -> dict[str, int | float | None]:
     """The ``restore_*`` parameters of UPDATE_SESSION for ``update_session``'s
-    ``updated_at``/``compaction_count``/``compacted_at`` (UNSET keeps what ``current``
-    holds; ``restore_updated_at`` None lets the statement apply its own rule). Raises
-    InvalidInput for a bad value."""
-    out: dict[str, int | None] = {"restore_updated_at": None}
+    ``updated_at``/``compaction_count``/``compacted_at``/``last_seq``/``usage``/
+    ``last_message_at`` (UNSET
+    keeps what ``current`` holds; a ``restore_*`` of None lets the statement keep the
+    column or apply its own rule). Raises InvalidInput for a bad value, and for
+    ``last_seq`` while the session holds messages (their seqs must stay below it)."""
+    out: dict[str, int | float | None] = {"restore_updated_at": None, "restore_last_seq": None}
+    if last_seq is not UNSET:
+        seq = check_limit("last_seq", last_seq, allow_none=False)  # type: ignore[arg-type]
+        if current.message_count:
+            raise InvalidInput.about(
+                "last_seq", "can only be set while the session holds no messages"
+            )
+        out["restore_last_seq"] = seq
+    for name in _RESTORED_USAGE:
+        out["restore_" + name] = None
+    if usage is not UNSET:
+        if not isinstance(usage, Usage):
+            raise InvalidInput.about("usage", f"expected sessiondb.Usage, got {usage!r}")
+        for name in _RESTORED_USAGE:
+            out["restore_" + name] = getattr(usage, name) or (0.0 if name == "cost_usd" else 0)
     if updated_at is not UNSET:
         when = to_utc("updated_at", updated_at)
         if when is None:
@@ -412,6 +444,10 @@ def restored_fields(
     if compacted_at is not UNSET:
         stamp = to_utc("compacted_at", compacted_at)
     out["compacted_at"] = None if stamp is None else to_micros(stamp)
+    latest = current.last_message_at
+    if last_message_at is not UNSET:
+        latest = to_utc("last_message_at", last_message_at)
+    out["last_message_at"] = None if latest is None else to_micros(latest)
     return out
 
 

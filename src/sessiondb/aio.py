@@ -122,6 +122,9 @@ class AsyncStore:
         updated_at: datetime = UNSET,
         compaction_count: int = UNSET,
         compacted_at: datetime | None = UNSET,
+        last_seq: int = UNSET,
+        usage: Usage = UNSET,
+        last_message_at: datetime | None = UNSET,
     ) -> Session:
         """Awaitable ``Store.update_session``."""
         return await self._run(
@@ -140,6 +143,9 @@ class AsyncStore:
             updated_at=updated_at,
             compaction_count=compaction_count,
             compacted_at=compacted_at,
+            last_seq=last_seq,
+            usage=usage,
+            last_message_at=last_message_at,
         )
 
     async def delete_session(self, session_id: str, *, recursive: bool = False) -> int:

@@ -4,10 +4,10 @@
   the ``Session``, counters included) then one line per message with everything needed
   to re-import it exactly (id, seq, created_at, model, usage, visibility, metadata,
   item). ``import_path`` reads it back (format ``sessiondb``): same ids, items, usage,
-  visibility, timestamps and session fields, ``updated_at``, ``compaction_count`` and
-  ``compacted_at`` included. Not restored: after ``truncate``/``pop``, the seqs (given
-  afresh, contiguous from 1) and the usage of deleted messages that the session's
-  totals keep (the totals are rebuilt from the messages exported).
+  visibility, timestamps, seqs and session fields, ``updated_at``, ``compaction_count``,
+  ``compacted_at`` and the usage totals (which keep the usage of deleted messages)
+  included. Forks import as plain sessions linked to their parent: their copied
+  messages are no longer known as copies, so ``tree_usage`` counts them again.
 * ``markdown``: a readable transcript; tool calls and results are folded in
   ``<details>`` blocks.
 * ``openai``: a JSON array of chat-completions messages for replay or fine-tuning: the

@@ -136,14 +136,21 @@ class Store(Protocol):
         updated_at: datetime = UNSET,
         compaction_count: int = UNSET,
         compacted_at: datetime | None = UNSET,
+        last_seq: int = UNSET,
+        usage: Usage = UNSET,
+        last_message_at: datetime | None = UNSET,
     ) -> Session:
         """Change the given fields and return the updated session.
 
         ``metadata`` merges into the stored object; a key set to None is deleted. A
         status change counts as activity (``updated_at`` moves to now); other edits do
-        not. ``updated_at``, ``compaction_count`` and ``compacted_at`` set what sessiondb
-        otherwise maintains itself: they restore what an export recorded (the sessiondb
-        JSONL importer uses them) and are not needed otherwise.
+        not. ``updated_at``, ``last_message_at``, ``compaction_count``, ``compacted_at``,
+        ``last_seq`` and ``usage`` set what sessiondb otherwise maintains itself: they
+        restore what an export recorded (the sessiondb JSONL importer uses them), or a
+        source's own session totals, and are not needed otherwise. ``last_seq`` (the seq the next
+        append follows) can only be set while the session holds no messages; ``usage``
+        replaces the session's totals (unset counters become 0), which should be at
+        least what its messages recorded.
         Raises NotFound, InvalidInput.
         """
         ...

@@ -301,3 +301,21 @@ def test_update_session_restores_what_sessiondb_maintains(store: Store) -> None:
         with pytest.raises(InvalidInput):
             store.update_session("r", **bad)
     assert store.get_session("r").compaction_count == 3
+
+
+def test_update_session_restores_last_seq_of_an_empty_session_and_usage_totals(
+    store: Store,
+) -> None:
+    from sessiondb import Usage
+
+    store.create_session("e")
+    assert store.update_session("e", last_seq=41).last_seq == 41
+    assert store.append("e", {"role": "user", "content": "hi"})[0].seq == 42
+    with pytest.raises(InvalidInput, match="no messages"):
+        store.update_session("e", last_seq=100)
+    with pytest.raises(InvalidInput):
+        store.update_session("e", usage={"input_tokens": 5})  # type: ignore[arg-type]
+    totals = store.update_session("e", usage=Usage(input_tokens=7, cost_usd=0.5)).usage
+    assert (totals.input_tokens, totals.output_tokens, totals.cost_usd) == (7, 0, 0.5)
+    assert store.get_session("e").last_seq == 42
+    assert store.check() == []

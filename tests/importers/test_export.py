@@ -138,6 +138,27 @@ def test_round_trip_of_a_compacted_session_keeps_every_session_field(
         assert copy.get_session("s1") == store.get_session("s1")
 
 
+def test_round_trip_of_a_truncated_and_popped_session_keeps_seqs_and_totals(
+    store: Store, tmp_path: Path
+) -> None:
+    from sessiondb import Usage
+
+    store.create_session("t")
+    for i in range(6):
+        store.append("t", {"role": "assistant", "content": f"m{i}"}, usage=Usage(input_tokens=10))
+    store.truncate("t", keep_last=3)  # seqs 4..6 stay; the totals keep all 60 tokens
+    store.pop("t")
+    original = store.get_session("t")
+    assert (original.last_seq, original.usage.input_tokens) == (5, 60)
+    (tmp_path / "t.jsonl").write_text(store.export("t"))
+    with connect(tmp_path / "copy.db") as copy:
+        copy.import_path(tmp_path / "t.jsonl")
+        assert copy.get_session("t") == original
+        assert [m.seq for m in copy.messages("t")] == [4, 5]
+        assert copy.messages("t") == store.messages("t")
+        assert copy.check() == []
+
+
 def test_export_of_unknown_session_or_format_raises(store: Store) -> None:
     store.create_session("s")
     with pytest.raises(NotFound):

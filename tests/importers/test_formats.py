@@ -553,3 +553,22 @@ def test_goose_legacy_session_is_dated_by_its_first_message_not_the_import(
     assert store.get_session("goose:20250102_030405").created_at == datetime(
         2025, 1, 2, 3, 4, 5, tzinfo=UTC
     )
+
+
+def test_goose_and_openhuman_session_counters_are_the_sessions_usage_totals(
+    store: Store, data: Path
+) -> None:
+    # goose counts tokens per session only: its accumulated spend is the session's.
+    store.import_path(data / "goose" / "legacy_jsonl_20250901_101500.jsonl")
+    goose = store.get_session("goose:legacy_jsonl_20250901_101500").usage
+    assert (goose.input_tokens, goose.output_tokens) == (1712, 38)
+    # openhuman's _meta totals cover the whole session, not only the messages that
+    # carry usage.
+    store.import_path(data / "openhuman" / "session_raw" / "1714000000_code_executor.jsonl")
+    oh = store.get_session("openhuman:1714000000_code_executor").usage
+    assert (oh.input_tokens, oh.output_tokens, oh.cache_read_tokens) == (5000, 1200, 3500)
+    assert oh.cost_usd == pytest.approx(0.0045)
+    # Importing again changes nothing.
+    again = store.import_path(data / "openhuman" / "session_raw" / "1714000000_code_executor.jsonl")
+    assert again.sessions_updated == 0
+    assert store.get_session("openhuman:1714000000_code_executor").usage == oh

@@ -19,6 +19,7 @@ to correct a message already stored. Invariants:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -220,6 +221,7 @@ class Writer:
             meta = {**old_meta, **(record.fields.get("metadata") or {})}
             merged["metadata"] = meta
             current.begin.fields = merged
+            current.begin.restore.update(record.restore)
             current.begin.parent = record.parent or current.begin.parent
             current.begin.relation = record.relation or current.begin.relation
             return
@@ -272,6 +274,11 @@ class Writer:
         except NotFound:
             session = self._create(begin, ctx, parent_ok, meta, fields)
             existed = False
+            seq_before = begin.restore.get("last_seq")
+            if seq_before and not session.message_count:
+                # An export of a truncated session: its seqs go on from where they were.
+                with contextlib.suppress(InvalidInput):
+                    session = self.store.update_session(begin.id, last_seq=seq_before)
         except AlreadyExists:
             session = self.store.get_session(begin.id)
             existed = True
@@ -422,7 +429,12 @@ class Writer:
             except InvalidInput:
                 changes = {}  # reported at creation; the session keeps what it has
         # Last: a status change above would have moved updated_at.
-        restore = {k: v for k, v in state.begin.restore.items() if v != getattr(current, k, None)}
+        restore = dict(state.begin.restore)
+        restore.pop("last_seq", None)  # applied when the session was created
+        # A source's own session totals (an export's, goose's, openhuman's) are what the
+        # session spent: they replace the sum of what its messages recorded, the same
+        # whether the file was imported in one go or as it grew.
+        restore = {k: v for k, v in restore.items() if v != getattr(current, k, None)}
         if restore:
             try:
                 self.store.update_session(state.begin.id, **restore)

@@ -6,8 +6,9 @@ results in ``user`` messages), stored as is; ``created`` is Unix seconds or
 milliseconds. A legacy file's session begins at its first message (its metadata line
 has no time). goose compacts by visibility, never by deletion, so
 ``metadata.agentVisible``/``userVisible`` become ``visible_to_model``/``visible_to_user``.
-Token counters are per session in goose, so they are kept in the session's metadata
-(``goose_usage``) rather than invented per message.
+Token counters are per session in goose: they become the session's usage totals (its
+accumulated spend; ``goose_usage`` in the metadata keeps them as goose wrote them)
+rather than being invented per message.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ from ._common import (
     content_id,
     iter_json_lines,
     load_json_file,
+    usage_or_none,
 )
 from ._formats import SQLITE_ERRORS, Format, Head, open_readonly
 
@@ -69,6 +71,36 @@ def detect(path: Path, head: Head) -> bool:
 def detect_db(path: Path, head: Head) -> bool:
     """True for goose's sessions.db."""
     return head.tables is not None and {"sessions", "messages", "schema_version"} <= head.tables
+
+
+def _session_totals(meta: dict[str, Any]) -> dict[str, Any]:
+    """``Begin.restore`` for goose's own session counters: its accumulated spend (flat
+    fields before v17, ``accumulated_usage`` after), else the last reported totals."""
+    nested = as_dict(meta.get("accumulated_usage")) or as_dict(meta.get("usage")) or {}
+
+    def first(*values: object) -> object:
+        return next((v for v in values if v is not None), None)
+
+    totals = usage_or_none(
+        input_tokens=first(
+            meta.get("accumulated_input_tokens"),
+            nested.get("input_tokens"),
+            meta.get("input_tokens"),
+        ),
+        output_tokens=first(
+            meta.get("accumulated_output_tokens"),
+            nested.get("output_tokens"),
+            meta.get("output_tokens"),
+        ),
+        cache_read_tokens=first(
+            meta.get("accumulated_cache_read_tokens"), nested.get("cache_read_input_tokens")
+        ),
+        cache_write_tokens=first(
+            meta.get("accumulated_cache_write_tokens"), nested.get("cache_write_input_tokens")
+        ),
+        cost_usd=meta.get("accumulated_cost"),
+    )
+    return {} if totals is None else {"usage": totals}
 
 
 def _session_fields(meta: dict[str, Any]) -> dict[str, Any]:
@@ -139,7 +171,7 @@ def read(ctx: Context) -> Iterator[Record]:
             key = f"{SOURCE}:{source_id}"
             fields = _session_fields(line)
             fields["metadata"]["source_id"] = source_id
-            waiting = Begin(key, SOURCE, fields)
+            waiting = Begin(key, SOURCE, fields, restore=_session_totals(line))
             continue
         if not _valid(line):
             ctx.skip(number, "message has no 'role'")
@@ -167,7 +199,7 @@ def _read_export(ctx: Context) -> Iterator[Record]:
     key = f"{SOURCE}:{source_id}"
     fields = _session_fields(document)
     fields["metadata"]["source_id"] = source_id
-    yield Begin(key, SOURCE, fields)
+    yield Begin(key, SOURCE, fields, restore=_session_totals(document))
     hashes: Counter[str] = Counter()
     for index, item in enumerate(document["conversation"]):
         if not _valid(item):
@@ -211,6 +243,7 @@ def read_db(ctx: Context) -> Iterator[Record]:
                 fields,
                 parent=f"{SOURCE}:{parent}" if parent else None,
                 relation="subagent" if parent else None,
+                restore=_session_totals(row),
             )
             hashes: Counter[str] = Counter()
             for message_row in rows:

@@ -69,13 +69,23 @@ def _last_compaction(path: Path) -> int:
     return last
 
 
-def _session_fields(meta: dict[str, Any], stem: str) -> dict[str, Any]:
-    totals = usage_or_none(
+def _session_totals(meta: dict[str, Any]) -> dict[str, Any]:
+    """``Begin.restore`` for the ``_meta`` line's own session counters."""
+    totals = _meta_usage(meta)
+    return {} if totals is None else {"usage": totals}
+
+
+def _meta_usage(meta: dict[str, Any]) -> Usage | None:
+    return usage_or_none(
         input_tokens=meta.get("input_tokens"),
         output_tokens=meta.get("output_tokens"),
         cache_read_tokens=meta.get("cached_input_tokens"),
         cost_usd=meta.get("charged_amount_usd"),
     )
+
+
+def _session_fields(meta: dict[str, Any], stem: str) -> dict[str, Any]:
+    totals = _meta_usage(meta)
     extra: dict[str, Any] = {"source_id": stem}
     for name in ("dispatcher", "thread_id", "agent_type", "provider", "task_id", "turn_count"):
         if meta.get(name) is not None:
@@ -187,10 +197,17 @@ def read(ctx: Context) -> Iterator[Record]:
             started = True
             fields = _session_fields(meta, stem)
             clock = Clock(fields["created_at"])  # lines without "ts": the header's time
-            yield Begin(key, SOURCE, fields, parent=parent, relation="subagent" if parent else None)
+            yield Begin(
+                key,
+                SOURCE,
+                fields,
+                parent=parent,
+                relation="subagent" if parent else None,
+                restore=_session_totals(meta),
+            )
             continue
         if isinstance(meta, dict):
-            yield Begin(key, SOURCE, _session_fields(meta, stem))
+            yield Begin(key, SOURCE, _session_fields(meta, stem), restore=_session_totals(meta))
             continue
         if line.get("kind") == "compaction":
             replacement = line.get("replacement")

@@ -2,17 +2,18 @@
 
 Line 1 ``{"sessiondb_export": 1, "session": {...}}``; then one line per message with
 its id, timestamps, usage, visibility, metadata and item. The session keeps its id,
-fields and metadata; messages keep ids, items, usage, visibility and timestamps (their
-seq numbers are given afresh, contiguous from 1, by the importing store).
+fields and metadata; messages keep ids, items, usage, visibility, timestamps and seqs.
 
-The header's ``updated_at``, ``compaction_count`` and ``compacted_at`` are restored once
-the messages are in (``update_session`` sets them), so a compacted session, or one whose
-status changed after its last message, imports as it was exported. What still differs
-is listed in ``exporters.py``.
+The header's ``updated_at``, ``last_message_at``, ``compaction_count``, ``compacted_at``
+and usage totals
+are restored once the messages are in, and a truncated session's seqs go on from where
+its export starts (``update_session`` sets each), so a compacted or truncated session,
+or one whose status changed after its last message, imports as it was exported.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,10 @@ _NO_HEADER = "empty file: no export header"
 
 EXPORT_VERSION = 1
 _SESSION_FIELDS = ("title", "agent", "model", "user_id", "working_dir", "status")
+
+
+def _is_count(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def detect(path: Path, head: Head) -> bool:
@@ -54,12 +59,20 @@ def read(ctx: Context) -> Iterator[Record]:
             fields["created_at"] = as_time(session.get("created_at"))
             fields["metadata"] = as_dict(session.get("metadata"))
             restore: dict[str, Any] = {}
-            for name in ("updated_at", "compacted_at"):
+            for name in ("updated_at", "compacted_at", "last_message_at"):
                 if session.get(name) is not None:
                     restore[name] = as_time(session.get(name))
             count = session.get("compaction_count")
             if isinstance(count, int) and not isinstance(count, bool) and count > 0:
                 restore["compaction_count"] = count
+            # Seqs are contiguous: a truncated session's first exported seq follows this.
+            last, held = session.get("last_seq"), session.get("message_count")
+            if isinstance(last, int) and isinstance(held, int) and _is_count(held) and last > held:
+                restore["last_seq"] = last - held
+            # The totals keep the usage of messages deleted before the export.
+            if isinstance(session.get("usage"), dict):
+                with contextlib.suppress(InvalidInput, TypeError):
+                    restore["usage"] = Usage.from_dict(session["usage"])
             yield Begin(
                 key,
                 as_str(session.get("source")),

@@ -54,6 +54,7 @@ from ...model import (
     Page,
     Session,
     ToolCall,
+    Usage,
     check_choice,
     check_id,
     check_metadata,
@@ -545,6 +546,9 @@ class PostgresCore(SQLCore):
         updated_at: datetime = UNSET,
         compaction_count: int = UNSET,
         compacted_at: datetime | None = UNSET,
+        last_seq: int = UNSET,
+        usage: Usage = UNSET,
+        last_message_at: datetime | None = UNSET,
     ) -> Session:
         given = {
             "title": title,
@@ -602,7 +606,17 @@ class PostgresCore(SQLCore):
                 params["metadata"] = "{}"
             else:
                 params["metadata"] = merge_metadata(current.metadata, metadata)
-            params.update(restored_fields(current, updated_at, compaction_count, compacted_at))
+            params.update(
+                restored_fields(
+                    current,
+                    updated_at,
+                    compaction_count,
+                    compacted_at,
+                    last_seq,
+                    usage,
+                    last_message_at,
+                )
+            )
             params["id"] = session_id
             params["now"] = now_micros()
             conn.execute(q.UPDATE_SESSION, params)

@@ -83,6 +83,14 @@ UPDATE sessions SET
     relation = %(relation)s,
     status = %(status)s, metadata = %(metadata)s,
     compaction_count = %(compaction_count)s, compacted_at = %(compacted_at)s,
+    last_message_at = %(last_message_at)s,
+    last_seq = coalesce(%(restore_last_seq)s::bigint, last_seq),
+    input_tokens = coalesce(%(restore_input_tokens)s::bigint, input_tokens),
+    output_tokens = coalesce(%(restore_output_tokens)s::bigint, output_tokens),
+    cache_read_tokens = coalesce(%(restore_cache_read_tokens)s::bigint, cache_read_tokens),
+    cache_write_tokens = coalesce(%(restore_cache_write_tokens)s::bigint, cache_write_tokens),
+    reasoning_tokens = coalesce(%(restore_reasoning_tokens)s::bigint, reasoning_tokens),
+    cost_usd = coalesce(%(restore_cost_usd)s::double precision, cost_usd),
     -- Only a status change is activity; edits of title or metadata (an importer filling
     -- them in) must not move the session to the top of the list. An importer restoring
     -- an export gives the time itself.

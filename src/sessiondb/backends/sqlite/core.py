@@ -433,6 +433,9 @@ class SQLiteCore(SQLCore):
         updated_at: datetime = UNSET,
         compaction_count: int = UNSET,
         compacted_at: datetime | None = UNSET,
+        last_seq: int = UNSET,
+        usage: Usage = UNSET,
+        last_message_at: datetime | None = UNSET,
     ) -> Session:
         given = {
             "title": title,
@@ -485,7 +488,17 @@ class SQLiteCore(SQLCore):
                 params["metadata"] = "{}"
             else:
                 params["metadata"] = merge_metadata(current.metadata, metadata)
-            params.update(restored_fields(current, updated_at, compaction_count, compacted_at))
+            params.update(
+                restored_fields(
+                    current,
+                    updated_at,
+                    compaction_count,
+                    compacted_at,
+                    last_seq,
+                    usage,
+                    last_message_at,
+                )
+            )
             params["id"] = session_id
             params["now"] = now_micros()
             conn.execute(q.UPDATE_SESSION, params)

@@ -62,6 +62,14 @@ UPDATE sessions SET
     working_dir = :working_dir, parent_id = :parent_id, relation = :relation,
     status = :status, metadata = :metadata,
     compaction_count = :compaction_count, compacted_at = :compacted_at,
+    last_message_at = :last_message_at,
+    last_seq = coalesce(:restore_last_seq, last_seq),
+    input_tokens = coalesce(:restore_input_tokens, input_tokens),
+    output_tokens = coalesce(:restore_output_tokens, output_tokens),
+    cache_read_tokens = coalesce(:restore_cache_read_tokens, cache_read_tokens),
+    cache_write_tokens = coalesce(:restore_cache_write_tokens, cache_write_tokens),
+    reasoning_tokens = coalesce(:restore_reasoning_tokens, reasoning_tokens),
+    cost_usd = coalesce(:restore_cost_usd, cost_usd),
     -- Only a status change is activity; edits of title or metadata (an importer filling
     -- them in) must not move the session to the top of the list. An importer restoring
     -- an export gives the time itself.
