@@ -467,6 +467,13 @@ def test_the_scaling_guides_copy_example_copies_sqlite_into_postgres_idempotentl
                 usage=Usage(input_tokens=10, output_tokens=5),
             )
         db.create_session("empty")
+        db.create_session("worked")  # truncated, popped, compacted, then completed
+        for i in range(6):
+            db.append("worked", {"role": "assistant", "content": f"m{i}"}, usage=Usage(7, 1))
+        db.truncate("worked", keep_last=4)
+        db.pop("worked")
+        db.compact("worked", "the summary", keep_last=1)
+        db.update_session("worked", status="completed")
     script = tmp_path / "copy_to_postgres.py"
     script.write_text(_copy_example(), "utf-8")
     for _ in range(2):  # the second run must change nothing
@@ -480,9 +487,10 @@ def test_the_scaling_guides_copy_example_copies_sqlite_into_postgres_idempotentl
         assert done.returncode == 0, done.stderr
     with sessiondb.connect(source) as a, sessiondb.connect(url, schema=schema) as b:
         originals = a.list_sessions().items
-        assert len(b.list_sessions().items) == len(originals) == 5
+        assert len(b.list_sessions().items) == len(originals) == 6
         for s in originals:
             t = b.get_session(s.id)
+            assert t == s  # every field, counters and timestamps included
             assert (t.parent_id, t.relation, t.metadata, t.usage, t.preview) == (
                 s.parent_id,
                 s.relation,
