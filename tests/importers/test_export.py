@@ -238,3 +238,19 @@ def test_openai_export_decodes_double_encoded_arguments(store: Store) -> None:
     exported = json.loads(store.export("s", "openai"))
     assert exported[0]["tool_calls"][0]["function"]["arguments"] == '{"a": 1}'
     assert exported[1] == {"role": "tool", "tool_call_id": "c1", "content": "ok"}
+
+
+def test_an_edited_header_cannot_lower_the_totals_below_what_messages_recorded(
+    store: Store, tmp_path: Path
+) -> None:
+    from sessiondb import Usage
+
+    store.create_session("u")
+    store.append("u", {"role": "assistant", "content": "a"}, usage=Usage(input_tokens=30))
+    lines = store.export("u").splitlines()
+    header = json.loads(lines[0])
+    header["session"]["usage"] = {"input_tokens": 1}
+    (tmp_path / "u.jsonl").write_text("\n".join([json.dumps(header), *lines[1:]]) + "\n")
+    with connect(tmp_path / "copy.db") as copy:
+        copy.import_path(tmp_path / "u.jsonl")
+        assert copy.get_session("u").usage.input_tokens == 30

@@ -433,7 +433,11 @@ class Writer:
         restore.pop("last_seq", None)  # applied when the session was created
         # A source's own session totals (an export's, goose's, openhuman's) are what the
         # session spent: they replace the sum of what its messages recorded, the same
-        # whether the file was imported in one go or as it grew.
+        # whether the file was imported in one go or as it grew, but never go below it
+        # (a damaged or edited header must not hide recorded spend).
+        if isinstance(restore.get("usage"), Usage):
+            recorded = [m.usage for m in self.store.messages(state.begin.id) if m.usage]
+            restore["usage"] = _at_least(restore["usage"], recorded)
         restore = {k: v for k, v in restore.items() if v != getattr(current, k, None)}
         if restore:
             try:
@@ -459,3 +463,24 @@ def _in_file(exc: BadTranscript, path: Path) -> str:
     if exc.reason is None or exc.path != str(path):
         return str(exc)
     return f"line {exc.line}: {exc.reason}" if exc.line else exc.reason
+
+
+_USAGE_NAMES = (
+    "input_tokens",
+    "output_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "cost_usd",
+)
+
+
+def _at_least(totals: Usage, recorded: list[Usage]) -> Usage:
+    """``totals``, each counter raised to the sum of ``recorded``'s where that is higher."""
+    sums = [sum(getattr(u, name) or 0 for u in recorded) for name in _USAGE_NAMES]
+    return Usage(
+        *(
+            max(getattr(totals, name) or 0, total)
+            for name, total in zip(_USAGE_NAMES, sums, strict=True)
+        )
+    )
