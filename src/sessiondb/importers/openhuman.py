@@ -13,7 +13,10 @@ so calls and results pair up, and the original string is kept in
 * ``{"kind": "compaction", "replacement": [...]}`` replaces the model's context: every
   message before the last one is hidden from the model; the replacement messages follow.
 * ``interrupted: true`` partials are kept for display, hidden from the model.
-* Usage ``{input, output, cached_input, cost_usd}`` is on the message that reported it.
+* Usage ``{input, output, cached_input, cost_usd}`` is on the message that reported it;
+  the last ``_meta`` line's totals (which cover the whole session) are the session's
+  usage totals, never below what the messages recorded (``openhuman_usage`` in the
+  metadata keeps them as written).
 * Ids: the line's ``id`` when present, else ``<line>-<content hash>`` (v1 is append-only).
 """
 
