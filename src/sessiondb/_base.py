@@ -24,6 +24,7 @@ from .model import (
     DEFAULT_MAX_MESSAGE_BYTES,
     RELATIONS,
     STATUSES,
+    USAGE_FIELDS,
     ImportReport,
     Message,
     NewMessage,
@@ -61,14 +62,6 @@ __all__ = [
     "restored_fields",
     "summarize_batch",
 ]
-
-USAGE_FIELDS = (
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "reasoning_tokens",
-)
 
 PREVIEW_LENGTH = 120
 _PREVIEW_SCAN = 4 * PREVIEW_LENGTH
@@ -391,16 +384,6 @@ def check_limit(name: str, value: int | None, *, allow_none: bool = True) -> int
     return value
 
 
-_RESTORED_USAGE = (
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "reasoning_tokens",
-    "cost_usd",
-)
-
-
 def restored_fields(
     current: Session,
     updated_at: object,
@@ -410,26 +393,26 @@ def restored_fields(
     usage: object = UNSET,
     last_message_at: object = UNSET,
 ) -> dict[str, int | float | None]:
-    """The ``restore_*`` parameters of UPDATE_SESSION for ``update_session``'s
-    ``updated_at``/``compaction_count``/``compacted_at``/``last_seq``/``usage``/
-    ``last_message_at`` (UNSET
-    keeps what ``current`` holds; a ``restore_*`` of None lets the statement keep the
-    column or apply its own rule). Raises InvalidInput for a bad value, and for
-    ``last_seq`` while the session holds messages (their seqs must stay below it)."""
+    """The parameters of UPDATE_SESSION for ``update_session``'s ``updated_at``,
+    ``compaction_count``, ``compacted_at``, ``last_seq``, ``usage`` and
+    ``last_message_at``: UNSET keeps what ``current`` holds; a ``restore_*`` of None lets
+    the statement keep the column or apply its own rule. Raises InvalidInput for a bad
+    value, and for ``last_seq`` while the session holds messages (their seqs must stay
+    below it)."""
     out: dict[str, int | float | None] = {"restore_updated_at": None, "restore_last_seq": None}
     if last_seq is not UNSET:
-        seq = check_limit("last_seq", last_seq, allow_none=False)  # type: ignore[arg-type]
+        seq = check_limit("last_seq", cast("int", last_seq), allow_none=False)
         if current.message_count:
             raise InvalidInput.about(
                 "last_seq", "can only be set while the session holds no messages"
             )
         out["restore_last_seq"] = seq
-    for name in _RESTORED_USAGE:
+    for name in USAGE_FIELDS:
         out["restore_" + name] = None
     if usage is not UNSET:
         if not isinstance(usage, Usage):
             raise InvalidInput.about("usage", f"expected sessiondb.Usage, got {usage!r}")
-        for name in _RESTORED_USAGE:
+        for name in USAGE_FIELDS:
             out["restore_" + name] = getattr(usage, name) or (0.0 if name == "cost_usd" else 0)
     if updated_at is not UNSET:
         when = to_utc("updated_at", updated_at)
@@ -438,7 +421,9 @@ def restored_fields(
         out["restore_updated_at"] = to_micros(when)
     count = current.compaction_count
     if compaction_count is not UNSET:
-        count = check_limit("compaction_count", compaction_count, allow_none=False) or 0  # type: ignore[arg-type]
+        count = (
+            check_limit("compaction_count", cast("int", compaction_count), allow_none=False) or 0
+        )
     out["compaction_count"] = count
     stamp = current.compacted_at
     if compacted_at is not UNSET:

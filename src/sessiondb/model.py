@@ -362,6 +362,8 @@ _TOKEN_FIELDS = (
     "reasoning_tokens",
 )
 _USAGE_FIELDS = (*_TOKEN_FIELDS, "cost_usd")
+#: Usage's counters, in field order: also the names of the usage columns of both backends.
+USAGE_FIELDS = _USAGE_FIELDS
 
 
 #: Upper bounds of one Usage's counters: a token count stays exact in every JSON parser

@@ -16,7 +16,7 @@ import dataclasses
 import json
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from types import ModuleType
 from typing import Any
 
@@ -27,15 +27,21 @@ from .._base import (
     merge_metadata,
     message_rows,
     new_messages,
+    restored_fields,
     summarize_batch,
 )
 from ..errors import Conflict, InvalidInput, NotFound
 from ..model import (
     _EPOCH,
+    RELATIONS,
+    STATUSES,
+    USAGE_FIELDS,
     Message,
     Session,
     ToolCall,
     Usage,
+    check_choice,
+    check_id,
     check_metadata,
     check_text,
     dump_json,
@@ -53,14 +59,6 @@ __all__ = ["SQLCore"]
 
 _loads = load_json
 _NO_USAGE = (None,) * 6
-_USAGE_COLUMNS = (
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "reasoning_tokens",
-    "cost_usd",
-)
 
 
 def _totals_overflow(session_id: str) -> InvalidInput:
@@ -298,6 +296,104 @@ class SQLCore(BaseStore):
         stored = {m.id: m for m in made}
         return [existing[p.id] if p.id in existing else stored[p.id] for p in prepared]
 
+    def _lock_lineage(self, conn: Any) -> None:
+        """Serialise re-parentings before update_session checks for cycles (PostgreSQL;
+        a SQLite write transaction already holds the database's write lock)."""
+
+    # ------------------------------------------------------------------ update_session
+
+    def update_session(
+        self,
+        session_id: str,
+        *,
+        title: str | None = UNSET,
+        agent: str | None = UNSET,
+        model: str | None = UNSET,
+        source: str | None = UNSET,
+        user_id: str | None = UNSET,
+        working_dir: str | None = UNSET,
+        parent_id: str | None = UNSET,
+        relation: str | None = UNSET,
+        status: str = UNSET,
+        metadata: Mapping[str, Any] | None = UNSET,
+        updated_at: datetime = UNSET,
+        compaction_count: int = UNSET,
+        compacted_at: datetime | None = UNSET,
+        last_seq: int = UNSET,
+        usage: Usage = UNSET,
+        last_message_at: datetime | None = UNSET,
+    ) -> Session:
+        given = {
+            "title": title,
+            "agent": agent,
+            "model": model,
+            "source": source,
+            "user_id": user_id,
+            "working_dir": working_dir,
+        }
+        for name, value in given.items():
+            if value is not UNSET:
+                check_text(name, value)
+        if status is not UNSET:
+            check_choice("status", status, STATUSES)
+        if relation is not UNSET and relation is not None:
+            check_choice("relation", relation, RELATIONS)
+        if parent_id is not UNSET and parent_id is not None:
+            check_id("parent_id", parent_id)
+        if metadata is not UNSET:
+            check_metadata("metadata", metadata)
+        q = self.queries
+        with self._write(f"updating session {session_id!r}") as conn:
+            if parent_id is not UNSET and parent_id is not None:
+                self._lock_lineage(conn)
+            row = conn.execute(q.SELECT_SESSION_FOR_UPDATE, {"id": session_id}).fetchone()
+            if row is None:
+                raise NotFound.session(session_id)
+            current = self._session(row)
+            params: dict[str, Any] = {
+                name: getattr(current, name) if value is UNSET else value
+                for name, value in given.items()
+            }
+            params["status"] = current.status if status is UNSET else status
+            params["relation"] = current.relation if relation is UNSET else relation
+            params["parent_id"] = current.parent_id if parent_id is UNSET else parent_id
+            if parent_id is not UNSET and parent_id is not None:
+                if not conn.execute(q.SESSION_EXISTS, {"id": parent_id}).fetchone():
+                    raise NotFound(
+                        f"parent session {parent_id!r} does not exist",
+                        reason="no such parent session",
+                        subject=parent_id,
+                    )
+                subtree = {r[0] for r in conn.execute(q.SELECT_DESCENDANT_IDS, {"id": session_id})}
+                if parent_id in subtree:
+                    raise InvalidInput(
+                        f"parent_id: {parent_id!r} is {session_id!r} or one of its descendants",
+                        reason="a session cannot be its own ancestor",
+                        subject=f"{session_id} -> {parent_id}",
+                    )
+            if metadata is UNSET:
+                params["metadata"] = dump_json("metadata", current.metadata)
+            elif metadata is None:
+                params["metadata"] = "{}"
+            else:
+                params["metadata"] = merge_metadata(current.metadata, metadata)
+            params.update(
+                restored_fields(
+                    current,
+                    updated_at,
+                    compaction_count,
+                    compacted_at,
+                    last_seq,
+                    usage,
+                    last_message_at,
+                )
+            )
+            params["id"] = session_id
+            params["now"] = now_micros()
+            conn.execute(q.UPDATE_SESSION, params)
+            row = conn.execute(q.SELECT_SESSION, {"id": session_id}).fetchone()
+        return self._session(row)
+
     # ------------------------------------------------------------------ update_message
 
     def update_message(
@@ -358,7 +454,7 @@ class SQLCore(BaseStore):
                 {
                     "session_id": session_id,
                     "id": message_id,
-                    **{name: getattr(new_usage, name) for name in _USAGE_COLUMNS},
+                    **{name: getattr(new_usage, name) for name in USAGE_FIELDS},
                     "visible_to_model": int(updated.visible_to_model),
                     "visible_to_user": int(updated.visible_to_user),
                     "metadata": dump_json("metadata", updated.metadata)
@@ -370,7 +466,7 @@ class SQLCore(BaseStore):
             if new_usage != old_usage:
                 delta = {
                     name: (getattr(new_usage, name) or 0) - (getattr(old_usage, name) or 0)
-                    for name in _USAGE_COLUMNS
+                    for name in USAGE_FIELDS
                 }
                 delta["cost_usd"] = float(delta["cost_usd"])
                 keys = {"session_id": session_id, "id": message_id}

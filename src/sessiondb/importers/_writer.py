@@ -27,7 +27,16 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import AlreadyExists, BadTranscript, InvalidInput, NotFound, SessionDBError
-from ..model import ImportReport, Message, NewMessage, Session, Usage, check_id, check_metadata
+from ..model import (
+    USAGE_FIELDS,
+    ImportReport,
+    Message,
+    NewMessage,
+    Session,
+    Usage,
+    check_id,
+    check_metadata,
+)
 from ..store import Store
 from ._common import Amend, Begin, Context, Entry, Record
 from ._formats import Format
@@ -436,8 +445,12 @@ class Writer:
         # whether the file was imported in one go or as it grew, but never go below it
         # (a damaged or edited header must not hide recorded spend).
         if isinstance(restore.get("usage"), Usage):
-            recorded = [m.usage for m in self.store.messages(state.begin.id) if m.usage]
-            restore["usage"] = _at_least(restore["usage"], recorded)
+            if state.existed:  # an earlier import may have raised its totals already
+                messages = self.store.messages(state.begin.id)
+                spent = sum((m.usage for m in messages if m.usage), Usage())
+            else:  # created by this import: its totals are its messages' sum
+                spent = current.usage
+            restore["usage"] = _at_least(restore["usage"], spent)
         restore = {k: v for k, v in restore.items() if v != getattr(current, k, None)}
         if restore:
             try:
@@ -465,22 +478,6 @@ def _in_file(exc: BadTranscript, path: Path) -> str:
     return f"line {exc.line}: {exc.reason}" if exc.line else exc.reason
 
 
-_USAGE_NAMES = (
-    "input_tokens",
-    "output_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "reasoning_tokens",
-    "cost_usd",
-)
-
-
-def _at_least(totals: Usage, recorded: list[Usage]) -> Usage:
-    """``totals``, each counter raised to the sum of ``recorded``'s where that is higher."""
-    sums = [sum(getattr(u, name) or 0 for u in recorded) for name in _USAGE_NAMES]
-    return Usage(
-        *(
-            max(getattr(totals, name) or 0, total)
-            for name, total in zip(_USAGE_NAMES, sums, strict=True)
-        )
-    )
+def _at_least(totals: Usage, spent: Usage) -> Usage:
+    """``totals``, each counter raised to ``spent``'s where that is higher."""
+    return Usage(*(max(getattr(totals, n) or 0, getattr(spent, n) or 0) for n in USAGE_FIELDS))

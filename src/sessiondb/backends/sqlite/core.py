@@ -27,9 +27,7 @@ from ..._base import (
     check_other_metadata,
     decode_cursor,
     encode_cursor,
-    merge_metadata,
     read_window,
-    restored_fields,
 )
 from ...errors import (
     AlreadyExists,
@@ -42,7 +40,6 @@ from ...errors import (
 )
 from ...model import (
     DEFAULT_MAX_MESSAGE_BYTES,
-    RELATIONS,
     STATUSES,
     Message,
     Page,
@@ -50,15 +47,13 @@ from ...model import (
     ToolCall,
     Usage,
     check_choice,
-    check_id,
     check_metadata,
     check_text,
-    dump_json,
     now_micros,
     to_micros,
     to_utc,
 )
-from ...store import UNSET, AppendInput, MessageOrder
+from ...store import AppendInput, MessageOrder
 from .._sql import SQLCore
 from . import queries as q
 
@@ -415,95 +410,6 @@ class SQLiteCore(SQLCore):
         if not rows:
             raise NotFound.session(session_id)
         return self._session(rows[0])
-
-    def update_session(
-        self,
-        session_id: str,
-        *,
-        title: str | None = UNSET,
-        agent: str | None = UNSET,
-        model: str | None = UNSET,
-        source: str | None = UNSET,
-        user_id: str | None = UNSET,
-        working_dir: str | None = UNSET,
-        parent_id: str | None = UNSET,
-        relation: str | None = UNSET,
-        status: str = UNSET,
-        metadata: Mapping[str, Any] | None = UNSET,
-        updated_at: datetime = UNSET,
-        compaction_count: int = UNSET,
-        compacted_at: datetime | None = UNSET,
-        last_seq: int = UNSET,
-        usage: Usage = UNSET,
-        last_message_at: datetime | None = UNSET,
-    ) -> Session:
-        given = {
-            "title": title,
-            "agent": agent,
-            "model": model,
-            "source": source,
-            "user_id": user_id,
-            "working_dir": working_dir,
-        }
-        for name, value in given.items():
-            if value is not UNSET:
-                check_text(name, value)
-        if status is not UNSET:
-            check_choice("status", status, STATUSES)
-        if relation is not UNSET and relation is not None:
-            check_choice("relation", relation, RELATIONS)
-        if parent_id is not UNSET and parent_id is not None:
-            check_id("parent_id", parent_id)
-        if metadata is not UNSET:
-            check_metadata("metadata", metadata)
-        with self._write(f"updating session {session_id!r}") as conn:
-            row = conn.execute(q.SELECT_SESSION, {"id": session_id}).fetchone()
-            if row is None:
-                raise NotFound.session(session_id)
-            current = self._session(row)
-            params: dict[str, Any] = {
-                name: getattr(current, name) if value is UNSET else value
-                for name, value in given.items()
-            }
-            params["status"] = current.status if status is UNSET else status
-            params["relation"] = current.relation if relation is UNSET else relation
-            params["parent_id"] = current.parent_id if parent_id is UNSET else parent_id
-            if parent_id is not UNSET and parent_id is not None:
-                if not conn.execute(q.SESSION_EXISTS, {"id": parent_id}).fetchone():
-                    raise NotFound(
-                        f"parent session {parent_id!r} does not exist",
-                        reason="no such parent session",
-                        subject=parent_id,
-                    )
-                subtree = {r[0] for r in conn.execute(q.SELECT_DESCENDANT_IDS, {"id": session_id})}
-                if parent_id in subtree:
-                    raise InvalidInput(
-                        f"parent_id: {parent_id!r} is {session_id!r} or one of its descendants",
-                        reason="a session cannot be its own ancestor",
-                        subject=f"{session_id} -> {parent_id}",
-                    )
-            if metadata is UNSET:
-                params["metadata"] = dump_json("metadata", current.metadata)
-            elif metadata is None:
-                params["metadata"] = "{}"
-            else:
-                params["metadata"] = merge_metadata(current.metadata, metadata)
-            params.update(
-                restored_fields(
-                    current,
-                    updated_at,
-                    compaction_count,
-                    compacted_at,
-                    last_seq,
-                    usage,
-                    last_message_at,
-                )
-            )
-            params["id"] = session_id
-            params["now"] = now_micros()
-            conn.execute(q.UPDATE_SESSION, params)
-            row = conn.execute(q.SELECT_SESSION, {"id": session_id}).fetchone()
-        return self._session(row)
 
     def delete_session(self, session_id: str, *, recursive: bool = False) -> int:
         with self._write(f"deleting session {session_id!r}") as conn:

@@ -55,6 +55,8 @@ VALUES (:id, :title, :agent, :model, :source, :user_id, :working_dir, :parent_id
 SESSION_EXISTS = "SELECT 1 FROM sessions WHERE id = :id"
 
 SELECT_SESSION = f"SELECT {SESSION_COLUMNS} FROM sessions WHERE id = :id"
+# BEGIN IMMEDIATE already holds the write lock: the plain read is the locked one.
+SELECT_SESSION_FOR_UPDATE = SELECT_SESSION
 
 UPDATE_SESSION = """
 UPDATE sessions SET
