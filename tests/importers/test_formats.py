@@ -572,3 +572,17 @@ def test_goose_and_openhuman_session_counters_are_the_sessions_usage_totals(
     again = store.import_path(data / "openhuman" / "session_raw" / "1714000000_code_executor.jsonl")
     assert again.sessions_updated == 0
     assert store.get_session("openhuman:1714000000_code_executor").usage == oh
+
+
+def test_a_counter_past_what_usage_holds_is_dropped_not_an_error(
+    store: Store, data: Path, tmp_path: Path
+) -> None:
+    lines = (data / "goose" / "legacy_jsonl_20250901_101500.jsonl").read_text().splitlines()
+    meta = json.loads(lines[0])
+    meta["accumulated_input_tokens"] = 2**60  # damage: no model spent that
+    path = tmp_path / "20250901_101500.jsonl"
+    path.write_text("\n".join([json.dumps(meta), *lines[1:]]) + "\n")
+    report = store.import_path(path, format="goose")
+    assert report.errors == {}
+    usage = store.get_session("goose:20250901_101500").usage
+    assert (usage.input_tokens, usage.output_tokens) == (0, 38)  # the damaged counter dropped

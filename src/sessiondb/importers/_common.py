@@ -29,7 +29,7 @@ from typing import Any
 
 from ..dialects import parse_time
 from ..errors import BadTranscript
-from ..model import NewMessage, SkippedLine, Usage
+from ..model import MAX_COST_USD, MAX_TOKENS, NewMessage, SkippedLine, Usage
 
 __all__ = [
     "Amend",
@@ -247,8 +247,9 @@ def as_str(value: object) -> str | None:
 
 
 def as_int(value: object) -> int | None:
-    """``value`` when it is an int >= 0 (not a bool), else None."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+    """``value`` when it is a count: an int from 0 to ``MAX_TOKENS`` (not a bool), else
+    None. A source's count past what a Usage holds is damage, not a count."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TOKENS:
         return None
     return value
 
@@ -268,9 +269,7 @@ def usage_or_none(**counters: object) -> Usage | None:
             if (
                 isinstance(value, int | float)
                 and not isinstance(value, bool)
-                and value >= 0
-                and value == value
-                and value != float("inf")
+                and 0 <= value <= MAX_COST_USD
             ):
                 clean[name] = float(value)
         elif (number := as_int(value)) is not None:

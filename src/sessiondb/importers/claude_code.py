@@ -43,6 +43,7 @@ from ._common import (
     content_id,
     iter_json_lines,
     strip_keys,
+    usage_or_none,
 )
 from ._formats import Format, Head
 
@@ -90,8 +91,8 @@ def _usage(raw: object) -> Usage | None:
     output = as_int(u.get("output_tokens"))
     if base is None and write is None and read is None and output is None:
         return None
-    return Usage(
-        input_tokens=(base or 0) + (write or 0) + (read or 0),
+    return usage_or_none(
+        input_tokens=(base or 0) + (write or 0) + (read or 0),  # past the bound: dropped
         output_tokens=output,
         cache_read_tokens=read,
         cache_write_tokens=write,
